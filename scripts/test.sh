@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test Room has, failing on the first failure: formatting and lints, native unit
+# tests, wasm-bindgen tests, the built worker in Miniflare, real browsers, and a deploy dry run.
+source "$(dirname "$0")/tools.sh"
+ensure_chromium
+cd "$ROOT"
+
+step() { say "== $*"; }
+
+step "rustfmt and clippy"
+cargo fmt --check
+cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown -- -D warnings
+
+step "native unit tests"
+cargo test --quiet
+
+step "wasm-bindgen tests (Node)"
+cargo test --target wasm32-unknown-unknown --test wasm 2>&1 | grep -v "^\s*$"
+
+step "build the worker"
+worker-build --release >/dev/null 2>&1 || worker-build --release
+
+step "integration tests (Miniflare, real websockets)"
+node --test --test-reporter=spec --test-concurrency=2 "tests/integration/*.test.mjs"
+
+step "browser tests (Chromium)"
+node --test --test-reporter=spec --test-concurrency=1 "tests/browser/*.test.mjs"
+
+step "deploy dry run"
+out=$(mktemp -d)
+wrangler deploy --dry-run --outdir "$out" 2>&1 | grep -E "Total Upload|error|Error" || true
+ls -l "$out"/*.wasm | awk '{ printf "wasm: %d bytes raw, ", $5 }'
+gzip -9c "$out"/*.wasm | wc -c | awk '{ printf "%d bytes gzip\n", $1 }'
+rm -rf "$out"
+say "all tests passed"

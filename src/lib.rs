@@ -1,0 +1,62 @@
+//! Room: video rooms on the edge.
+//!
+//! - `routes`: which handler a request goes to (pure).
+//! - `room_name`: what a room may be called (pure).
+//! - `room`: the Durable Object holding one room's sockets.
+//! - `lobby`: the Durable Object holding the public room list.
+//!
+//! This file is the Worker's front door: it answers the small HTTP API itself and forwards
+//! websocket upgrades to the Durable Object that owns them. The site itself is served by
+//! Workers static assets before this code runs.
+use worker::*;
+
+mod http;
+pub mod ids;
+mod lobby;
+mod room;
+pub mod room_name;
+pub mod routes;
+
+pub use lobby::Lobby;
+pub use room::Room;
+
+use routes::{route, Route, RouteError};
+
+/// Crate version and git revision, stamped by build.rs.
+pub const VERSION: &str = env!("ROOM_VERSION");
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let is_upgrade = req
+        .headers()
+        .get("Upgrade")?
+        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
+    match route(req.method().as_ref(), &req.path(), is_upgrade) {
+        Ok(Route::Health) => {
+            http::json(200, &serde_json::json!({ "ok": true, "version": VERSION }))
+        }
+        Ok(Route::RoomSocket(name)) => {
+            let room = env.durable_object("ROOMS")?.get_by_name(name.as_str())?;
+            room.fetch_with_request(req).await
+        }
+        Ok(Route::LobbySocket) => {
+            let lobby = env
+                .durable_object("LOBBY")?
+                .get_by_name(lobby::LOBBY_NAME)?;
+            lobby.fetch_with_request(req).await
+        }
+        Ok(Route::Rooms | Route::Ice | Route::Admin) => {
+            http::error(501, "not_implemented", "this endpoint is not built yet")
+        }
+        Err(RouteError::NotFound) => http::error(404, "not_found", "no such path"),
+        Err(RouteError::MethodNotAllowed) => {
+            http::error(405, "method_not_allowed", "this path answers GET only")
+        }
+        Err(RouteError::UpgradeRequired) => http::error(
+            426,
+            "upgrade_required",
+            "this path is a websocket: connect with Upgrade: websocket",
+        ),
+        Err(RouteError::BadRoomName(why)) => http::error(400, "bad_room_name", &why.message()),
+    }
+}

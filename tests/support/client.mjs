@@ -1,0 +1,88 @@
+// A websocket test client: frames are queued as they arrive and read in order with `next`,
+// so a test states exactly which frames a client sees, and `silent` proves it saw no more.
+import WebSocket from "ws";
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+export class Client {
+  /** @param {string} url  @param {object} [options] headers for the upgrade (e.g. Origin) */
+  static async connect(url, { headers } = {}) {
+    const client = new Client(new WebSocket(url, { headers }));
+    await new Promise((resolve, reject) => {
+      client.ws.once("open", resolve);
+      client.ws.once("error", reject);
+      // A refused upgrade: reject with the HTTP status and the JSON body the Worker sent.
+      client.ws.once("unexpected-response", (_req, res) => {
+        let text = "";
+        res.on("data", (chunk) => (text += chunk));
+        res.on("end", () => {
+          const error = new Error(`upgrade refused: ${res.statusCode} ${text}`);
+          reject(Object.assign(error, { status: res.statusCode, body: JSON.parse(text || "null") }));
+        });
+      });
+    });
+    return client;
+  }
+
+  constructor(ws) {
+    this.ws = ws;
+    this.frames = [];
+    this.waiters = [];
+    this.closed = new Promise((resolve) =>
+      ws.on("close", (code, reason) => {
+        this.closeInfo = { code, reason: reason.toString() };
+        this.#wake();
+        resolve(this.closeInfo);
+      }),
+    );
+    ws.on("message", (data, isBinary) => {
+      const text = data.toString();
+      this.frames.push(isBinary ? { binary: text } : text === "pong" ? "pong" : JSON.parse(text));
+      this.#wake();
+    });
+  }
+
+  #wake() {
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  send(frame) {
+    this.ws.send(typeof frame === "string" || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
+  }
+
+  /** The next frame (optionally: the next one of `type`, skipping none silently). */
+  async next(type, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    const deadline = Date.now() + timeoutMs;
+    while (this.frames.length === 0) {
+      if (this.closeInfo) throw new Error(`socket closed (${this.closeInfo.code}) while waiting for ${type ?? "a frame"}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${type ?? "a frame"}`);
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+    const frame = this.frames.shift();
+    if (type && frame?.type !== type && frame !== type) {
+      throw new Error(`expected ${type}, got ${JSON.stringify(frame)}`);
+    }
+    return frame;
+  }
+
+  /** Resolves if no frame arrives within `ms`; fails with the frame otherwise. */
+  async silent(ms = 300) {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    if (this.frames.length) throw new Error(`unexpected frame ${JSON.stringify(this.frames[0])}`);
+  }
+
+  close(code = 1000) {
+    this.ws.close(code);
+    return this.closed;
+  }
+
+  /** Drops the TCP connection without a close frame, like a phone losing signal. */
+  kill() {
+    this.ws.terminate();
+    return this.closed;
+  }
+}

@@ -1,0 +1,45 @@
+// Starts the real built worker (build/index.js + wasm) in Miniflare, configured from
+// wrangler.toml exactly as `wrangler dev` would be, on a free loopback port.
+import { Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const SCRIPT_NAME = "room";
+
+/**
+ * @param {object} [options]
+ * @param {Record<string,string>} [options.vars] overrides of wrangler.toml [vars] and secrets
+ * @param {number} [options.port] a fixed port (0: any free one)
+ * @param {string} [options.persistTo] keep Durable Object storage here (default: in memory)
+ */
+export async function startWorker({ vars = {}, port = 0, persistTo } = {}) {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
+  const mf = new Miniflare({
+    ...workerOptions,
+    name: SCRIPT_NAME,
+    rootPath: ROOT,
+    modules: true,
+    scriptPath: path.join(ROOT, "build/index.js"),
+    bindings: { ...workerOptions.bindings, ...vars },
+    host: "127.0.0.1",
+    port,
+    durableObjectsPersist: persistTo ?? false,
+  });
+  const url = await mf.ready;
+  const base = url.href.replace(/\/$/, "");
+  return {
+    mf,
+    url: base,
+    wsUrl: base.replace(/^http/, "ws"),
+    /** Forces a hibernation eviction of one room, sockets kept open (no 10 s wait). */
+    evictRoom: (name) => evict("Room", name),
+    evictLobby: () => evict("Lobby", "lobby"),
+    stop: () => mf.dispose(),
+  };
+
+  function evict(className, name) {
+    return mf.unsafeEvictDurableObject(SCRIPT_NAME, className, { name, webSockets: "hibernate" });
+  }
+}
