@@ -1,0 +1,218 @@
+// Turns one run's figures into docs/benchmarks.md: how to reproduce, the machine, one table
+// with every target side by side, Room's ratios to the baselines, and the bar of issue 7.
+
+const ms = (v) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : "–");
+const int = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : "–");
+const one = (v) => (Number.isFinite(v) ? v.toFixed(1) : "–");
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : "–");
+const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
+
+// Which workload each row's figure comes from (to tell "failed" from "n/a").
+const PHASE_OF_ROW = new Map();
+const from = (phase) => (pick) => {
+  const picker = (r) => (r[phase] && !r[phase].error && !r[phase].skipped ? pick(r[phase]) : undefined);
+  PHASE_OF_ROW.set(picker, phase);
+  return picker;
+};
+
+/** Rows: [label, pick(result) -> number | string, format, ratio?] ("ratio" only for numbers). */
+function rows(run) {
+  const std = from("standard");
+  const many = from("manyRooms");
+  const storm = from("joinStorm");
+  const wake = from("wakeUp");
+  const kneeOf = from("knee");
+  const lostDup = (x) => (x ? `${x.lost} / ${x.duplicates}${x.unexpectedCloses ? ` (${x.unexpectedCloses} closed)` : ""}` : undefined);
+  const many_ = run.results[run.targets[0]?.key]?.manyRooms?.clients;
+  return [
+    ["**Standard load** (4 rooms × 8 clients × 10 msg/s)", null],
+    ["deliveries/s", std((x) => x.deliveriesPerSecond), int, true],
+    ["relay latency p50 (ms)", std((x) => x.latency.p50), ms, true],
+    ["relay latency p99 (ms)", std((x) => x.latency.p99), ms, true],
+    ["relay latency max (ms)", std((x) => x.latency.max), ms, true],
+    ["lost / duplicated", std(lostDup), String],
+    ["server CPU per delivery (µs)", std((x) => x.cpuMicrosPerDelivery), one, true],
+    ["server CPU (% of one core)", std((x) => x.serverCpuShare * 100), int, true],
+    ["server memory RSS under load (MiB)", std((x) => x.memory.rss), int, true],
+    [`**Many rooms** (${many_ ? many_ / 8 : 50} rooms × 8, 1 msg/s each)`, null],
+    ["deliveries/s", many((x) => x.deliveriesPerSecond), int, true],
+    ["relay latency p50 / p99 / max (ms)", many((x) => `${ms(x.latency.p50)} / ${ms(x.latency.p99)} / ${ms(x.latency.max)}`), String],
+    ["relay latency p99 (ms)", many((x) => x.latency.p99), ms, true],
+    ["lost / duplicated", many(lostDup), String],
+    ["join latency p50 / p99 (ms)", many((x) => `${ms(x.join.p50)} / ${ms(x.join.p99)}`), String],
+    ["server CPU per delivery (µs)", many((x) => x.cpuMicrosPerDelivery), one, true],
+    ["server memory RSS, all connected (MiB)", many((x) => x.memory.rss), int, true],
+    ["**Crowded room** (one room, each client 2 msg/s, knee: p99 ≤ 100 ms, nothing lost)", null],
+    ["knee (clients in the room)", kneeOf((x) => x.kneeSize), (v) => `${v}${v === 200 ? "+" : ""}`, true],
+    ["deliveries/s at the knee", kneeOf((x) => x.atKnee?.deliveriesPerSecond), int, true],
+    ["p50 / p99 at the knee (ms)", kneeOf((x) => (x.atKnee ? `${ms(x.atKnee.latency.p50)} / ${ms(x.atKnee.latency.p99)}` : undefined)), String],
+    ["next step: clients, p99 (ms)", kneeOf((x) => (x.beyond ? `${x.beyond.size}: ${x.beyond.error ?? ms(x.beyond.latency.p99)}` : "none")), String],
+    ["**Join storm** (100 clients join one room at once)", null],
+    ["join latency p50 (ms)", storm((x) => x.join.p50), ms, true],
+    ["join latency p99 (ms)", storm((x) => x.join.p99), ms, true],
+    ["all 100 in (ms)", storm((x) => x.allInMs), ms, true],
+    ["**Wake-up** (first message after the room hibernated)", null],
+    ["relay latency p50 after wake-up (ms)", wake((x) => x.wake.p50), ms, true],
+    ["… slowest copy after wake-up (ms)", wake((x) => x.wake.max), ms, true],
+    ["… the same room warm (ms)", wake((x) => x.warm.p50), ms, true],
+    ["**Server process**", null],
+    ["peak memory RSS over the run (MiB)", (r) => r.peakMemory?.peak, int, true],
+  ];
+}
+
+export function report(run) {
+  const targets = run.targets;
+  const has = (key) => targets.some((t) => t.key === key && !t.error);
+  const compare = has("room") ? [has("jsdo") && "jsdo", has("socketio") && "socketio"].filter(Boolean) : [];
+  const label = (key) => targets.find((t) => t.key === key).label;
+  const line = (cells) => `| ${cells.join(" | ")} |`;
+  const table = [
+    line(["", ...targets.map((t) => t.label), ...compare.map((k) => `Room ÷ ${label(k)}`)]),
+    line(["---", ...targets.map(() => "---:"), ...compare.map(() => "---:")]),
+  ];
+  for (const [name, pick, format, withRatio] of rows(run)) {
+    if (!pick) {
+      table.push(line([name, ...targets.map(() => ""), ...compare.map(() => "")]));
+      continue;
+    }
+    const results = (t) => run.results[t.key] ?? {};
+    const values = Object.fromEntries(targets.map((t) => [t.key, t.error ? undefined : safe(() => pick(results(t)))]));
+    const cells = targets.map((t) => {
+      if (t.error) return "did not start";
+      if (values[t.key] !== undefined) return format(values[t.key]);
+      const phase = PHASE_OF_ROW.get(pick);
+      const result = phase && results(t)[phase];
+      return result?.skipped ? "n/a" : result?.error ? "failed" : "–";
+    });
+    table.push(line([name, ...cells, ...compare.map((k) => (withRatio ? ratio(values.room, values[k]) : ""))]));
+  }
+
+  const r = run.results;
+  const m = run.machine;
+  const lines = [
+    "# Benchmarks",
+    "",
+    "How fast, how big and how cheap Room is, side by side with what users would pick instead:",
+    "a plain-JavaScript Durable Object doing the same relay in the same runtime (workerd), and the",
+    "classic Node socket.io \"Zoom clone\" signaling server. Every server runs locally and is driven",
+    "over real websockets by the same load generator, in the same run; a single machine is noisy,",
+    "so read the **ratios** (Room ÷ baseline, measured minutes apart) rather than the absolute numbers.",
+    "",
+    "## How to reproduce",
+    "",
+    "```sh",
+    "bash scripts/bench.sh        # builds the worker, runs everything (< 10 min), rewrites this file",
+    "```",
+    "",
+    "It installs what it needs on first use (the project's tools through `scripts/tools.sh`, and",
+    "`bench/`'s own npm packages, socket.io among them, from `bench/package-lock.json`). The raw",
+    "figures of the last run are in `test-results/bench.json`. `BENCH_TARGETS=room,jsdo` runs a subset.",
+    "",
+    "What runs (`bench/`):",
+    "",
+    "| target | what |",
+    "| --- | --- |",
+    "| Room (Miniflare) | the built worker (`build/`) in workerd through Miniflare 4, configured from `wrangler.toml` as the integration tests run it |",
+    "| Room (wrangler dev) | the same worker through `wrangler dev` (its proxy worker in front); CPU and memory are those of wrangler's Node process and both workerd processes |",
+    "| JS DO (Miniflare) | `bench/js-do/worker.mjs`: the same relay (join/welcome/peer_joined/peer_left/chat/signal, hibernatable sockets, peers in socket attachments, `ping` auto-answered) as a plain JavaScript Durable Object, in the same workerd |",
+    "| socket.io (Node) | `bench/socketio/server.mjs`: rooms, nicknames, chat to the room (`io.to(room)`), offer/answer/ice to the rest of the room, in its own Node process |",
+    "",
+    "Workloads (`bench/lib/workloads.mjs`), each run on every target in turn while the others idle:",
+    "",
+    "- **standard load**: 4 rooms × 8 clients, each sending a chat message 10 times a second; run",
+    "  twice (interleaved with the other workloads), 2 s warm-up then 8 s measured each time, samples pooled;",
+    "- **many rooms**: 50 rooms × 8 clients, each sending 1 message a second; join latency from the",
+    "  400 joins (8 in flight at a time);",
+    "- **crowded room**: one room grown 8, 16, 24, 32, 48, 64, 80, 96, 128, 160, 200 clients, each",
+    "  sending 2 messages a second (the room's traffic grows with the square of its size); the knee",
+    "  is the largest size whose relay p99 stayed ≤ 100 ms with nothing lost (Room's capacity is",
+    "  raised with `MAX_PEERS` for the bench);",
+    "- **join storm**: 100 clients open a socket and join one room at the same moment; join latency",
+    "  is from opening the socket to the `welcome`;",
+    "- **wake-up**: a room of 8 is evicted from memory with its sockets kept open (hibernation,",
+    "  Miniflare's `unsafeEvictDurableObject`; `wrangler dev` has no such hook, there the room idles",
+    "  12 s and the runtime evicts it itself), then one message: its latency to the 7 others (5",
+    "  samples; one under wrangler dev). socket.io has no hibernation.",
+    "",
+    "Definitions: a **delivery** is one copy of a chat message arriving at a peer other than its",
+    "sender (every message must reach all 7 others, and its sender, who gets the echo the protocol",
+    "promises: copies missing or seen twice are counted as **lost / duplicated** and must be 0).",
+    "**Relay latency** is from just before the sender's `send` to the receiver's `message` event,",
+    "on one clock (every client lives in the load generator's process). **Server CPU** is the",
+    "user + system time of the server's processes (`/proc/<pid>/stat`) over the measured window,",
+    "divided by its deliveries; **memory** is their resident set (`VmRSS`, peak `VmHWM`).",
+    "",
+    "## Latest run",
+    "",
+    `${run.date.slice(0, 16).replace("T", " ")} UTC, Room at \`${run.revision}\`; machine: ${m.cores} cores (${m.cpu}), ` +
+      `${m.memoryGiB.toFixed(0)} GiB memory, Linux ${m.kernel}, Node ${m.node}; the whole run took ${run.seconds.toFixed(0)} s.`,
+    "",
+    ...table,
+    "",
+    `Worker size: \`build/index_bg.wasm\` ${kib(run.wasm.raw)} raw, ${kib(run.wasm.gzip)} gzip (-9).`,
+    `Browser call set-up (two browsers from opening the room to remote video playing): ${callSetup(run.callSetup)}.`,
+    "",
+    ...headline(run, compare),
+    ...generatorNote(run),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+function callSetup(data) {
+  if (!data) return "see the client tests (`tests/browser/`; no `test-results/call-setup.json` from them in this checkout)";
+  const value = data.ms ?? data.p50 ?? data.median ?? data.callSetupMs;
+  return Number.isFinite(value) ? `${ms(value)} ms (from \`test-results/call-setup.json\`)` : `\`${JSON.stringify(data)}\` (from \`test-results/call-setup.json\`)`;
+}
+
+function headline(run, compare) {
+  const r = run.results;
+  const room = r.room;
+  if (!room) return [];
+  const lines = ["### Headline", ""];
+  const s = room.standard;
+  for (const key of compare) {
+    const b = r[key];
+    const name = run.targets.find((t) => t.key === key).label;
+    if (s?.latency && b.standard?.latency) {
+      lines.push(
+        `- Standard load, Room vs ${name}: relay p50 ${ms(s.latency.p50)} vs ${ms(b.standard.latency.p50)} ms ` +
+          `(${ratio(s.latency.p50, b.standard.latency.p50)}), p99 ${ms(s.latency.p99)} vs ${ms(b.standard.latency.p99)} ms ` +
+          `(${ratio(s.latency.p99, b.standard.latency.p99)}); CPU per delivery ${ratio(s.cpuMicrosPerDelivery, b.standard.cpuMicrosPerDelivery)}.`,
+      );
+    }
+    if (room.knee?.kneeSize !== undefined && b.knee?.kneeSize !== undefined) {
+      lines.push(`- Crowded room, Room vs ${name}: knee at ${room.knee.kneeSize} vs ${b.knee.kneeSize} clients.`);
+    }
+  }
+  const js = r.jsdo;
+  if (s?.latency && js?.standard?.latency && room.knee && js.knee) {
+    const pass = s.latency.p50 <= js.standard.latency.p50 && s.latency.p99 <= js.standard.latency.p99 && room.knee.kneeSize >= js.knee.kneeSize;
+    lines.push(
+      `- **The bar** (Room's p50 and p99 at the standard load no worse than the JS DO's, its knee at least as high): **${pass ? "met" : "not met"}** in this run.`,
+    );
+  }
+  lines.push("");
+  return lines;
+}
+
+function generatorNote(run) {
+  const shares = Object.values(run.results)
+    .map((r) => r.knee?.atKnee?.generatorCpuShare)
+    .filter(Number.isFinite);
+  if (!shares.length) return [];
+  return [
+    `The load generator is one Node process on the same machine; at the knees it used up to ` +
+      `${Math.round(Math.max(...shares) * 100)} % of a core, so on ${run.machine.cores} cores the knee is the server's, ` +
+      "not the generator's, only while that stays well under 100 %.",
+    "",
+  ];
+}
+
+function safe(fn) {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+

@@ -1,0 +1,155 @@
+// The servers under test, each started locally on a free loopback port:
+// - Room in workerd through Miniflare (as the integration tests run it) and through `wrangler dev`;
+// - the JavaScript Durable Object baseline (bench/js-do) in workerd through Miniflare;
+// - the socket.io baseline (bench/socketio) in its own Node process.
+// Each target says how to reach a room, which processes to charge CPU and memory to, and how to
+// force a room into hibernation (null where the server has no such thing).
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { startWorker, ROOT } from "../../tests/support/worker.mjs";
+import { childrenNamed, processTree } from "./proc.mjs";
+
+const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const NODE = process.execPath;
+
+/** Runs `fn` and rejects if it takes longer than `ms`. */
+export function within(ms, what, promise) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+const roomPath = (name) => `/ws/rooms/${encodeURIComponent(name)}`;
+
+/** Room, the built worker (build/), in workerd through Miniflare configured from wrangler.toml. */
+export async function roomMiniflare(vars) {
+  const before = new Set(childrenNamed("workerd"));
+  const worker = await startWorker({ vars });
+  const pids = childrenNamed("workerd").filter((pid) => !before.has(pid));
+  return {
+    kind: "ws",
+    hibernates: true,
+    roomUrl: (name) => worker.wsUrl + roomPath(name),
+    pids: () => pids,
+    evict: (name) => worker.evictRoom(name),
+    stop: () => worker.stop(),
+  };
+}
+
+/** Room through `wrangler dev` (which builds first, then serves through its proxy worker). */
+export async function roomWranglerDev(vars) {
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const persist = mkdtempSync(path.join(tmpdir(), "room-bench-"));
+  const args = [
+    path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+    "dev",
+    ...["--ip", "127.0.0.1", "--port", port, "--inspector-port", inspectorPort],
+    ...["--persist-to", persist, "--show-interactive-dev-session=false", "--log-level", "info"],
+    ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+  ];
+  const child = spawn(NODE, args.map(String), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: process.env });
+  let output = "";
+  await within(
+    120_000,
+    "wrangler dev start",
+    new Promise((resolve, reject) => {
+      const read = (chunk) => {
+        output += chunk;
+        if (/Ready on/.test(output)) resolve();
+      };
+      child.stdout.on("data", read);
+      child.stderr.on("data", read);
+      child.once("exit", (code) => reject(new Error(`wrangler dev exited (${code}):\n${output.slice(-2000)}`)));
+    }),
+  ).catch((error) => {
+    child.kill();
+    throw error;
+  });
+  child.stdout.resume();
+  child.stderr.resume();
+  return {
+    kind: "ws",
+    hibernates: true,
+    roomUrl: (name) => `ws://127.0.0.1:${port}${roomPath(name)}`,
+    // wrangler's Node process, its proxy workerd and the worker's workerd.
+    pids: () => processTree(child.pid),
+    evict: null,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await within(10_000, "wrangler dev stop", exited).catch(() => child.kill("SIGKILL"));
+      rmSync(persist, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The plain JavaScript Durable Object baseline, in the same workerd, through Miniflare. */
+export async function jsDurableObject(vars) {
+  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
+    readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"),
+  )[1];
+  const before = new Set(childrenNamed("workerd"));
+  const mf = new Miniflare({
+    name: "jsdo",
+    modules: true,
+    scriptPath: path.join(BENCH, "js-do/worker.mjs"),
+    compatibilityDate,
+    durableObjects: { ROOMS: { className: "Room", useSQLite: true } },
+    bindings: vars,
+    host: "127.0.0.1",
+    port: 0,
+    durableObjectsPersist: false,
+  });
+  const base = (await mf.ready).href.replace(/\/$/, "").replace(/^http/, "ws");
+  const pids = childrenNamed("workerd").filter((pid) => !before.has(pid));
+  return {
+    kind: "ws",
+    hibernates: true,
+    roomUrl: (name) => base + roomPath(name),
+    pids: () => pids,
+    evict: (name) => mf.unsafeEvictDurableObject("jsdo", "Room", { name, webSockets: "hibernate" }),
+    stop: () => mf.dispose(),
+  };
+}
+
+/** The socket.io baseline in its own Node process. */
+export async function socketIo() {
+  const child = spawn(NODE, [path.join(BENCH, "socketio/server.mjs")], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await within(
+    10_000,
+    "socket.io start",
+    new Promise((resolve, reject) => {
+      child.stdout.once("data", (chunk) => resolve(Number(chunk.toString().trim())));
+      child.once("exit", (code) => reject(new Error(`socket.io server exited (${code})`)));
+    }),
+  );
+  return {
+    kind: "socket.io",
+    hibernates: false,
+    url: `http://127.0.0.1:${port}`,
+    pids: () => [child.pid],
+    evict: null,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}

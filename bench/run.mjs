@@ -1,0 +1,128 @@
+// Runs every benchmark against every target in one go and writes docs/benchmarks.md.
+// Started by scripts/bench.sh (which builds the worker and installs bench/'s packages first).
+// Targets stay up side by side (idle when not measured) and each workload runs on all of them
+// in turn, so that the machine's background load hits them alike; ratios come from one run.
+//
+// Environment: BENCH_TARGETS=room,wrangler,jsdo,socketio (a subset to run),
+// BENCH_OUT=<file> (default docs/benchmarks.md; "-" prints only).
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { ROOT } from "../tests/support/worker.mjs";
+import { roomMiniflare, roomWranglerDev, jsDurableObject, socketIo, within } from "./lib/targets.mjs";
+import { manyRooms, standard, knee, joinStorm, wakeUp, summary } from "./lib/workloads.mjs";
+import { machine, memoryMiB } from "./lib/proc.mjs";
+import { report } from "./lib/report.mjs";
+
+// Room and the JS baseline get room for the crowded-room and join-storm workloads.
+const VARS = { MAX_PEERS: "1000" };
+
+const TARGETS = [
+  { key: "room", label: "Room (Miniflare)", start: () => roomMiniflare(VARS) },
+  { key: "wrangler", label: "Room (wrangler dev)", start: () => roomWranglerDev(VARS) },
+  { key: "jsdo", label: "JS DO (Miniflare)", start: () => jsDurableObject(VARS) },
+  { key: "socketio", label: "socket.io (Node)", start: () => socketIo() },
+];
+
+// Each workload with a time bound per target.
+const PHASES = [
+  { key: "manyRooms", run: manyRooms, limitMs: 60_000 },
+  { key: "standard", run: standard, limitMs: 40_000 },
+  { key: "joinStorm", run: joinStorm, limitMs: 30_000 },
+  { key: "wakeUp", run: wakeUp, limitMs: 40_000 },
+  { key: "standard2", run: standard, limitMs: 40_000 },
+  { key: "knee", run: knee, limitMs: 90_000 },
+];
+
+const log = (message) => process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(0).padStart(3)}s] ${message}\n`);
+const T0 = performance.now();
+
+const wanted = (process.env.BENCH_TARGETS ?? "room,wrangler,jsdo,socketio").split(",");
+const targets = TARGETS.filter((t) => wanted.includes(t.key));
+const results = Object.fromEntries(targets.map((t) => [t.key, {}]));
+
+// Interrupted (Ctrl-C, or scripts/bench.sh's time bound): stop every server before leaving.
+const running = () => targets.filter((t) => t.server);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, async () => {
+    log(`${signal}: stopping the servers`);
+    await Promise.allSettled(running().map((t) => t.server.stop()));
+    process.exit(130);
+  });
+}
+
+for (const target of targets) {
+  log(`starting ${target.label}`);
+  try {
+    target.server = await target.start();
+  } catch (error) {
+    target.error = error.message;
+    log(`${target.label} did not start: ${error.message}`);
+  }
+}
+
+try {
+  for (const phase of PHASES) {
+    for (const target of running()) {
+      log(`${phase.key} on ${target.label}`);
+      try {
+        results[target.key][phase.key] = await within(phase.limitMs, phase.key, phase.run(target.server));
+      } catch (error) {
+        results[target.key][phase.key] = { error: error.message };
+        log(`  failed: ${error.message}`);
+      }
+    }
+  }
+  for (const target of running()) {
+    const result = results[target.key];
+    result.standard = mergeRounds(result.standard, result.standard2);
+    delete result.standard2;
+    result.peakMemory = memoryMiB(target.server.pids());
+  }
+} finally {
+  for (const target of running()) await target.server.stop().catch(() => {});
+}
+
+/** The standard load's rounds as one: latencies pooled, rates and costs averaged, losses added. */
+function mergeRounds(...rounds) {
+  const ok = rounds.filter((round) => round && !round.error);
+  if (!ok.length) return rounds[0];
+  const mean = (pick) => ok.reduce((sum, round) => sum + pick(round), 0) / ok.length;
+  return {
+    rounds: ok.length,
+    deliveriesPerSecond: mean((r) => r.deliveriesPerSecond),
+    latency: summary(ok.flatMap((r) => r.latencies)),
+    lost: ok.reduce((sum, r) => sum + r.lost, 0),
+    duplicates: ok.reduce((sum, r) => sum + r.duplicates, 0),
+    unexpectedCloses: ok.reduce((sum, r) => sum + r.unexpectedCloses, 0),
+    cpuMicrosPerDelivery: mean((r) => r.cpuMicrosPerDelivery),
+    serverCpuShare: mean((r) => r.serverCpuShare),
+    generatorCpuShare: mean((r) => r.generatorCpuShare),
+    memory: ok.at(-1).memory,
+    join: summary(ok.flatMap((r) => r.joins)),
+    errors: rounds.filter((round) => round?.error).map((round) => round.error),
+  };
+}
+
+const wasmPath = path.join(ROOT, "build/index_bg.wasm");
+const wasm = readFileSync(wasmPath);
+const callSetupPath = path.join(ROOT, "test-results/call-setup.json");
+const run = {
+  date: new Date().toISOString(),
+  machine: machine(),
+  revision: execFileSync("git", ["-C", ROOT, "rev-parse", "--short=12", "HEAD"]).toString().trim(),
+  wasm: { raw: wasm.length, gzip: gzipSync(wasm, { level: 9 }).length },
+  callSetup: existsSync(callSetupPath) ? JSON.parse(readFileSync(callSetupPath, "utf8")) : null,
+  seconds: (performance.now() - T0) / 1000,
+  targets: targets.map(({ key, label, error }) => ({ key, label, error })),
+  results,
+};
+
+mkdirSync(path.join(ROOT, "test-results"), { recursive: true });
+writeFileSync(path.join(ROOT, "test-results/bench.json"), JSON.stringify(run, null, 2));
+const markdown = report(run);
+const out = process.env.BENCH_OUT ?? path.join(ROOT, "docs/benchmarks.md");
+if (out !== "-") writeFileSync(out, markdown);
+process.stdout.write(markdown.slice(markdown.indexOf("## Latest run")));
+log(`done in ${run.seconds.toFixed(0)} s${out !== "-" ? `, written to ${path.relative(ROOT, out)}` : ""}`);
