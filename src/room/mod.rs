@@ -21,6 +21,8 @@ use crate::protocol::{close, PeerInfo};
 use crate::room_name::RoomName;
 use crate::{http, ids, lobby};
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests;
 pub mod relay;
 use relay::{Conn, Incoming, Member, Outcome, Resumed, RoomIo, Target};
 
