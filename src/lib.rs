@@ -2,7 +2,9 @@
 //!
 //! - `routes`: which handler a request goes to (pure).
 //! - `room_name`: what a room may be called (pure).
-//! - `room`: the Durable Object holding one room's sockets.
+//! - `protocol`: the wire types (pure); `config`: limits from `[vars]` (pure).
+//! - `room`: the Durable Object holding one room's sockets; `room::relay`: what goes to
+//!   whom (pure).
 //! - `lobby`: the Durable Object holding the public room list.
 //!
 //! This file is the Worker's front door: it answers the small HTTP API itself and forwards
@@ -10,9 +12,11 @@
 //! Workers static assets before this code runs.
 use worker::*;
 
+pub mod config;
 mod http;
 pub mod ids;
 mod lobby;
+pub mod protocol;
 mod room;
 pub mod room_name;
 pub mod routes;
@@ -20,7 +24,7 @@ pub mod routes;
 pub use lobby::Lobby;
 pub use room::Room;
 
-use routes::{route, Route, RouteError};
+use routes::{origin_allowed, route, Route, RouteError};
 
 /// Crate version and git revision, stamped by build.rs.
 pub const VERSION: &str = env!("ROOM_VERSION");
@@ -34,6 +38,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     match route(req.method().as_ref(), &req.path(), is_upgrade) {
         Ok(Route::Health) => {
             http::json(200, &serde_json::json!({ "ok": true, "version": VERSION }))
+        }
+        Ok(Route::RoomSocket(_) | Route::LobbySocket) if !same_site_or_allowed(&req, &env)? => {
+            http::error(
+                403,
+                "forbidden_origin",
+                "websockets are only open to this site's pages",
+            )
         }
         Ok(Route::RoomSocket(name)) => {
             let room = env.durable_object("ROOMS")?.get_by_name(name.as_str())?;
@@ -59,4 +70,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         ),
         Err(RouteError::BadRoomName(why)) => http::error(400, "bad_room_name", &why.message()),
     }
+}
+
+/// The upgrade's `Origin` against the site's own origin and `ALLOWED_ORIGINS`.
+fn same_site_or_allowed(req: &Request, env: &Env) -> Result<bool> {
+    let origin = req.headers().get("Origin")?;
+    let own = req.url()?.origin().ascii_serialization();
+    let allow_list = env
+        .var("ALLOWED_ORIGINS")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    Ok(origin_allowed(origin.as_deref(), &own, &allow_list))
 }

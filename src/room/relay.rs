@@ -1,0 +1,1010 @@
+//! What a room does with each frame: who gets what, what the sender's socket remembers, when
+//! a socket is closed. Pure logic with no Workers types, so every rule is tested natively;
+//! the Durable Object in `mod.rs` only moves bytes and stores attachments.
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::config::{Limits, Rate};
+use crate::protocol::{close, ClientFrame, ErrorCode, PeerInfo, ServerFrame, You};
+
+/// What a socket's attachment holds, so nothing is lost when the room is evicted and woken:
+/// the person on it (once joined), its rate budgets, and when it was last heard from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conn {
+    pub member: Option<Member>,
+    pub budget: Budget,
+    /// Unix ms of the last frame (or of the upgrade): with the runtime's record of the last
+    /// auto-answered `ping`, it tells a live socket from a vanished one.
+    pub seen_ms: u64,
+}
+
+/// A person in the room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub peer: PeerInfo,
+    /// The secret that lets this person take the same id back after a reconnect.
+    pub resume: String,
+}
+
+/// Per-socket token buckets, kept in the attachment: no timers, so the room can sleep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    chat: Bucket,
+    signal: Bucket,
+    refusals: Bucket,
+}
+
+/// A token bucket stored as the tokens spent and when: the default is a full bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    spent: f64,
+    at_ms: u64,
+}
+
+impl Bucket {
+    /// Takes one token if there is one.
+    pub fn take(&mut self, now_ms: u64, rate: Rate) -> bool {
+        let refilled = now_ms.saturating_sub(self.at_ms) as f64 * rate.per_sec / 1000.0;
+        let spent = (self.spent - refilled).max(0.0);
+        self.at_ms = now_ms;
+        if spent + 1.0 > rate.burst {
+            self.spent = spent;
+            return false;
+        }
+        self.spent = spent + 1.0;
+        true
+    }
+}
+
+/// A frame as it arrived on the socket.
+pub enum Incoming<'a> {
+    Text(&'a str),
+    Binary,
+}
+
+/// Whom a frame goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Sender,
+    /// Exactly one peer, by id.
+    Peer(String),
+    /// Every joined member but the sender.
+    Others,
+    /// Every joined member, the sender included.
+    Everyone,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Send {
+    pub to: Target,
+    pub frame: String,
+}
+
+/// How a `join` with a resume token was answered.
+#[derive(Debug, PartialEq)]
+pub enum Resumed {
+    /// The old socket is still open (the server had not noticed the drop): this socket takes
+    /// its place, the old one is closed with 4004, and the others see nothing at all.
+    TookOver { old_id: String },
+    /// The old socket was gone (the others saw `peer_left`): the same id comes back, with one
+    /// `peer_joined`. The departed record is used up.
+    Returned { token: String },
+}
+
+/// Everything one frame causes. The Durable Object applies it in this order: store the
+/// attachment, persist the room's privacy and chat history, deliver, then close.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// The sender's attachment after this frame (budgets spent, member joined or changed).
+    pub conn: Conn,
+    pub sends: Vec<Send>,
+    /// Set by the first joiner of an empty room: whether the room is private.
+    pub room_private: Option<bool>,
+    /// A chat frame to append to the room's history.
+    pub chat: Option<String>,
+    /// Close the sender's socket with this code, after the sends.
+    pub close: Option<u16>,
+    /// The head count changed (a join): the lobby must hear of it.
+    pub count_changed: bool,
+    pub resumed: Option<Resumed>,
+}
+
+impl Outcome {
+    fn send(mut self, to: Target, frame: ServerFrame) -> Self {
+        self.sends.push(Send {
+            to,
+            frame: frame.to_json(),
+        });
+        self
+    }
+}
+
+/// A refused frame: the error the sender gets, and whether its socket is closed.
+struct Refusal {
+    code: ErrorCode,
+    message: String,
+    close: Option<u16>,
+}
+
+impl Refusal {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            close: None,
+        }
+    }
+
+    fn closing(code: ErrorCode, message: impl Into<String>, close: u16) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            close: Some(close),
+        }
+    }
+}
+
+/// What the room provides that is not pure: the clock, fresh random ids, stored history and
+/// the records of people who left within the resume window.
+pub trait RoomIo {
+    fn now_ms(&self) -> u64;
+    fn random_id(&self) -> String;
+    fn history(&self) -> Vec<Box<RawValue>>;
+    /// The member who left holding this resume token, if within the resume window.
+    fn departed(&self, token: &str) -> Option<Member>;
+}
+
+/// Handles one frame from a socket whose attachment is `conn`; `others` are the joined
+/// members on the other sockets.
+pub fn on_frame(
+    conn: &Conn,
+    incoming: Incoming,
+    others: &[Member],
+    limits: &Limits,
+    io: &impl RoomIo,
+) -> Outcome {
+    let now = io.now_ms();
+    let mut conn = Conn {
+        seen_ms: now,
+        ..conn.clone()
+    };
+    match handle(&mut conn, incoming, others, limits, io, now) {
+        Ok(outcome) => Outcome { conn, ..outcome },
+        Err(refusal) => refuse(conn, refusal, limits, now),
+    }
+}
+
+/// The error frame for a refusal; a socket refused too often is closed as abusive.
+fn refuse(mut conn: Conn, refusal: Refusal, limits: &Limits, now: u64) -> Outcome {
+    let refusal = if conn.budget.refusals.take(now, limits.refusal_rate) {
+        refusal
+    } else {
+        Refusal::closing(
+            ErrorCode::RateLimited,
+            "too many refused frames: closing",
+            close::RATE_LIMITED,
+        )
+    };
+    let frame = ServerFrame::Error {
+        code: refusal.code,
+        message: &refusal.message,
+    };
+    Outcome {
+        conn,
+        close: refusal.close,
+        ..Outcome::default()
+    }
+    .send(Target::Sender, frame)
+}
+
+fn handle(
+    conn: &mut Conn,
+    incoming: Incoming,
+    others: &[Member],
+    limits: &Limits,
+    io: &impl RoomIo,
+    now: u64,
+) -> Result<Outcome, Refusal> {
+    let text = match incoming {
+        Incoming::Binary => {
+            return Err(Refusal::new(
+                ErrorCode::BadMessage,
+                "binary frames are not accepted: send JSON text",
+            ))
+        }
+        Incoming::Text(text) => text,
+    };
+    if text.len() > limits.max_frame_bytes {
+        let message = format!("frames are limited to {} bytes", limits.max_frame_bytes);
+        return Err(Refusal::closing(
+            ErrorCode::TooLarge,
+            message,
+            close::TOO_LARGE,
+        ));
+    }
+    let frame = serde_json::from_str::<ClientFrame>(text)
+        .map_err(|why| Refusal::new(ErrorCode::BadMessage, format!("not a valid frame: {why}")))?;
+    let Some(me) = conn.member.clone() else {
+        return match frame {
+            ClientFrame::Join {
+                nick,
+                private,
+                resume,
+            } => {
+                let outcome = join(&nick, private, resume.as_deref(), others, limits, io)?;
+                conn.member = outcome.conn.member.clone();
+                Ok(outcome)
+            }
+            _ => Err(Refusal::new(ErrorCode::NotJoined, "send join first")),
+        };
+    };
+    let bucket = match frame {
+        ClientFrame::Signal { .. } => (&mut conn.budget.signal, limits.signal_rate),
+        _ => (&mut conn.budget.chat, limits.chat_rate),
+    };
+    if !matches!(frame, ClientFrame::Leave | ClientFrame::Join { .. })
+        && !bucket.0.take(now, bucket.1)
+    {
+        return Err(Refusal::new(
+            ErrorCode::RateLimited,
+            "slow down: too many frames",
+        ));
+    }
+    let outcome = match frame {
+        ClientFrame::Join { .. } => {
+            return Err(Refusal::new(
+                ErrorCode::AlreadyJoined,
+                "this socket has joined already",
+            ))
+        }
+        ClientFrame::Chat { text } => chat(&me, &text, limits, now)?,
+        ClientFrame::Signal { to, data } => signal(&me, &to, &data, others)?,
+        ClientFrame::State {
+            muted,
+            camera,
+            screen,
+        } => state(&me, muted, camera, screen)?,
+        ClientFrame::Nick { nick } => rename(&me, &nick, limits)?,
+        ClientFrame::Leave => Outcome {
+            close: Some(close::NORMAL),
+            ..Outcome::default()
+        },
+    };
+    if let Some(member) = &outcome.conn.member {
+        conn.member = Some(member.clone());
+    }
+    Ok(outcome)
+}
+
+/// The frame everyone left gets when `member` leaves, however it left.
+pub fn on_leave(member: &Member, remaining: usize) -> Send {
+    let peer = &member.peer;
+    Send {
+        to: Target::Others,
+        frame: ServerFrame::PeerLeft {
+            id: &peer.id,
+            nick: &peer.nick,
+            count: remaining,
+        }
+        .to_json(),
+    }
+}
+
+/// Whether a socket last heard from at `last_heard_ms` counts as vanished at `now_ms`.
+pub fn is_silent(now_ms: u64, last_heard_ms: u64, limits: &Limits) -> bool {
+    now_ms.saturating_sub(last_heard_ms) > limits.heartbeat_timeout_ms
+}
+
+fn join(
+    nick: &str,
+    private: bool,
+    resume: Option<&str>,
+    others: &[Member],
+    limits: &Limits,
+    io: &impl RoomIo,
+) -> Result<Outcome, Refusal> {
+    let nick = valid_nick(nick, limits)?;
+    // A resume token held by a live socket: take its place, unseen by the others.
+    if let Some(old) = resume.and_then(|token| others.iter().find(|m| m.resume == token)) {
+        let member = Member {
+            resume: fresh_resume(io),
+            ..old.clone()
+        };
+        let rest: Vec<Member> = others
+            .iter()
+            .filter(|m| m.peer.id != old.peer.id)
+            .cloned()
+            .collect();
+        let outcome = welcome(member, &rest, true, limits, io);
+        return Ok(Outcome {
+            resumed: Some(Resumed::TookOver {
+                old_id: old.peer.id.clone(),
+            }),
+            ..outcome
+        });
+    }
+    if others.len() >= limits.max_peers {
+        let message = format!("this room is full ({} people)", limits.max_peers);
+        return Err(Refusal::closing(
+            ErrorCode::RoomFull,
+            message,
+            close::ROOM_FULL,
+        ));
+    }
+    // A resume token of someone who left within the window: the same id comes back.
+    let returning = resume
+        .and_then(|token| io.departed(token).map(|member| (token, member)))
+        .filter(|(_, member)| others.iter().all(|m| m.peer.id != member.peer.id));
+    let (member, resumed) = match returning {
+        Some((token, old)) => {
+            let member = Member {
+                resume: fresh_resume(io),
+                ..old
+            };
+            (
+                member,
+                Some(Resumed::Returned {
+                    token: token.to_owned(),
+                }),
+            )
+        }
+        None => {
+            let peer = PeerInfo {
+                id: unused_id(others, io),
+                nick,
+                muted: false,
+                camera: true,
+                screen: false,
+                joined_at: io.now_ms(),
+            };
+            (
+                Member {
+                    peer,
+                    resume: fresh_resume(io),
+                },
+                None,
+            )
+        }
+    };
+    let count = others.len() + 1;
+    let outcome = welcome(member, others, resumed.is_some(), limits, io);
+    let peer = outcome
+        .conn
+        .member
+        .clone()
+        .expect("welcome sets the member")
+        .peer;
+    let outcome = outcome.send(
+        Target::Others,
+        ServerFrame::PeerJoined { peer: &peer, count },
+    );
+    Ok(Outcome {
+        room_private: others.is_empty().then_some(private),
+        count_changed: true,
+        resumed,
+        ..outcome
+    })
+}
+
+/// The `welcome` for `member`, whose attachment it becomes.
+fn welcome(
+    member: Member,
+    others: &[Member],
+    resumed: bool,
+    limits: &Limits,
+    io: &impl RoomIo,
+) -> Outcome {
+    let peers: Vec<PeerInfo> = others.iter().map(|m| m.peer.clone()).collect();
+    let frame = ServerFrame::Welcome {
+        you: You {
+            id: &member.peer.id,
+            nick: &member.peer.nick,
+        },
+        peers: &peers,
+        count: others.len() + 1,
+        resume: &member.resume,
+        resumed,
+        history: &io.history(),
+        limits: limits.for_client(),
+    };
+    let outcome = Outcome::default().send(Target::Sender, frame);
+    Outcome {
+        conn: Conn {
+            member: Some(member),
+            ..Conn::default()
+        },
+        ..outcome
+    }
+}
+
+/// 128 bits: unguessable, and only ever valid in the room that issued it.
+fn fresh_resume(io: &impl RoomIo) -> String {
+    io.random_id() + &io.random_id()
+}
+
+/// A fresh id, unique in the room (a collision of 64 random bits is all but impossible, but
+/// costs nothing to rule out).
+fn unused_id(others: &[Member], io: &impl RoomIo) -> String {
+    loop {
+        let id = io.random_id();
+        if others.iter().all(|m| m.peer.id != id) {
+            return id;
+        }
+    }
+}
+
+fn chat(me: &Member, text: &str, limits: &Limits, now: u64) -> Result<Outcome, Refusal> {
+    if text.trim().is_empty() {
+        return Err(Refusal::new(ErrorCode::BadChat, "chat text is empty"));
+    }
+    if text.chars().count() > limits.max_chat_chars {
+        let message = format!(
+            "chat text is limited to {} characters",
+            limits.max_chat_chars
+        );
+        return Err(Refusal::new(ErrorCode::BadChat, message));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(Refusal::new(
+            ErrorCode::BadChat,
+            "chat text may not hold control characters",
+        ));
+    }
+    let frame = ServerFrame::Chat {
+        from: &me.peer.id,
+        nick: &me.peer.nick,
+        text,
+        ts: now,
+    }
+    .to_json();
+    Ok(Outcome {
+        sends: vec![Send {
+            to: Target::Everyone,
+            frame: frame.clone(),
+        }],
+        chat: Some(frame),
+        ..Outcome::default()
+    })
+}
+
+fn signal(
+    me: &Member,
+    to: &str,
+    data: &serde_json::Value,
+    others: &[Member],
+) -> Result<Outcome, Refusal> {
+    if !data.is_object() {
+        return Err(Refusal::new(
+            ErrorCode::BadMessage,
+            "signal data must be a JSON object",
+        ));
+    }
+    if !others.iter().any(|m| m.peer.id == to) {
+        return Err(Refusal::new(
+            ErrorCode::UnknownPeer,
+            format!("no peer {to:?} in this room"),
+        ));
+    }
+    Ok(Outcome::default().send(
+        Target::Peer(to.to_owned()),
+        ServerFrame::Signal {
+            from: &me.peer.id,
+            data,
+        },
+    ))
+}
+
+fn state(
+    me: &Member,
+    muted: Option<bool>,
+    camera: Option<bool>,
+    screen: Option<bool>,
+) -> Result<Outcome, Refusal> {
+    if muted.is_none() && camera.is_none() && screen.is_none() {
+        return Err(Refusal::new(
+            ErrorCode::BadMessage,
+            "state needs at least one of muted, camera, screen",
+        ));
+    }
+    let mut member = me.clone();
+    let peer = &mut member.peer;
+    peer.muted = muted.unwrap_or(peer.muted);
+    peer.camera = camera.unwrap_or(peer.camera);
+    peer.screen = screen.unwrap_or(peer.screen);
+    let frame = ServerFrame::State {
+        id: &peer.id,
+        muted: peer.muted,
+        camera: peer.camera,
+        screen: peer.screen,
+    };
+    let outcome = Outcome::default().send(Target::Others, frame);
+    Ok(Outcome {
+        conn: Conn {
+            member: Some(member),
+            ..Conn::default()
+        },
+        ..outcome
+    })
+}
+
+fn rename(me: &Member, nick: &str, limits: &Limits) -> Result<Outcome, Refusal> {
+    let mut member = me.clone();
+    member.peer.nick = valid_nick(nick, limits)?;
+    let frame = ServerFrame::Nick {
+        id: &member.peer.id,
+        nick: &member.peer.nick,
+    };
+    let outcome = Outcome::default().send(Target::Everyone, frame);
+    Ok(Outcome {
+        conn: Conn {
+            member: Some(member),
+            ..Conn::default()
+        },
+        ..outcome
+    })
+}
+
+/// A nickname is trimmed, then must be 1 to `max_nick_chars` characters with no control
+/// characters (they would let one person forge line breaks in everyone's chat).
+fn valid_nick(nick: &str, limits: &Limits) -> Result<String, Refusal> {
+    let nick = nick.trim();
+    let problem = if nick.is_empty() {
+        "nickname is empty".to_owned()
+    } else if nick.chars().count() > limits.max_nick_chars {
+        format!(
+            "nickname is limited to {} characters",
+            limits.max_nick_chars
+        )
+    } else if nick.chars().any(char::is_control) {
+        "nickname may not hold control characters".to_owned()
+    } else {
+        return Ok(nick.to_owned());
+    };
+    Err(Refusal::new(ErrorCode::BadNick, problem))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+    use std::cell::Cell;
+
+    struct FakeIo {
+        next_id: Cell<u32>,
+        now_ms: Cell<u64>,
+        history: Vec<&'static str>,
+        departed: Vec<Member>,
+    }
+
+    impl FakeIo {
+        fn new() -> Self {
+            Self {
+                next_id: Cell::new(0),
+                now_ms: Cell::new(1_700_000_000_000),
+                history: vec![],
+                departed: vec![],
+            }
+        }
+    }
+
+    impl RoomIo for FakeIo {
+        fn now_ms(&self) -> u64 {
+            self.now_ms.get()
+        }
+        fn random_id(&self) -> String {
+            self.next_id.set(self.next_id.get() + 1);
+            format!("id{}", self.next_id.get())
+        }
+        fn history(&self) -> Vec<Box<RawValue>> {
+            self.history
+                .iter()
+                .map(|h| RawValue::from_string(h.to_string()).unwrap())
+                .collect()
+        }
+        fn departed(&self, token: &str) -> Option<Member> {
+            self.departed.iter().find(|m| m.resume == token).cloned()
+        }
+    }
+
+    fn conn(member: Option<&Member>) -> Conn {
+        Conn {
+            member: member.cloned(),
+            ..Conn::default()
+        }
+    }
+
+    fn member(id: &str, nick: &str) -> Member {
+        Member {
+            peer: PeerInfo {
+                id: id.into(),
+                nick: nick.into(),
+                muted: false,
+                camera: true,
+                screen: false,
+                joined_at: 1,
+            },
+            resume: format!("resume-{id}"),
+        }
+    }
+
+    fn frames(outcome: &Outcome) -> Vec<(Target, Value)> {
+        outcome
+            .sends
+            .iter()
+            .map(|s| (s.to.clone(), serde_json::from_str(&s.frame).unwrap()))
+            .collect()
+    }
+
+    fn run(sender: Option<&Member>, text: &str, others: &[Member]) -> Outcome {
+        on_frame(
+            &conn(sender),
+            Incoming::Text(text),
+            others,
+            &Limits::default(),
+            &FakeIo::new(),
+        )
+    }
+
+    fn error_code(outcome: &Outcome) -> String {
+        let sends = frames(outcome);
+        assert_eq!(sends.len(), 1, "{sends:?}");
+        assert_eq!(sends[0].0, Target::Sender);
+        assert_eq!(sends[0].1["type"], "error");
+        sends[0].1["code"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn join_welcomes_the_joiner_and_tells_the_others() {
+        let mut io = FakeIo::new();
+        io.history = vec![r#"{"type":"chat","from":"x","nick":"x","text":"hi","ts":1}"#];
+        let others = [member("a", "ann")];
+        let outcome = on_frame(
+            &conn(None),
+            Incoming::Text(r#"{"type":"join","nick":" bob "}"#),
+            &others,
+            &Limits::default(),
+            &io,
+        );
+        let sends = frames(&outcome);
+        assert_eq!(sends[0].0, Target::Sender);
+        let welcome = &sends[0].1;
+        assert_eq!(welcome["type"], "welcome");
+        assert_eq!(welcome["you"], json!({"id": "id1", "nick": "bob"}));
+        assert_eq!(welcome["peers"][0]["id"], "a");
+        assert_eq!(welcome["count"], 2);
+        assert_eq!(welcome["resume"], "id2id3");
+        assert_eq!(welcome["history"][0]["text"], "hi");
+        assert_eq!(welcome["limits"]["maxPeers"], 8);
+        assert_eq!(sends[1].0, Target::Others);
+        assert_eq!(sends[1].1["type"], "peer_joined");
+        assert_eq!(sends[1].1["peer"]["nick"], "bob");
+        assert_eq!(sends[1].1["count"], 2);
+        assert!(outcome.count_changed);
+        assert_eq!(outcome.conn.member.unwrap().peer.id, "id1");
+        assert_eq!(welcome["resumed"], false);
+        // Only the first joiner of an empty room decides privacy.
+        assert_eq!(outcome.room_private, None);
+        let first = run(None, r#"{"type":"join","nick":"ann","private":true}"#, &[]);
+        assert_eq!(first.room_private, Some(true));
+    }
+
+    #[test]
+    fn a_full_room_refuses_and_closes() {
+        let others: Vec<Member> = (0..8).map(|i| member(&format!("p{i}"), "x")).collect();
+        let outcome = run(None, r#"{"type":"join","nick":"late"}"#, &others);
+        assert_eq!(error_code(&outcome), "room_full");
+        assert_eq!(outcome.close, Some(close::ROOM_FULL));
+        assert!(outcome.conn.member.is_none());
+    }
+
+    #[test]
+    fn chat_goes_to_everyone_stamped_by_the_server() {
+        let me = member("a", "ann");
+        let outcome = run(
+            Some(&me),
+            r#"{"type":"chat","text":"hello","from":"forged","nick":"eve","ts":5}"#,
+            &[],
+        );
+        let sends = frames(&outcome);
+        assert_eq!(sends.len(), 1);
+        assert_eq!(sends[0].0, Target::Everyone);
+        assert_eq!(
+            sends[0].1,
+            json!({"type": "chat", "from": "a", "nick": "ann", "text": "hello", "ts": 1_700_000_000_000u64})
+        );
+        assert_eq!(
+            outcome.chat.as_deref(),
+            Some(outcome.sends[0].frame.as_str())
+        );
+    }
+
+    #[test]
+    fn signal_goes_to_exactly_one_peer_with_a_stamped_from() {
+        let me = member("a", "ann");
+        let others = [member("b", "bob"), member("c", "cy")];
+        let outcome = run(
+            Some(&me),
+            r#"{"type":"signal","to":"b","from":"c","data":{"description":{"type":"offer","sdp":"v=0"}}}"#,
+            &others,
+        );
+        let sends = frames(&outcome);
+        assert_eq!(sends.len(), 1);
+        assert_eq!(sends[0].0, Target::Peer("b".into()));
+        assert_eq!(
+            sends[0].1,
+            json!({"type": "signal", "from": "a", "data": {"description": {"type": "offer", "sdp": "v=0"}}})
+        );
+        // Unknown, departed or oneself: refused.
+        for to in ["zz", "a"] {
+            let text = format!(r#"{{"type":"signal","to":"{to}","data":{{}}}}"#);
+            assert_eq!(error_code(&run(Some(&me), &text, &others)), "unknown_peer");
+        }
+        assert_eq!(
+            error_code(&run(
+                Some(&me),
+                r#"{"type":"signal","to":"b","data":"x"}"#,
+                &others
+            )),
+            "bad_message"
+        );
+    }
+
+    #[test]
+    fn state_and_nick_update_the_attachment_and_are_relayed() {
+        let me = member("a", "ann");
+        let outcome = run(Some(&me), r#"{"type":"state","muted":true}"#, &[]);
+        let updated = outcome.conn.member.clone().unwrap();
+        assert!(updated.peer.muted && updated.peer.camera);
+        assert_eq!(
+            frames(&outcome),
+            vec![(
+                Target::Others,
+                json!({"type": "state", "id": "a", "muted": true, "camera": true, "screen": false})
+            )]
+        );
+        assert_eq!(
+            error_code(&run(Some(&me), r#"{"type":"state"}"#, &[])),
+            "bad_message"
+        );
+
+        let outcome = run(Some(&me), r#"{"type":"nick","nick":"annie"}"#, &[]);
+        assert_eq!(outcome.conn.member.clone().unwrap().peer.nick, "annie");
+        assert_eq!(
+            frames(&outcome),
+            vec![(
+                Target::Everyone,
+                json!({"type": "nick", "id": "a", "nick": "annie"})
+            )]
+        );
+    }
+
+    #[test]
+    fn leave_closes_normally_and_the_others_hear_once() {
+        let me = member("a", "ann");
+        let outcome = run(Some(&me), r#"{"type":"leave"}"#, &[]);
+        assert_eq!(outcome.close, Some(close::NORMAL));
+        assert!(outcome.sends.is_empty());
+        let left = on_leave(&me, 2);
+        assert_eq!(left.to, Target::Others);
+        assert_eq!(
+            serde_json::from_str::<Value>(&left.frame).unwrap(),
+            json!({"type": "peer_left", "id": "a", "nick": "ann", "count": 2})
+        );
+    }
+
+    #[test]
+    fn bad_input_gets_the_right_error_code() {
+        let me = member("a", "ann");
+        let long_nick = format!(r#"{{"type":"join","nick":"{}"}}"#, "n".repeat(33));
+        let long_chat = format!(r#"{{"type":"chat","text":"{}"}}"#, "c".repeat(2001));
+        let cases: &[(Option<&Member>, &str, &str)] = &[
+            (None, "not json", "bad_message"),
+            (None, "[1,2]", "bad_message"),
+            (None, r#"{"type":"dance"}"#, "bad_message"),
+            (None, r#"{"type":"join"}"#, "bad_message"),
+            (None, r#"{"type":"join","nick":5}"#, "bad_message"),
+            (None, r#"{"type":"chat","text":"early"}"#, "not_joined"),
+            (None, r#"{"type":"join","nick":"   "}"#, "bad_nick"),
+            (None, &long_nick, "bad_nick"),
+            (None, r#"{"type":"join","nick":"a\u0007b"}"#, "bad_nick"),
+            (
+                Some(&me),
+                r#"{"type":"join","nick":"again"}"#,
+                "already_joined",
+            ),
+            (Some(&me), r#"{"type":"chat","text":" "}"#, "bad_chat"),
+            (Some(&me), &long_chat, "bad_chat"),
+            (
+                Some(&me),
+                r#"{"type":"chat","text":"a\u001bb"}"#,
+                "bad_chat",
+            ),
+            (Some(&me), r#"{"type":"nick","nick":""}"#, "bad_nick"),
+        ];
+        for (sender, text, code) in cases {
+            let outcome = run(*sender, text, &[]);
+            assert_eq!(&error_code(&outcome), code, "{text}");
+            assert_eq!(outcome.close, None, "{text}");
+            assert_eq!(outcome.conn.member, sender.cloned(), "{text}");
+        }
+        // Newlines and tabs are fine in chat.
+        assert!(run(Some(&me), r#"{"type":"chat","text":"a\nb\tc"}"#, &[])
+            .chat
+            .is_some());
+    }
+
+    #[test]
+    fn binary_and_oversize_frames() {
+        let limits = Limits {
+            max_frame_bytes: 100,
+            ..Limits::default()
+        };
+        let io = FakeIo::new();
+        let outcome = on_frame(&conn(None), Incoming::Binary, &[], &limits, &io);
+        assert_eq!(error_code(&outcome), "bad_message");
+        assert_eq!(outcome.close, None);
+        let big = format!(r#"{{"type":"chat","text":"{}"}}"#, "x".repeat(100));
+        let outcome = on_frame(&conn(None), Incoming::Text(&big), &[], &limits, &io);
+        assert_eq!(error_code(&outcome), "too_large");
+        assert_eq!(outcome.close, Some(close::TOO_LARGE));
+    }
+
+    #[test]
+    fn buckets_refill_with_time() {
+        let rate = Rate {
+            per_sec: 2.0,
+            burst: 3.0,
+        };
+        let mut bucket = Bucket::default();
+        assert!((0..3).all(|_| bucket.take(1000, rate)));
+        assert!(!bucket.take(1000, rate));
+        assert!(!bucket.take(1400, rate), "0.8 of a token is not a token");
+        assert!(bucket.take(1500, rate));
+        assert!(
+            bucket.take(10_000, rate) && bucket.take(10_000, rate) && bucket.take(10_000, rate)
+        );
+        assert!(!bucket.take(10_000, rate), "never more than the burst");
+    }
+
+    #[test]
+    fn chat_over_budget_is_rate_limited_and_recovers() {
+        let limits = Limits::default();
+        let io = FakeIo::new();
+        let mut state = conn(Some(&member("a", "ann")));
+        let mut codes = vec![];
+        for _ in 0..25 {
+            let outcome = on_frame(
+                &state,
+                Incoming::Text(r#"{"type":"chat","text":"x"}"#),
+                &[],
+                &limits,
+                &io,
+            );
+            codes.push(outcome.chat.is_some());
+            state = outcome.conn;
+        }
+        assert_eq!(
+            codes.iter().filter(|ok| **ok).count(),
+            20,
+            "the burst, then refused"
+        );
+        // Signaling has its own budget: chat abuse does not stall a call.
+        let others = [member("b", "bob")];
+        let outcome = on_frame(
+            &state,
+            Incoming::Text(r#"{"type":"signal","to":"b","data":{}}"#),
+            &others,
+            &limits,
+            &io,
+        );
+        assert_eq!(outcome.sends[0].to, Target::Peer("b".into()));
+        io.now_ms.set(io.now_ms.get() + 1000);
+        let outcome = on_frame(
+            &state,
+            Incoming::Text(r#"{"type":"chat","text":"x"}"#),
+            &[],
+            &limits,
+            &io,
+        );
+        assert!(
+            outcome.chat.is_some(),
+            "a second later the budget has refilled"
+        );
+    }
+
+    #[test]
+    fn sustained_abuse_closes_the_socket() {
+        let limits = Limits::default();
+        let io = FakeIo::new();
+        let mut state = conn(None);
+        for i in 0..31 {
+            let outcome = on_frame(&state, Incoming::Text("garbage"), &[], &limits, &io);
+            state = outcome.conn.clone();
+            if i < 30 {
+                assert_eq!(error_code(&outcome), "bad_message");
+                assert_eq!(outcome.close, None);
+            } else {
+                assert_eq!(error_code(&outcome), "rate_limited");
+                assert_eq!(outcome.close, Some(close::RATE_LIMITED));
+            }
+        }
+    }
+
+    #[test]
+    fn resume_takes_over_a_live_socket_unseen() {
+        let old = member("a", "ann");
+        let others = [old.clone(), member("b", "bob")];
+        let outcome = run(
+            None,
+            r#"{"type":"join","nick":"ann","resume":"resume-a"}"#,
+            &others,
+        );
+        assert_eq!(
+            outcome.resumed,
+            Some(Resumed::TookOver { old_id: "a".into() })
+        );
+        let sends = frames(&outcome);
+        assert_eq!(sends.len(), 1, "only the welcome: the others see nothing");
+        assert_eq!(sends[0].1["you"]["id"], "a");
+        assert_eq!(sends[0].1["resumed"], true);
+        assert_eq!(sends[0].1["count"], 2);
+        assert_eq!(sends[0].1["peers"].as_array().unwrap().len(), 1);
+        let member = outcome.conn.member.unwrap();
+        assert_ne!(member.resume, "resume-a", "a token is used once");
+        assert!(!outcome.count_changed);
+    }
+
+    #[test]
+    fn resume_brings_back_a_departed_id_with_one_peer_joined() {
+        let mut io = FakeIo::new();
+        io.departed = vec![member("a", "ann")];
+        let others = [member("b", "bob")];
+        let text = r#"{"type":"join","nick":"ann","resume":"resume-a"}"#;
+        let outcome = on_frame(
+            &conn(None),
+            Incoming::Text(text),
+            &others,
+            &Limits::default(),
+            &io,
+        );
+        assert_eq!(
+            outcome.resumed,
+            Some(Resumed::Returned {
+                token: "resume-a".into()
+            })
+        );
+        let sends = frames(&outcome);
+        assert_eq!(sends[0].1["you"]["id"], "a");
+        assert_eq!(sends[1].0, Target::Others);
+        assert_eq!(sends[1].1["peer"]["id"], "a");
+        // A forged or foreign token is just a fresh join.
+        let text = r#"{"type":"join","nick":"eve","resume":"resume-zz"}"#;
+        let outcome = on_frame(
+            &conn(None),
+            Incoming::Text(text),
+            &others,
+            &Limits::default(),
+            &io,
+        );
+        assert_eq!(outcome.resumed, None);
+        assert_ne!(outcome.conn.member.unwrap().peer.id, "a");
+    }
+
+    #[test]
+    fn silence_past_the_heartbeat_timeout_is_death() {
+        let limits = Limits::default();
+        assert!(!is_silent(
+            100_000,
+            100_000 - limits.heartbeat_timeout_ms,
+            &limits
+        ));
+        assert!(is_silent(
+            100_000,
+            100_000 - limits.heartbeat_timeout_ms - 1,
+            &limits
+        ));
+    }
+}
