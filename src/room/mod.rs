@@ -220,10 +220,13 @@ impl Room {
         self.set_meta("name", name.as_str());
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        pair.server.serialize_attachment(Conn {
-            seen_ms: self.now_ms(),
-            ..Conn::default()
-        })?;
+        store(
+            &pair.server,
+            &Conn {
+                seen_ms: self.now_ms(),
+                ..Conn::default()
+            },
+        )?;
         Response::from_websocket(pair.client)
     }
 
@@ -245,19 +248,18 @@ impl Room {
         sockets: &[Socket],
     ) -> Result<()> {
         let sender = outcome.conn.member.as_ref().map(|m| m.peer.id.clone());
-        ws.serialize_attachment(&outcome.conn)?;
+        store(ws, &outcome.conn)?;
         match &outcome.resumed {
             Some(Resumed::TookOver { old_id }) => {
                 if let Some(old) = sockets
                     .iter()
                     .find(|s| s.member().is_some_and(|m| &m.peer.id == old_id))
                 {
-                    old.ws
-                        .serialize_attachment(Conn {
-                            member: None,
-                            ..old.conn.clone()
-                        })
-                        .ok();
+                    let conn = Conn {
+                        member: None,
+                        ..old.conn.clone()
+                    };
+                    store(&old.ws, &conn).ok();
                     old.ws
                         .close(Some(close::REPLACED), Some(close_reason(close::REPLACED)))
                         .ok();
@@ -304,7 +306,7 @@ impl Room {
         let Some(member) = conn.member.take() else {
             return;
         };
-        ws.serialize_attachment(&conn).ok();
+        store(ws, &conn).ok();
         if how == Departure::Lost {
             let query =
                 "INSERT OR REPLACE INTO departed (resume, member, left_ms) VALUES (?, ?, ?)";
@@ -484,10 +486,18 @@ impl Room {
 
 /// A socket's attachment; a socket with none (or an unreadable one) counts as fresh.
 fn attachment(ws: &WebSocket) -> Conn {
-    ws.deserialize_attachment::<Conn>()
+    ws.deserialize_attachment::<String>()
         .ok()
         .flatten()
+        .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default()
+}
+
+/// Stores a socket's attachment as JSON text. Every frame reads every socket's attachment, and
+/// a string crosses from JavaScript into wasm in one piece, where an object costs a property
+/// read and a conversion per field (docs/benchmarks.md: about 13 % of the room's CPU time).
+fn store(ws: &WebSocket, conn: &Conn) -> Result<()> {
+    ws.serialize_attachment(serde_json::to_string(conn)?)
 }
 
 /// The joined members, leaving out `except` (the sender, or the one leaving).
