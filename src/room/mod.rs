@@ -39,7 +39,14 @@ pub struct Room {
     /// False until this instance has told the lobby its count: a room that was evicted and
     /// woken reports once, so a lobby that missed a report converges.
     reported_since_wake: Cell<bool>,
+    /// Chat messages stored since this instance started: the history is trimmed on the first
+    /// and then on every `TRIM_EVERY`th, not on each (a statement per message saved).
+    chats_since_wake: Cell<u32>,
 }
+
+/// How often the stored history is trimmed back to `history_len`; it holds at most
+/// `history_len + TRIM_EVERY - 1` rows, and `welcome` sends the last `history_len`.
+const TRIM_EVERY: u32 = 16;
 
 /// One socket and its attachment.
 struct Socket {
@@ -76,6 +83,7 @@ impl DurableObject for Room {
             env,
             limits,
             reported_since_wake: Cell::new(false),
+            chats_since_wake: Cell::new(0),
         }
     }
 
@@ -180,9 +188,11 @@ impl RoomIo for Room {
         struct Row {
             frame: String,
         }
+        let query = "SELECT frame FROM (SELECT seq, frame FROM chat ORDER BY seq DESC LIMIT ?) ORDER BY seq";
+        let keep = self.limits.history_len as f64;
         let rows = self
             .sql()
-            .exec("SELECT frame FROM chat ORDER BY seq", None)
+            .exec(query, vec![keep.into()])
             .and_then(|cursor| cursor.to_array::<Row>())
             .unwrap_or_default();
         rows.into_iter()
@@ -447,13 +457,18 @@ impl Room {
     fn remember_chat(&self, frame: &str) {
         let sql = self.sql();
         let keep = self.limits.history_len as f64;
+        let chats = self.chats_since_wake.get();
+        self.chats_since_wake.set(chats.wrapping_add(1));
         let stored = sql
             .exec("INSERT INTO chat (frame) VALUES (?)", vec![frame.into()])
             .and_then(|_| {
-                sql.exec(
-                    "DELETE FROM chat WHERE seq <= (SELECT MAX(seq) FROM chat) - ?",
-                    vec![keep.into()],
-                )
+                if chats % TRIM_EVERY == 0 {
+                    sql.exec(
+                        "DELETE FROM chat WHERE seq <= (SELECT MAX(seq) FROM chat) - ?",
+                        vec![keep.into()],
+                    )?;
+                }
+                Ok(())
             });
         if let Err(why) = stored {
             console_warn!("storing chat history failed: {why}");

@@ -1,0 +1,40 @@
+// The room's chat history is bounded: a late joiner gets exactly the last CHAT_HISTORY
+// messages, however many were sent, before and after the room was evicted and woken (the
+// store is trimmed in batches, not on every message).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "../support/worker.mjs";
+import { Client } from "../support/client.mjs";
+
+const KEEP = 3;
+let worker;
+before(async () => (worker = await startWorker({ vars: { CHAT_HISTORY: String(KEEP), CHAT_RATE_BURST: "1000" } })));
+after(() => worker.stop());
+
+async function join(room, nick) {
+  const client = await Client.connect(`${worker.wsUrl}/ws/rooms/${room}`);
+  client.send({ type: "join", nick });
+  return { client, welcome: await client.next("welcome") };
+}
+
+async function chat(client, from, to) {
+  for (let i = from; i < to; i++) {
+    client.send({ type: "chat", text: `m${i}` });
+    await client.next("chat");
+  }
+}
+
+test("a late joiner gets the last CHAT_HISTORY messages, before and after a wake-up", async () => {
+  const room = `history-${process.pid}`;
+  const a = await join(room, "ann");
+  await chat(a.client, 0, 40);
+  const b = await join(room, "bob");
+  assert.deepEqual(b.welcome.history.map((h) => h.text), ["m37", "m38", "m39"]);
+  await a.client.next("peer_joined");
+
+  await worker.evictRoom(room);
+  await chat(a.client, 40, 45);
+  const c = await join(room, "cy");
+  assert.deepEqual(c.welcome.history.map((h) => h.text), ["m42", "m43", "m44"]);
+  for (const who of [a, b, c]) await who.client.close();
+});
