@@ -1,8 +1,10 @@
 // Baseline: the room relay written the way a JavaScript Durable Object usually is, in the
 // same runtime as Room (workerd). Same wire protocol (shared/protocol.md): join -> welcome +
-// peer_joined, chat to everyone (sender included), signal to one peer, peer_left on close;
-// hibernatable sockets (ctx.acceptWebSocket) with each peer kept in its socket's attachment,
-// so the room survives eviction; `ping` answered by the runtime without waking the room.
+// peer_joined, chat to everyone (sender included) and kept for late joiners, signal to one
+// peer, peer_left on close; hibernatable sockets (ctx.acceptWebSocket) with each peer kept in
+// its socket's attachment and the chat history in SQLite, so the room survives eviction;
+// `ping` answered by the runtime without waking the room. (No rate limits, resume or sweeps:
+// what Room does beyond this is its own cost.)
 import { DurableObject } from "cloudflare:workers";
 
 const MAX_NICK_CHARS = 32;
@@ -31,7 +33,8 @@ export class Room extends DurableObject {
       const peer = ws.deserializeAttachment();
       if (peer) this.peers.set(ws, peer);
     }
-    this.history = [];
+    this.sql = ctx.storage.sql;
+    this.sql.exec("CREATE TABLE IF NOT EXISTS chat (seq INTEGER PRIMARY KEY AUTOINCREMENT, frame TEXT NOT NULL)");
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
@@ -62,8 +65,8 @@ export class Room extends DurableObject {
           return refuse(ws, "bad_message", "bad chat text");
         }
         const chat = JSON.stringify({ type: "chat", from: peer.id, nick: peer.nick, text: frame.text, ts: Date.now() });
-        this.history.push(chat);
-        if (this.history.length > HISTORY) this.history.shift();
+        this.sql.exec("INSERT INTO chat (frame) VALUES (?)", chat);
+        this.sql.exec("DELETE FROM chat WHERE seq <= (SELECT MAX(seq) FROM chat) - ?", HISTORY);
         return this.broadcast(chat);
       }
       case "signal": {
@@ -97,7 +100,7 @@ export class Room extends DurableObject {
         you: peer,
         peers: [...this.peers.values()],
         count,
-        history: this.history.map((chat) => JSON.parse(chat)),
+        history: this.sql.exec("SELECT frame FROM chat ORDER BY seq").toArray().map(({ frame }) => JSON.parse(frame)),
       }),
     );
     this.broadcast(JSON.stringify({ type: "peer_joined", peer, count }));
@@ -108,6 +111,7 @@ export class Room extends DurableObject {
     const peer = this.peers.get(ws);
     if (!peer) return;
     this.peers.delete(ws);
+    if (!this.peers.size) this.sql.exec("DELETE FROM chat");
     this.broadcast(JSON.stringify({ type: "peer_left", id: peer.id, nick: peer.nick, count: this.peers.size }));
   }
 
