@@ -3,6 +3,7 @@
 //! - `routes`: which handler a request goes to (pure).
 //! - `room_name`: what a room may be called (pure).
 //! - `protocol`: the wire types (pure); `config`: limits from `[vars]` (pure).
+//! - `ice`: STUN/TURN servers and TURN credentials for `/api/ice` (pure but for `respond`).
 //! - `room`: the Durable Object holding one room's sockets; `room::relay`: what goes to
 //!   whom (pure).
 //! - `lobby`: the Durable Object holding the public room list.
@@ -14,6 +15,7 @@ use worker::*;
 
 pub mod config;
 mod http;
+pub mod ice;
 pub mod ids;
 mod lobby;
 pub mod protocol;
@@ -49,7 +51,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 .get_by_name(lobby::LOBBY_NAME)?;
             lobby.fetch_with_request(req).await
         }
-        Ok(Route::Rooms | Route::Ice | Route::Admin) => {
+        Ok(Route::Ice) => ice::respond(&env),
+        Ok(Route::Rooms | Route::Admin) => {
             http::error(501, "not_implemented", "this endpoint is not built yet")
         }
         Err(RouteError::NotFound) => http::error(404, "not_found", "no such path"),
