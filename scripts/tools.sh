@@ -67,3 +67,19 @@ ensure_chromium() {
     die "the browser tests need Chromium: install it (Debian: sudo apt-get install chromium) or set CHROMIUM_BIN"
   fi
 }
+
+# ensure_coturn: Debian's coturn (`turnserver`) for the relayed-call browser test, which starts
+# its own server on loopback (apt when root, else a clear message).
+ensure_coturn() {
+  export TURNSERVER_BIN="${TURNSERVER_BIN:-$(command -v turnserver || echo /usr/bin/turnserver)}"
+  [ -x "$TURNSERVER_BIN" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing coturn from apt (once)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn >/dev/null
+    # The package enables a system-wide TURN server on port 3478; the tests need none of it.
+    if [ -d /run/systemd/system ]; then systemctl disable --now coturn >/dev/null 2>&1 || true; fi
+  else
+    die "the relayed-call test needs coturn: install it (Debian: sudo apt-get install coturn) or set TURNSERVER_BIN"
+  fi
+}
