@@ -4,12 +4,14 @@
 //! - `room_name`: what a room may be called (pure).
 //! - `room`: the Durable Object holding one room's sockets.
 //! - `lobby`: the Durable Object holding the public room list.
+//! - `admin`: the operator API under `/api/admin/`.
 //!
 //! This file is the Worker's front door: it answers the small HTTP API itself and forwards
 //! websocket upgrades to the Durable Object that owns them. The site itself is served by
 //! Workers static assets before this code runs.
 use worker::*;
 
+mod admin;
 mod http;
 pub mod ids;
 mod lobby;
@@ -45,9 +47,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 .get_by_name(lobby::LOBBY_NAME)?;
             lobby.fetch_with_request(req).await
         }
-        Ok(Route::Rooms | Route::Ice | Route::Admin) => {
-            http::error(501, "not_implemented", "this endpoint is not built yet")
-        }
+        Ok(Route::Rooms) => lobby::public_rooms(&env).await,
+        Ok(Route::Admin) => admin::handle(req, &env).await,
+        Ok(Route::Ice) => http::error(501, "not_implemented", "this endpoint is not built yet"),
         Err(RouteError::NotFound) => http::error(404, "not_found", "no such path"),
         Err(RouteError::MethodNotAllowed) => {
             http::error(405, "method_not_allowed", "this path answers GET only")
