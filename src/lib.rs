@@ -2,7 +2,9 @@
 //!
 //! - `routes`: which handler a request goes to (pure).
 //! - `room_name`: what a room may be called (pure).
-//! - `room`: the Durable Object holding one room's sockets.
+//! - `protocol`: the wire types (pure); `config`: limits from `[vars]` (pure).
+//! - `room`: the Durable Object holding one room's sockets; `room::relay`: what goes to
+//!   whom (pure).
 //! - `lobby`: the Durable Object holding the public room list.
 //! - `admin`: the operator API under `/api/admin/`.
 //!
@@ -12,9 +14,11 @@
 use worker::*;
 
 mod admin;
+pub mod config;
 mod http;
 pub mod ids;
 mod lobby;
+pub mod protocol;
 mod room;
 pub mod room_name;
 pub mod routes;

@@ -37,26 +37,20 @@ const REPORT_URL: &str = "https://lobby/report";
 const PUBLIC_URL: &str = "https://lobby/rooms";
 const ALL_URL: &str = "https://lobby/all";
 
-/// Tells the lobby how many are in room `name` now (0: the room is empty). Never fails: a lost
-/// report is logged, and the lobby's periodic check repairs it.
-pub async fn report_count(env: &Env, name: &str, count: usize, private: bool) {
+/// Tells the lobby how many are in room `name` now (0: the room is empty). The caller logs an
+/// error and goes on: the lobby's periodic check repairs a lost report.
+pub async fn report_count(env: &Env, name: &str, count: usize, private: bool) -> Result<()> {
     let report = Report {
         name: name.to_owned(),
         count: u32::try_from(count).unwrap_or(u32::MAX),
         private,
     };
-    if let Err(e) = send_report(env, &report).await {
-        console_error!("lobby report for room {name:?} failed: {e}");
-    }
-}
-
-async fn send_report(env: &Env, report: &Report) -> Result<()> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(serde_json::to_string(report)?.into()));
+        .with_body(Some(serde_json::to_string(&report)?.into()));
     let res = lobby(env)?
         .fetch_with_request(Request::new_with_init(REPORT_URL, &init)?)
         .await?;
@@ -107,6 +101,13 @@ pub struct Lobby {
     /// When the pending coalesced frame goes out; `None` when no change waits.
     broadcast_due: Cell<Option<u64>>,
     check_interval_ms: u64,
+}
+
+/// What the lobby reads of a room's `/internal/peers` answer.
+#[derive(Deserialize)]
+struct Peers {
+    count: u32,
+    private: bool,
 }
 
 /// A row of the `rooms` table.
@@ -279,7 +280,7 @@ impl Lobby {
         let answers = join_all(due.iter().map(|(name, _)| room_peers(&self.env, name))).await;
         let now = now_ms();
         for ((name, rev), answer) in due.iter().zip(answers) {
-            let check = match answer.and_then(|v| Ok(serde_json::from_value::<Report>(v)?)) {
+            let check = match answer.and_then(|v| Ok(serde_json::from_value::<Peers>(v)?)) {
                 Ok(room) => Check::Answered {
                     count: room.count,
                     private: room.private,
