@@ -14,12 +14,14 @@ mod list;
 use std::cell::{Cell, RefCell};
 
 use futures::future::join_all;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use worker::*;
 
 use crate::http;
 pub use list::Report;
-use list::{check_interval_ms, fingerprint, rooms_frame, Check, Entry, RoomTable, PUBLIC_LIST_MAX};
+use list::{
+    check_interval_ms, fingerprint, rooms_frame, Check, Entry, Listed, RoomTable, PUBLIC_LIST_MAX,
+};
 
 /// The one lobby object every room reports to.
 pub const LOBBY_NAME: &str = "lobby";
@@ -51,12 +53,17 @@ pub async fn report_count(env: &Env, name: &str, count: usize, private: bool) ->
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(serde_json::to_string(&report)?.into()));
-    let res = lobby(env)?
+    let mut res = lobby(env)?
         .fetch_with_request(Request::new_with_init(REPORT_URL, &init)?)
         .await?;
     match res.status_code() {
-        200 => Ok(()),
-        status => Err(Error::RustError(format!("lobby answered {status}"))),
+        204 => Ok(()),
+        // Reading the body also ends the lobby's side of the request (an unread one would
+        // keep it open until this room's event is torn down).
+        status => Err(Error::RustError(format!(
+            "lobby answered {status}: {}",
+            res.text().await.unwrap_or_default()
+        ))),
     }
 }
 
@@ -149,8 +156,12 @@ impl DurableObject for Lobby {
                 Err(_) => http::error(400, "bad_report", "expected {name, count, private}"),
             },
             (Method::Get, "/rooms") => {
+                #[derive(Serialize)]
+                struct Public {
+                    rooms: Vec<Listed>,
+                }
                 let rooms = self.table.borrow().public_list(PUBLIC_LIST_MAX);
-                http::json(200, &serde_json::json!({ "rooms": rooms }))
+                http::json(200, &Public { rooms })
             }
             (Method::Get, "/all") => {
                 let rooms: Vec<Report> = self
@@ -243,7 +254,8 @@ impl Lobby {
             Ok(visible) => {
                 self.save(&report.name);
                 self.schedule(visible).await?;
-                http::json(200, &serde_json::json!({ "ok": true }))
+                // No body: there is nothing for the room to read.
+                Ok(Response::empty()?.with_status(204))
             }
             Err(why) => http::error(400, "bad_room_name", &why),
         }
