@@ -343,8 +343,9 @@ test("the public list is bounded to the 100 largest rooms", async () => {
     const expected = [];
     for (let i = 130; expected.length < 100; i--) if (i % 10 !== 0) expected.push({ name: `flood-${i}`, count: i });
     assert.deepEqual(rooms, expected);
-    await lobby.until((f) => f.rooms.length === 100);
-    assert.deepEqual(lobby.last.rooms, expected);
+    // Frames may have gone out during the flood; the last one shows the final 100.
+    await lobby.until((f) => JSON.stringify(f.rooms) === JSON.stringify(expected));
+    assert.ok(lobby.frames.every((f) => f.rooms.length <= 100));
     await lobby.close();
   } finally {
     await own.stop();
