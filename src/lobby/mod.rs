@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use worker::*;
 
 use crate::http;
+use crate::protocol::close;
 pub use list::Report;
 use list::{
     check_interval_ms, fingerprint, rooms_frame, Check, Entry, Listed, RoomTable, PUBLIC_LIST_MAX,
@@ -226,12 +227,7 @@ impl DurableObject for Lobby {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        // Reserved codes may not be sent back; echoing them would make clients see 1006.
-        let code = match code {
-            1005 | 1006 | 1015 => 1000,
-            other => u16::try_from(other).unwrap_or(1000),
-        };
-        ws.close(Some(code), Some("bye"))
+        ws.close(Some(close::echo(code)), Some("bye"))
     }
 
     async fn websocket_error(&self, _ws: WebSocket, _error: Error) -> Result<()> {

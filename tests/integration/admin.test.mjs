@@ -2,7 +2,7 @@
 // listing of every room with its participants, and removing a participant.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "../support/worker.mjs";
+import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
 
 const TOKEN = "admin-test-token-0123456789abcdef";
@@ -10,15 +10,8 @@ let worker;
 before(async () => (worker = await startWorker({ vars: { ADMIN_TOKEN: TOKEN } })));
 after(() => worker.stop());
 
-let roomSeq = 0;
-const freshRoom = (label = "room") => `${label}-${process.pid}-${++roomSeq}`;
 
-async function join(room, nick, extra = {}) {
-  const client = await Client.connect(`${worker.wsUrl}/ws/rooms/${encodeURIComponent(room)}`);
-  client.send({ type: "join", nick, ...extra });
-  const welcome = await client.next("welcome");
-  return { client, id: welcome.you.id };
-}
+const join = (...args) => worker.join(...args);
 
 /** An admin request; `token` null sends no Authorization header. */
 function admin(path, { token = TOKEN, method = "GET", body, base = worker.url } = {}) {
@@ -101,8 +94,8 @@ test("with the token: unknown paths 404, wrong methods 405, bad names and bodies
 });
 
 test("the listing shows every room, private ones too, with its participants", async () => {
-  const open = freshRoom("open");
-  const secret = freshRoom("secret");
+  const open = uniqueRoom("open");
+  const secret = uniqueRoom("secret");
   const before = Date.now();
   const a = await join(open, "ann");
   const b = await join(open, "bob");
@@ -135,7 +128,7 @@ test("the listing shows every room, private ones too, with its participants", as
 });
 
 test("removing a participant closes that socket with 4003 and updates the others and the lobby", async () => {
-  const room = freshRoom("kick");
+  const room = uniqueRoom("kick");
   const lobby = await Client.connect(`${worker.wsUrl}/ws/lobby`);
   let frame = await lobby.next("rooms");
   const a = await join(room, "ann");

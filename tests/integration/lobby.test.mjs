@@ -2,7 +2,7 @@
 // /api/rooms, fed by real rooms in the real built worker (Miniflare).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "../support/worker.mjs";
+import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
 
 const ADMIN_TOKEN = "lobby-test-token";
@@ -11,16 +11,8 @@ let worker;
 before(async () => (worker = await startWorker({ vars: { ADMIN_TOKEN, LOBBY_CHECK_SECONDS: "1" } })));
 after(() => worker.stop());
 
-let roomSeq = 0;
-const freshRoom = (label = "room") => `${label}-${process.pid}-${++roomSeq}`;
 
-/** Connects to `room` and joins as `nick`; resolves with the client and its id. */
-async function join(room, nick, extra = {}) {
-  const client = await Client.connect(`${worker.wsUrl}/ws/rooms/${encodeURIComponent(room)}`);
-  client.send({ type: "join", nick, ...extra });
-  const welcome = await client.next("welcome");
-  return { client, id: welcome.you.id };
-}
+const join = (...args) => worker.join(...args);
 
 /** A lobby socket that keeps every `rooms` frame it got, with its arrival time. */
 class LobbyView {
@@ -101,7 +93,7 @@ const adminRooms = async () => {
 };
 
 test("a lobby socket sees a room appear with 1, go to 3, back to 1 and disappear, in order", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const lobby = await LobbyView.open();
   assert.equal(countIn(lobby.last, room), 0);
 
@@ -126,7 +118,7 @@ test("a lobby socket sees a room appear with 1, go to 3, back to 1 and disappear
 });
 
 test("the first frame is the current list, and ping is answered with pong", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const a = await join(room, "ann");
   await eventually(() => publicRooms(room), { [room]: 1 });
   const lobby = await LobbyView.open();
@@ -139,7 +131,7 @@ test("the first frame is the current list, and ping is answered with pong", asyn
 });
 
 test("a burst of joins is coalesced into few frames, spaced by the debounce", async () => {
-  const room = freshRoom("burst");
+  const room = uniqueRoom("burst");
   const lobby = await LobbyView.open();
   const start = lobby.frames.length;
   const people = await Promise.all(["a", "b", "c", "d", "e", "f"].map((nick) => join(room, nick)));
@@ -158,7 +150,7 @@ test("a burst of joins is coalesced into few frames, spaced by the debounce", as
 });
 
 test("/api/rooms lists public, non-empty rooms, largest first", async () => {
-  const prefix = freshRoom("order");
+  const prefix = uniqueRoom("order");
   const names = [`${prefix}-b`, `${prefix}-c`, `${prefix}-a`];
   const people = [];
   for (const [i, name] of names.entries()) {
@@ -188,7 +180,7 @@ test("random joins, leaves and abrupt disconnects: the list ends up exactly righ
   };
   const pick = (items) => items[Math.floor(random() * items.length)];
 
-  const prefix = freshRoom("mix");
+  const prefix = uniqueRoom("mix");
   const rooms = Object.fromEntries(["a", "b", "c", "d"].map((s) => [`${prefix}-${s}`, []]));
   const lobby = await LobbyView.open();
   let n = 0;
@@ -237,8 +229,8 @@ test("random joins, leaves and abrupt disconnects: the list ends up exactly righ
 });
 
 test("a private room is never listed publicly, while the operator sees it", async () => {
-  const secret = freshRoom("secret");
-  const open = freshRoom("open");
+  const secret = uniqueRoom("secret");
+  const open = uniqueRoom("open");
   const lobby = await LobbyView.open();
   const owner = await join(secret, "owner", { private: true });
   // `private` only counts for the first joiner: the second one cannot make it public.
@@ -265,7 +257,7 @@ test("a private room is never listed publicly, while the operator sees it", asyn
 });
 
 test("counts stay right when rooms and the lobby are evicted and woken", async () => {
-  const prefix = freshRoom("evict");
+  const prefix = uniqueRoom("evict");
   const [r1, r2] = [`${prefix}-1`, `${prefix}-2`];
   const lobby = await LobbyView.open();
   const a = await join(r1, "ann");
@@ -294,8 +286,8 @@ test("counts stay right when rooms and the lobby are evicted and woken", async (
 });
 
 test("lost and stale reports converge: the lobby asks rooms it has not heard from", async () => {
-  const real = freshRoom("real");
-  const ghost = freshRoom("ghost");
+  const real = uniqueRoom("real");
+  const ghost = uniqueRoom("ghost");
   const lobby = await LobbyView.open();
   const a = await join(real, "ann");
   await lobby.untilCount(real, 1);
