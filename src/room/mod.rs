@@ -457,7 +457,7 @@ impl Room {
         let stored = sql
             .exec("INSERT INTO chat (frame) VALUES (?)", vec![frame.into()])
             .and_then(|_| {
-                if chats % TRIM_EVERY == 0 {
+                if chats.is_multiple_of(TRIM_EVERY) {
                     sql.exec(
                         "DELETE FROM chat WHERE seq <= (SELECT MAX(seq) FROM chat) - ?",
                         vec![keep.into()],
