@@ -9,7 +9,8 @@
 //! Storage (SQLite): the last chat messages, the room's name and privacy, and for the resume
 //! window the people who lost their connection. One alarm, only while it has work: sweeping
 //! for vanished sockets while the room is occupied, and forgetting the room once it is empty.
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -42,6 +43,11 @@ pub struct Room {
     /// Chat messages stored since this instance started: the history is trimmed on the first
     /// and then on every `TRIM_EVERY`th, not on each (a statement per message saved).
     chats_since_wake: Cell<u32>,
+    /// Every socket with its attachment, as this instance last read or wrote it (`store`
+    /// writes through), so that a frame does not read them all again: a structured clone, a
+    /// copy into wasm and a JSON parse per socket per frame was the room's largest cost.
+    /// Read from the runtime on first use after a wake-up.
+    known: RefCell<Option<Vec<Rc<Socket>>>>,
 }
 
 /// How often the stored history is trimmed back to `history_len`; it holds at most
@@ -84,6 +90,7 @@ impl DurableObject for Room {
             limits,
             reported_since_wake: Cell::new(false),
             chats_since_wake: Cell::new(0),
+            known: RefCell::new(None),
         }
     }
 
@@ -133,12 +140,14 @@ impl DurableObject for Room {
         _clean: bool,
     ) -> Result<()> {
         self.depart(&ws, Departure::Lost).await;
+        self.forget(&ws);
         ws.close(Some(close::echo(code)), Some("closed")).ok();
         Ok(())
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
         self.depart(&ws, Departure::Lost).await;
+        self.forget(&ws);
         Ok(())
     }
 
@@ -225,7 +234,7 @@ impl Room {
         self.set_meta("name", name.as_str());
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        store(
+        self.store(
             &pair.server,
             &Conn {
                 seen_ms: self.now_ms(),
@@ -235,14 +244,45 @@ impl Room {
         Response::from_websocket(pair.client)
     }
 
-    fn sockets(&self) -> Vec<Socket> {
-        let sockets = self.state.get_websockets().into_iter();
-        sockets
-            .map(|ws| Socket {
-                conn: attachment(&ws),
-                ws,
+    /// Every socket and its attachment: from `known`, read from the runtime once per wake-up.
+    fn sockets(&self) -> Vec<Rc<Socket>> {
+        if let Some(known) = self.known.borrow().as_ref() {
+            return known.clone();
+        }
+        let sockets: Vec<Rc<Socket>> = (self.state.get_websockets().into_iter())
+            .map(|ws| {
+                Rc::new(Socket {
+                    conn: attachment(&ws),
+                    ws,
+                })
             })
-            .collect()
+            .collect();
+        *self.known.borrow_mut() = Some(sockets.clone());
+        sockets
+    }
+
+    /// Stores a socket's attachment (as JSON text: a string crosses from JavaScript into wasm
+    /// in one piece, where an object costs a property read and a conversion per field).
+    fn store(&self, ws: &WebSocket, conn: &Conn) -> Result<()> {
+        ws.serialize_attachment(serde_json::to_string(conn)?)?;
+        if let Some(known) = self.known.borrow_mut().as_mut() {
+            let socket = Rc::new(Socket {
+                ws: ws.clone(),
+                conn: conn.clone(),
+            });
+            match known.iter_mut().find(|s| s.ws == *ws) {
+                Some(slot) => *slot = socket,
+                None => known.push(socket),
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops a closed socket from `known`.
+    fn forget(&self, ws: &WebSocket) {
+        if let Some(known) = self.known.borrow_mut().as_mut() {
+            known.retain(|s| s.ws != *ws);
+        }
     }
 
     async fn apply(
@@ -250,10 +290,10 @@ impl Room {
         ws: &WebSocket,
         was_joined: bool,
         outcome: Outcome,
-        sockets: &[Socket],
+        sockets: &[Rc<Socket>],
     ) -> Result<()> {
         let sender = outcome.conn.member.as_ref().map(|m| m.peer.id.clone());
-        store(ws, &outcome.conn)?;
+        self.store(ws, &outcome.conn)?;
         match &outcome.resumed {
             Some(Resumed::TookOver { old_id }) => {
                 if let Some(old) = sockets
@@ -264,7 +304,7 @@ impl Room {
                         member: None,
                         ..old.conn.clone()
                     };
-                    store(&old.ws, &conn).ok();
+                    self.store(&old.ws, &conn).ok();
                     old.ws
                         .close(Some(close::REPLACED), Some(close_reason(close::REPLACED)))
                         .ok();
@@ -311,7 +351,7 @@ impl Room {
         let Some(member) = conn.member.take() else {
             return;
         };
-        store(ws, &conn).ok();
+        self.store(ws, &conn).ok();
         if how == Departure::Lost {
             let query =
                 "INSERT OR REPLACE INTO departed (resume, member, left_ms) VALUES (?, ?, ?)";
@@ -417,8 +457,7 @@ impl Room {
         let peers: Vec<PeerInfo> = self
             .sockets()
             .into_iter()
-            .filter_map(|s| s.conn.member)
-            .map(|m| m.peer)
+            .filter_map(|s| s.member().map(|m| m.peer.clone()))
             .collect();
         http::json(
             200,
@@ -503,18 +542,11 @@ fn attachment(ws: &WebSocket) -> Conn {
         .unwrap_or_default()
 }
 
-/// Stores a socket's attachment as JSON text. Every frame reads every socket's attachment, and
-/// a string crosses from JavaScript into wasm in one piece, where an object costs a property
-/// read and a conversion per field (docs/benchmarks.md: about 13 % of the room's CPU time).
-fn store(ws: &WebSocket, conn: &Conn) -> Result<()> {
-    ws.serialize_attachment(serde_json::to_string(conn)?)
-}
-
 /// The joined members, leaving out `except` (the sender, or the one leaving).
-fn joined_except(sockets: &[Socket], except: Option<&str>) -> Vec<Member> {
+fn joined_except(sockets: &[Rc<Socket>], except: Option<&str>) -> Vec<Member> {
     sockets
         .iter()
-        .filter_map(Socket::member)
+        .filter_map(|s| s.member())
         .filter(|m| Some(m.peer.id.as_str()) != except)
         .cloned()
         .collect()
@@ -527,14 +559,14 @@ fn deliver(
     sender: Option<&str>,
     to: &Target,
     frame: &str,
-    sockets: &[Socket],
+    sockets: &[Rc<Socket>],
 ) {
     let send = |ws: &WebSocket| {
         if let Err(why) = ws.send_with_str(frame) {
             console_warn!("send failed: {why}");
         }
     };
-    let is_other = |s: &&Socket| {
+    let is_other = |s: &&Rc<Socket>| {
         s.member()
             .is_some_and(|m| Some(m.peer.id.as_str()) != sender)
     };
