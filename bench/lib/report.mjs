@@ -120,7 +120,8 @@ export function report(run) {
     "Workloads (`bench/lib/workloads.mjs`), each run on every target in turn while the others idle:",
     "",
     "- **standard load**: 4 rooms × 8 clients, each sending a chat message 10 times a second; run",
-    "  twice (interleaved with the other workloads), 2 s warm-up then 8 s measured each time, samples pooled;",
+    "  three times (first, between and after the other workloads), 2 s warm-up then 8 s measured",
+    "  each time; each figure is the median of the three rounds (`test-results/bench.json` has them all);",
     "- **many rooms**: 50 rooms × 8 clients, each sending 1 message a second; join latency from the",
     "  400 joins (8 in flight at a time);",
     "- **crowded room**: one room grown 8, 16, 24, 32, 48, 64, 80, 96, 128, 160, 200 clients, each",
@@ -154,9 +155,45 @@ export function report(run) {
     "",
     ...headline(run, compare),
     ...generatorNote(run),
+    ...FINDINGS,
   ];
   return lines.join("\n") + "\n";
 }
+
+// What profiling Room found (V8's CPU profiler on the room's isolate through Miniflare's
+// `inspectorPort`, under the standard load and in a room of 64), and what was done about it.
+const FINDINGS = `## Where Room's time goes
+
+Profiled with V8's CPU profiler attached to the worker's isolate (Miniflare \`inspectorPort\`),
+under the standard load and in one room of 64 clients:
+
+- **Reading every socket's attachment on every frame** was the largest cost: the room rebuilt
+  its list of people from \`state.get_websockets()\` and each socket's attachment for each frame
+  (a structured clone, a field-by-field walk through serde-wasm-bindgen, allocations), so a frame
+  in a room of N cost N reads: about 30 % of the room's time at 8 per room, a third at 64.
+  Fixed in two steps: attachments are stored as one JSON string (one crossing into wasm and a
+  serde_json parse instead of a property read per field), and each room instance keeps the
+  sockets with their attachments in memory (\`Room::known\`, written through by \`Room::store\`,
+  dropped on close), read from the runtime once per wake-up. At 64 per room the room's time
+  per message about halved; sending is now the largest part, as in the JavaScript baseline.
+- **Two SQL statements per chat message** (store it, trim the history): the trim now runs on
+  every 16th message (the table holds at most \`CHAT_HISTORY\` + 15 rows).
+- What remains beyond the JavaScript Durable Object's work: the per-event glue of workers-rs
+  and worker-build's shim (a \`future_to_promise\`, a microtask and a \`Proxy\` wrapper around
+  every Durable Object method call: about 15 % of the room's time at 8 per room); reading and
+  writing the sender's attachment (its rate budgets and last-seen time: the baseline has no
+  rate limits); the SQLite insert per chat message is common to both.
+- **Joins** cost Room about three times the baseline's CPU: each join reports the new count to
+  the Lobby Durable Object (a fetch, the lobby's SQLite write and its fan-out: about a third of
+  the join's cost), reads the room's name and privacy from SQLite for that report, upserts the
+  room's name on every upgrade and checks the alarm. The baseline has no lobby. Batching lobby
+  reports (at most one per room per interval) is the lever there.
+- Tried and not kept: converting a frame to a JavaScript string once per fan-out rather than
+  once per recipient (web-sys' \`send_with_str\` decodes UTF-8 on every call) made no difference
+  that this machine could measure.
+- Through \`wrangler dev\` every frame also crosses wrangler's proxy worker (a second workerd),
+  which costs latency and CPU on top of the same Room; Miniflare is the like-for-like comparison.
+`.split("\n");
 
 function callSetup(data) {
   if (!data) return "see the client tests (`tests/browser/`; no `test-results/call-setup.json` from them in this checkout)";

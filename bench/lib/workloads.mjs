@@ -147,8 +147,8 @@ export async function standard(target, { rooms = 4, size = 8, rate = 10, warmupM
     const joins = [];
     for (const group of groups) joins.push(...(await fill(target, group, size, tracker, 8)));
     const result = await traffic(target, groups, tracker, { rate, warmupMs, measureMs });
-    // The raw samples too, so that rounds can be pooled.
-    return { ...result, join: summary(joins), joins, latencies: tracker.latencies };
+    // The join samples too, so that rounds can be pooled.
+    return { ...result, join: summary(joins), joins };
   } finally {
     await closeAll(groups);
   }
