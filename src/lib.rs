@@ -2,7 +2,9 @@
 //!
 //! - `routes`: which handler a request goes to (pure).
 //! - `room_name`: what a room may be called (pure).
-//! - `room`: the Durable Object holding one room's sockets.
+//! - `protocol`: the wire types (pure); `config`: limits from `[vars]` (pure).
+//! - `room`: the Durable Object holding one room's sockets; `room::relay`: what goes to
+//!   whom (pure).
 //! - `lobby`: the Durable Object holding the public room list.
 //!
 //! This file is the Worker's front door: it answers the small HTTP API itself and forwards
@@ -10,9 +12,11 @@
 //! Workers static assets before this code runs.
 use worker::*;
 
+pub mod config;
 mod http;
 pub mod ids;
 mod lobby;
+pub mod protocol;
 mod room;
 pub mod room_name;
 pub mod routes;

@@ -1,0 +1,231 @@
+//! The wire types: every frame a room socket carries, as Rust types. docs/protocol.md is the
+//! prose for the same thing; a change here changes the spec there.
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// What a client may send to a room. Unknown fields are ignored (so a forged `from` or `ts`
+/// never reaches anyone: the server builds every outgoing frame itself).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Join {
+        nick: String,
+        #[serde(default)]
+        private: bool,
+        #[serde(default)]
+        resume: Option<String>,
+    },
+    Chat {
+        text: String,
+    },
+    Signal {
+        to: String,
+        /// An SDP description or ICE candidate: relayed as it came. (A `RawValue` would spare
+        /// a parse-and-print, but serde cannot buffer one inside an internally tagged enum.)
+        data: serde_json::Value,
+    },
+    State {
+        muted: Option<bool>,
+        camera: Option<bool>,
+        screen: Option<bool>,
+    },
+    Nick {
+        nick: String,
+    },
+    Leave,
+}
+
+/// A participant as the others see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerInfo {
+    pub id: String,
+    pub nick: String,
+    pub muted: bool,
+    pub camera: bool,
+    pub screen: bool,
+    /// Unix milliseconds.
+    pub joined_at: u64,
+}
+
+/// The limits a client needs to know, sent in `welcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientLimits {
+    pub max_peers: usize,
+    pub max_nick_chars: usize,
+    pub max_chat_chars: usize,
+    pub max_frame_bytes: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct You<'a> {
+    pub id: &'a str,
+    pub nick: &'a str,
+}
+
+/// What a room sends. Built only by the server, serialised once per fan-out.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    Welcome {
+        you: You<'a>,
+        peers: &'a [PeerInfo],
+        count: usize,
+        resume: &'a str,
+        /// Earlier `chat` frames, oldest first, as they were sent.
+        history: &'a [Box<RawValue>],
+        limits: ClientLimits,
+    },
+    PeerJoined {
+        peer: &'a PeerInfo,
+        count: usize,
+    },
+    PeerLeft {
+        id: &'a str,
+        nick: &'a str,
+        count: usize,
+    },
+    Chat {
+        from: &'a str,
+        nick: &'a str,
+        text: &'a str,
+        ts: u64,
+    },
+    Signal {
+        from: &'a str,
+        data: &'a serde_json::Value,
+    },
+    State {
+        id: &'a str,
+        muted: bool,
+        camera: bool,
+        screen: bool,
+    },
+    Nick {
+        id: &'a str,
+        nick: &'a str,
+    },
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+    },
+}
+
+impl ServerFrame<'_> {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server frames always serialise")
+    }
+}
+
+/// Why a frame was refused. The socket stays open unless `close_code` says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, not an object, an unknown `type`, a missing or mistyped field, a binary frame.
+    BadMessage,
+    /// The frame is over `MAX_FRAME_BYTES`: refused and the socket closed with 1009.
+    TooLarge,
+    /// A frame other than `join` before `join`.
+    NotJoined,
+    /// A second `join` on a joined socket.
+    AlreadyJoined,
+    /// Empty, too long, or holding control characters.
+    BadNick,
+    /// Empty, too long, or holding control characters other than newline and tab.
+    BadChat,
+    /// A `signal` to a peer that is not (or no longer) in the room, or to oneself.
+    UnknownPeer,
+    RateLimited,
+    /// The room is at capacity: refused and the socket closed with 4001.
+    RoomFull,
+}
+
+/// Close codes the room uses (docs/protocol.md lists them).
+pub mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const TOO_LARGE: u16 = 1009;
+    pub const ROOM_FULL: u16 = 4001;
+    pub const RATE_LIMITED: u16 = 4002;
+    pub const REMOVED: u16 = 4003;
+    pub const REPLACED: u16 = 4004;
+    pub const TIMED_OUT: u16 = 4005;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_client_frame() {
+        let join: ClientFrame = serde_json::from_str(r#"{"type":"join","nick":"ann"}"#).unwrap();
+        assert!(
+            matches!(join, ClientFrame::Join { ref nick, private: false, resume: None } if nick == "ann")
+        );
+        let signal: ClientFrame = serde_json::from_str(
+            r#"{"type":"signal","to":"b","from":"forged","data":{"sdp":"x"}}"#,
+        )
+        .unwrap();
+        let ClientFrame::Signal { to, data } = signal else {
+            panic!()
+        };
+        assert_eq!((to.as_str(), data), ("b", serde_json::json!({"sdp": "x"})));
+        let state: ClientFrame = serde_json::from_str(r#"{"type":"state","muted":true}"#).unwrap();
+        assert!(matches!(
+            state,
+            ClientFrame::State {
+                muted: Some(true),
+                camera: None,
+                screen: None
+            }
+        ));
+        assert!(matches!(
+            serde_json::from_str(r#"{"type":"leave"}"#).unwrap(),
+            ClientFrame::Leave
+        ));
+    }
+
+    #[test]
+    fn rejects_unknown_types_and_mistyped_fields() {
+        for bad in [
+            r#"{"type":"shout","text":"x"}"#,
+            r#"{"type":"chat","text":7}"#,
+            r#"{"type":"chat"}"#,
+            r#"{"text":"no type"}"#,
+            r#"["chat"]"#,
+            r#"{"type":"state","muted":"yes"}"#,
+        ] {
+            assert!(serde_json::from_str::<ClientFrame>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn server_frames_have_the_contract_shape() {
+        let data = serde_json::json!({"candidate": "c"});
+        assert_eq!(
+            ServerFrame::Signal {
+                from: "a",
+                data: &data
+            }
+            .to_json(),
+            r#"{"type":"signal","from":"a","data":{"candidate":"c"}}"#
+        );
+        assert_eq!(
+            ServerFrame::Error {
+                code: ErrorCode::UnknownPeer,
+                message: "gone"
+            }
+            .to_json(),
+            r#"{"type":"error","code":"unknown_peer","message":"gone"}"#
+        );
+        assert_eq!(
+            ServerFrame::PeerLeft {
+                id: "a",
+                nick: "ann",
+                count: 2
+            }
+            .to_json(),
+            r#"{"type":"peer_left","id":"a","nick":"ann","count":2}"#
+        );
+    }
+}

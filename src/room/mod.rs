@@ -1,0 +1,377 @@
+//! The room Durable Object: one per room name, holding every participant's websocket.
+//!
+//! Sockets are accepted with the Hibernation API, so an idle room is evicted from memory while
+//! everyone stays connected, and costs nothing. Each socket's attachment holds the person on it
+//! (`relay::Member`); after a wake-up, `state.get_websockets()` and those attachments are the
+//! whole truth. The room keeps no timers and no in-memory lists. What goes to whom is decided
+//! in `relay`; this file applies it: stores attachments, writes history, sends, closes.
+//!
+//! Storage (SQLite): the last chat messages and two facts about the room (its name and
+//! whether it is private). All of it is deleted when the last person leaves.
+use std::cell::Cell;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use worker::*;
+
+use crate::config::Limits;
+use crate::protocol::{close, PeerInfo};
+use crate::room_name::RoomName;
+use crate::{http, ids, lobby};
+
+pub mod relay;
+use relay::{Incoming, Member, Outcome, RoomIo, Target};
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS chat (seq INTEGER PRIMARY KEY AUTOINCREMENT, frame TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
+#[durable_object]
+pub struct Room {
+    state: State,
+    env: Env,
+    limits: Limits,
+    /// False until this instance has told the lobby its count: a room that was evicted and
+    /// woken reports once, so a lobby that missed a report converges.
+    reported_since_wake: Cell<bool>,
+}
+
+/// One socket and the person on it (`None` until it has joined).
+struct Socket {
+    ws: WebSocket,
+    member: Option<Member>,
+}
+
+impl DurableObject for Room {
+    fn new(state: State, env: Env) -> Self {
+        // Heartbeats are answered by the runtime itself, without waking the room.
+        if let Ok(pair) = worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
+            state.set_websocket_auto_response(&pair);
+        }
+        if let Err(why) = state.storage().sql().exec(SCHEMA, None) {
+            console_error!("room schema: {why}");
+        }
+        let limits = Limits::from_vars(|name| env.var(name).ok().map(|v| v.to_string()));
+        Self {
+            state,
+            env,
+            limits,
+            reported_since_wake: Cell::new(false),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        match (req.method(), req.path().as_str()) {
+            (Method::Get, "/internal/peers") => self.peers_report(),
+            (Method::Post, "/internal/kick") => {
+                #[derive(Deserialize)]
+                struct Kick {
+                    id: String,
+                }
+                match req.json::<Kick>().await {
+                    Ok(kick) => self.kick(&kick.id).await,
+                    Err(_) => http::error(400, "bad_request", "expected {\"id\": \"…\"}"),
+                }
+            }
+            _ => self.accept(&req),
+        }
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        let sockets = self.sockets();
+        let me = ws.deserialize_attachment::<Member>().ok().flatten();
+        let others = joined_except(&sockets, me.as_ref().map(|m| m.peer.id.as_str()));
+        let incoming = match &message {
+            WebSocketIncomingMessage::String(text) => Incoming::Text(text),
+            WebSocketIncomingMessage::Binary(_) => Incoming::Binary,
+        };
+        let outcome = relay::on_frame(me.as_ref(), incoming, &others, &self.limits, self);
+        self.apply(&ws, me, outcome, &sockets).await
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
+        self.depart(&ws).await;
+        // Close our side too, or the client sees 1006. Reserved codes cannot be sent.
+        let code = match code as u16 {
+            1005 | 1006 | 1015 => close::NORMAL,
+            code => code,
+        };
+        ws.close(Some(code), Some("closed")).ok();
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
+        self.depart(&ws).await;
+        Ok(())
+    }
+}
+
+impl RoomIo for Room {
+    fn now_ms(&self) -> u64 {
+        js_sys::Date::now() as u64
+    }
+
+    fn random_id(&self) -> String {
+        ids::random_hex(8)
+    }
+
+    fn history(&self) -> Vec<Box<RawValue>> {
+        #[derive(Deserialize)]
+        struct Row {
+            frame: String,
+        }
+        let rows = self
+            .sql()
+            .exec("SELECT frame FROM chat ORDER BY seq", None)
+            .and_then(|cursor| cursor.to_array::<Row>())
+            .unwrap_or_default();
+        rows.into_iter()
+            .filter_map(|row| RawValue::from_string(row.frame).ok())
+            .collect()
+    }
+}
+
+impl Room {
+    /// Upgrades a connection: the router has validated the name already.
+    fn accept(&self, req: &Request) -> Result<Response> {
+        let segment = req
+            .path()
+            .strip_prefix("/ws/rooms/")
+            .unwrap_or_default()
+            .to_owned();
+        let Ok(name) = RoomName::from_path_segment(&segment) else {
+            return http::error(400, "bad_room_name", "not a room path");
+        };
+        self.set_meta("name", name.as_str());
+        let pair = WebSocketPair::new()?;
+        self.state.accept_web_socket(&pair.server);
+        Response::from_websocket(pair.client)
+    }
+
+    fn sockets(&self) -> Vec<Socket> {
+        self.state
+            .get_websockets()
+            .into_iter()
+            .map(|ws| {
+                let member = ws.deserialize_attachment::<Member>().ok().flatten();
+                Socket { ws, member }
+            })
+            .collect()
+    }
+
+    async fn apply(
+        &self,
+        ws: &WebSocket,
+        me: Option<Member>,
+        outcome: Outcome,
+        sockets: &[Socket],
+    ) -> Result<()> {
+        let sender = outcome
+            .member
+            .as_ref()
+            .or(me.as_ref())
+            .map(|m| m.peer.id.clone());
+        if let Some(member) = &outcome.member {
+            ws.serialize_attachment(member)?;
+        }
+        if let Some(private) = outcome.room_private {
+            self.set_meta("private", if private { "1" } else { "0" });
+        }
+        if let Some(frame) = &outcome.chat {
+            self.remember_chat(frame);
+        }
+        for send in &outcome.sends {
+            deliver(ws, sender.as_deref(), &send.to, &send.frame, sockets);
+        }
+        if let Some(code) = outcome.close {
+            if me.is_some() {
+                self.depart(ws).await;
+            }
+            ws.close(Some(code), Some(close_reason(code))).ok();
+        }
+        if outcome.count_changed || !self.reported_since_wake.get() {
+            let count = sockets.iter().filter(|s| s.member.is_some()).count()
+                + usize::from(outcome.count_changed);
+            self.report(count).await;
+        }
+        Ok(())
+    }
+
+    /// Everyone left hears that the person on `ws` is gone, exactly once: the attachment is
+    /// cleared first, so a later close event for the same socket finds nobody to announce.
+    async fn depart(&self, ws: &WebSocket) {
+        let Some(member) = ws.deserialize_attachment::<Member>().ok().flatten() else {
+            return;
+        };
+        ws.serialize_attachment(None::<Member>).ok();
+        let sockets = self.sockets();
+        let remaining = joined_except(&sockets, Some(&member.peer.id)).len();
+        let left = relay::on_leave(&member, remaining);
+        deliver(ws, Some(&member.peer.id), &left.to, &left.frame, &sockets);
+        if remaining == 0 {
+            // The room leaves nothing behind.
+            self.sql()
+                .exec(
+                    "DELETE FROM chat; DELETE FROM meta WHERE key = 'private'",
+                    None,
+                )
+                .ok();
+        }
+        self.report(remaining).await;
+    }
+
+    async fn report(&self, count: usize) {
+        let Some(name) = self.meta("name") else {
+            return;
+        };
+        let private = self.meta("private").as_deref() == Some("1");
+        self.reported_since_wake.set(true);
+        if let Err(why) = lobby::report_count(&self.env, &name, count, private).await {
+            console_warn!("room {name}: reporting count to the lobby failed: {why}");
+        }
+    }
+
+    fn peers_report(&self) -> Result<Response> {
+        let peers: Vec<PeerInfo> = self
+            .sockets()
+            .into_iter()
+            .filter_map(|s| s.member)
+            .map(|m| m.peer)
+            .collect();
+        http::json(
+            200,
+            &serde_json::json!({
+                "name": self.meta("name"),
+                "private": self.meta("private").as_deref() == Some("1"),
+                "count": peers.len(),
+                "peers": peers,
+            }),
+        )
+    }
+
+    /// An operator removes someone: their socket is closed with 4003, the others are told.
+    async fn kick(&self, id: &str) -> Result<Response> {
+        let target = self
+            .sockets()
+            .into_iter()
+            .find(|s| s.member.as_ref().is_some_and(|m| m.peer.id == id));
+        let Some(socket) = target else {
+            return http::error(404, "unknown_peer", "no such peer in this room");
+        };
+        self.depart(&socket.ws).await;
+        socket
+            .ws
+            .close(Some(close::REMOVED), Some(close_reason(close::REMOVED)))
+            .ok();
+        http::json(200, &serde_json::json!({ "ok": true }))
+    }
+
+    fn remember_chat(&self, frame: &str) {
+        let sql = self.sql();
+        let keep = self.limits.history_len as f64;
+        let stored = sql
+            .exec("INSERT INTO chat (frame) VALUES (?)", vec![frame.into()])
+            .and_then(|_| {
+                sql.exec(
+                    "DELETE FROM chat WHERE seq <= (SELECT MAX(seq) FROM chat) - ?",
+                    vec![keep.into()],
+                )
+            });
+        if let Err(why) = stored {
+            console_warn!("storing chat history failed: {why}");
+        }
+    }
+
+    fn meta(&self, key: &str) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Row {
+            value: String,
+        }
+        let cursor = self
+            .sql()
+            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])
+            .ok()?;
+        cursor.to_array::<Row>().ok()?.pop().map(|row| row.value)
+    }
+
+    fn set_meta(&self, key: &str, value: &str) {
+        let query = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+        if let Err(why) = self.sql().exec(query, vec![key.into(), value.into()]) {
+            console_warn!("storing room {key} failed: {why}");
+        }
+    }
+
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+}
+
+/// The joined members, leaving out `except` (the sender, or the one leaving).
+fn joined_except(sockets: &[Socket], except: Option<&str>) -> Vec<Member> {
+    sockets
+        .iter()
+        .filter_map(|s| s.member.as_ref())
+        .filter(|m| Some(m.peer.id.as_str()) != except)
+        .cloned()
+        .collect()
+}
+
+/// Sends one frame to its target. A socket that fails (closing, gone) is skipped: one dead
+/// connection never costs the others their frames.
+fn deliver(
+    sender_ws: &WebSocket,
+    sender: Option<&str>,
+    to: &Target,
+    frame: &str,
+    sockets: &[Socket],
+) {
+    let send = |ws: &WebSocket| {
+        if let Err(why) = ws.send_with_str(frame) {
+            console_warn!("send failed: {why}");
+        }
+    };
+    let is_other = |s: &&Socket| {
+        s.member
+            .as_ref()
+            .is_some_and(|m| Some(m.peer.id.as_str()) != sender)
+    };
+    match to {
+        Target::Sender => send(sender_ws),
+        Target::Peer(id) => {
+            if let Some(s) = sockets
+                .iter()
+                .find(|s| s.member.as_ref().is_some_and(|m| &m.peer.id == id))
+            {
+                send(&s.ws);
+            }
+        }
+        Target::Others => sockets.iter().filter(is_other).for_each(|s| send(&s.ws)),
+        Target::Everyone => {
+            sockets.iter().filter(is_other).for_each(|s| send(&s.ws));
+            send(sender_ws);
+        }
+    }
+}
+
+fn close_reason(code: u16) -> &'static str {
+    match code {
+        close::NORMAL => "left",
+        close::TOO_LARGE => "frame too large",
+        close::ROOM_FULL => "room full",
+        close::RATE_LIMITED => "rate limited",
+        close::REMOVED => "removed by the operator",
+        close::REPLACED => "replaced by a newer connection",
+        close::TIMED_OUT => "timed out",
+        _ => "closed",
+    }
+}
