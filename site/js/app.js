@@ -98,7 +98,6 @@ function renderRooms(rooms) {
 
 // Camera preview, mic and camera switches, device selects (the same selects move into the
 // call's Devices dialog).
-$("#preview").srcObject = media.stream;
 $("#preview-mic").addEventListener("click", () => media.setEnabled("audio", !media.live("audio")));
 $("#preview-cam").addEventListener("click", () => media.setEnabled("video", !media.live("video")));
 
@@ -131,6 +130,10 @@ function fill(select, devices, current, noun) {
 function updatePreview() {
   const preview = $(".preview");
   const camOn = media.live("video");
+  // Only a stream with video: an empty one would hold the page's load event forever.
+  const video = $("#preview");
+  const source = media.track("video") ? media.stream : null;
+  if (video.srcObject !== source) video.srcObject = source;
   preview.dataset.camera = camOn ? "on" : "off";
   preview.querySelector(".avatar span").textContent = [...nickInput.value.trim()][0]?.toUpperCase() ?? "";
   switchButton($("#preview-mic"), media.live("audio"), ["mic", "Mute microphone"], ["mic-off", "Unmute microphone"]);
@@ -190,7 +193,7 @@ function enterCall(room, nick, isPrivate) {
   $("#lobby").hidden = true;
   callView.hidden = false;
   $("#call-room").textContent = isPrivate ? "Private room" : room;
-  $("#call-lock").hidden = !isPrivate;
+  $("#call-lock").toggleAttribute("hidden", !isPrivate); // an <svg>: no .hidden property
   $("#share").hidden = !isPrivate;
   $("#share-link").value = link.href;
   $("#devices-call").append($("#devices"));

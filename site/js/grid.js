@@ -51,7 +51,14 @@ export class Tile {
   }
 
   setStream(stream) {
-    if (this.video.srcObject !== stream) this.video.srcObject = stream;
+    if (this.video.srcObject !== stream) {
+      this.video.srcObject = stream;
+      // Until the first frame, show the avatar rather than a black box.
+      this.el.dataset.frames = "waiting";
+      this.video.onresize = this.video.onloadeddata = () => {
+        if (this.video.videoWidth > 0) this.el.dataset.frames = "shown";
+      };
+    }
     this.video.play().catch(() => {
       // Autoplay refused (no click on the page yet): the next click anywhere starts it.
       document.addEventListener("click", () => this.video.play().catch(() => {}), { once: true });
@@ -59,7 +66,7 @@ export class Tile {
   }
 
   setMuted(muted) {
-    this.mutedIcon.hidden = !muted;
+    this.mutedIcon.toggleAttribute("hidden", !muted); // an <svg> has no .hidden property
     this.el.toggleAttribute("data-muted", muted);
   }
 

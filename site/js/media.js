@@ -12,7 +12,7 @@ import { store } from "./dom.js";
 const VIDEO = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24, max: 30 } };
 const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
-const KINDS = ["audio", "video"];
+const KINDS = ["video", "audio"];
 export const INPUT = { audio: "audioinput", video: "videoinput" };
 const NOUN = { audio: "microphone", video: "camera" };
 
@@ -62,7 +62,8 @@ export class LocalMedia extends EventTarget {
       for (const track of stream.getTracks()) this.#adopt(track);
     } catch (error) {
       if (error.name === "NotAllowedError" || wanted.length === 1) {
-        for (const kind of wanted) this.errors[kind] = explain(error, kind);
+        const why = explain(error, wanted);
+        for (const kind of wanted) this.errors[kind] = why;
       } else {
         // One of the two may be missing or busy: ask for each alone to learn which.
         await Promise.all(wanted.map((kind) => this.#acquire(kind)));
@@ -151,7 +152,7 @@ export class LocalMedia extends EventTarget {
       const stream = await navigator.mediaDevices.getUserMedia(this.#constraints([kind]));
       this.#adopt(stream.getTracks()[0]);
     } catch (error) {
-      this.errors[kind] = explain(error, kind);
+      this.errors[kind] = explain(error, [kind]);
     }
   }
 
@@ -184,16 +185,16 @@ export class LocalMedia extends EventTarget {
   }
 }
 
-/** A sentence a person can act on, for a getUserMedia failure. */
-function explain(error, kind) {
-  const noun = NOUN[kind];
+/** A sentence a person can act on, for a getUserMedia failure of these kinds. */
+function explain(error, kinds) {
+  const noun = kinds.map((kind) => NOUN[kind]).join(" and ");
   switch (error.name) {
     case "NotAllowedError":
     case "SecurityError":
-      return `Access to your ${noun} is blocked. Allow it in the browser's site settings, or join without it.`;
+      return `Access to your ${noun} is blocked. Allow it in the browser's site settings, or join without.`;
     case "NotFoundError":
     case "OverconstrainedError":
-      return `No ${noun} found. You can still join without one.`;
+      return `No ${noun} found. You can still join without.`;
     case "NotReadableError":
     case "AbortError":
       return `Your ${noun} is in use by another app, or not working.`;

@@ -1,0 +1,197 @@
+// A three-person call in real browsers, driven through the UI: joining, video in every
+// direction, chat, mute, switching camera, screen sharing, a dropped socket, leaving; and a
+// fourth person on the lobby watching the room's head count. The tests run in order on the
+// same call (node:test runs a file's tests one after another).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "../support/worker.mjs";
+import { launchBrowser } from "../support/browser.mjs";
+import { joinRoom, myId, openLobby, peers, playing, screenshot, until, waitConnected, waitPlaying } from "./ui.mjs";
+
+const ROOM = "standup";
+const XSS_NICK = "<img src=x onerror=pwned=1>";
+
+let worker, browser, watcher;
+/** The three people, in joining order: { nick, page, id }. Cy uses a phone-sized window. */
+const people = [];
+const [ada, bob, cy] = [{ nick: "Ada" }, { nick: "Bob" }, { nick: XSS_NICK }];
+
+before(async () => {
+  [worker, browser] = await Promise.all([startWorker(), launchBrowser()]);
+});
+after(async () => {
+  await browser?.close();
+  await worker?.stop();
+});
+
+/** The tile keys (peer ids) of everyone but `me`. */
+const othersOf = (me) => people.filter((p) => p !== me).map((p) => p.id);
+
+test("a fourth person watches the lobby", async () => {
+  watcher = await openLobby(browser, worker.url + "/");
+  await watcher.waitForSelector('#lobby-status[data-state="live"]');
+  // Record every head count the lobby shows for the room (0: not listed).
+  await watcher.evaluate((room) => {
+    window.seenCounts = [];
+    const record = () => {
+      const count = document.querySelector(`#rooms li[data-room="${CSS.escape(room)}"] [data-count]`);
+      const n = count ? Number(count.dataset.count) : 0;
+      if (window.seenCounts.at(-1) !== n) window.seenCounts.push(n);
+    };
+    record();
+    new MutationObserver(record).observe(document.querySelector("#rooms"), { childList: true, subtree: true, attributes: true });
+  }, ROOM);
+});
+
+test("three people join through the UI and every video plays", async (t) => {
+  const setup = [];
+  for (const person of [ada, bob, cy]) {
+    const viewport = person === cy ? { width: 390, height: 760 } : { width: 1280, height: 720 };
+    person.page = await openLobby(browser, worker.url + "/", { viewport });
+    const clicked = await joinRoom(person.page, person.nick, ROOM);
+    person.id = await myId(person.page);
+    people.push(person);
+    if (people.length > 1) {
+      // Call set-up: from the click on Join to the first frame of a remote video.
+      await person.page.waitForFunction(
+        () => [...document.querySelectorAll(".tile[data-peer] video")].some((v) => v.videoWidth > 0),
+        null,
+        { polling: "raf", timeout: 20_000 },
+      );
+      setup.push(Date.now() - clicked);
+    }
+  }
+  t.diagnostic(`call set-up, join click to first remote frame: ${setup.map((ms) => `${ms} ms`).join(", ")} (2nd and 3rd joiner)`);
+
+  for (const person of people) {
+    await waitPlaying(person.page, othersOf(person));
+    await waitConnected(person.page, 2);
+    assert.equal(await person.page.textContent("#head-count"), "3");
+  }
+  await screenshot(watcher, "lobby.png");
+});
+
+test("chat reaches everyone with the sender's name; the unread marker counts while chat is closed", async () => {
+  // Cy's phone-sized window starts with the chat closed.
+  assert.equal(await cy.page.getAttribute("#chat-btn", "aria-expanded"), "false");
+  await ada.page.fill("#chat-input", "Hello from Ada!");
+  await ada.page.press("#chat-input", "Enter");
+  await bob.page.waitForSelector(".msg:has-text('Hello from Ada')");
+  assert.equal(await bob.page.textContent(".msg:has-text('Hello from Ada') .nick"), "Ada");
+  await cy.page.waitForSelector("#unread:not([hidden])");
+  assert.equal(await cy.page.textContent("#unread"), "1");
+  await cy.page.click("#chat-btn");
+  await cy.page.waitForSelector("#chat:not([hidden]) .msg:has-text('Hello from Ada')");
+  assert.equal(await cy.page.isHidden("#unread"), true);
+  await cy.page.click("#chat-close");
+
+  await bob.page.fill("#chat-input", "Morning! Ready when you are.");
+  await bob.page.press("#chat-input", "Enter");
+  await ada.page.waitForSelector(".msg:has-text('Ready when you are') .nick:text-is('Bob')");
+});
+
+test("a nickname made of HTML shows as text", async () => {
+  await cy.page.click("#chat-btn");
+  await cy.page.fill("#chat-input", "<b>not bold</b>");
+  await cy.page.click("#chat-form button[type=submit]");
+  await cy.page.click("#chat-close");
+  for (const { page } of [ada, bob]) {
+    const message = page.locator(".msg", { hasText: "not bold" });
+    await message.waitFor();
+    assert.equal(await message.locator(".nick").textContent(), XSS_NICK);
+    assert.equal(await message.locator(".text").textContent(), "<b>not bold</b>");
+    assert.equal(await page.locator(`.tile[data-peer="${cy.id}"] .name`).textContent(), XSS_NICK);
+    assert.equal(await page.locator("#grid img, #messages img, #messages b").count(), 0);
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
+  }
+  await screenshot(ada.page, "call.png");
+  await screenshot(cy.page, "call-phone.png");
+});
+
+test("muting shows the muted indicator to the others", async () => {
+  const indicator = `.tile[data-peer="${bob.id}"] .muted-indicator`;
+  assert.equal(await ada.page.isVisible(indicator), false);
+  await bob.page.click("#mic-btn");
+  assert.equal(await bob.page.textContent("#mic-btn span"), "Unmute");
+  for (const { page } of [ada, cy]) await page.waitForSelector(indicator, { state: "visible" });
+  await bob.page.click("#mic-btn");
+  for (const { page } of [ada, cy]) await page.waitForSelector(indicator, { state: "hidden" });
+});
+
+test("switching to the second camera keeps the call", async () => {
+  const switchTo = async (label) => {
+    await ada.page.click("#settings-btn");
+    await ada.page.selectOption("#camera-select", { label });
+    await until(async () => (await peers(ada.page)).every((p) => p.sending.video === label), { what: `every sender on ${label}` });
+    assert.equal(await ada.page.$eval("#camera-select", (s) => s.selectedOptions[0].textContent), label);
+    await ada.page.keyboard.press("Escape");
+    await ada.page.waitForSelector("#settings", { state: "hidden" });
+    for (const person of [bob, cy]) {
+      await waitPlaying(person.page, othersOf(person));
+      await waitConnected(person.page, 2);
+    }
+  };
+  await switchTo("fake_device_1");
+  // And back: Chromium's fake_device_1 produces Y16 (depth) frames, which a sender created
+  // later (the reconnect test below makes new connections) cannot encode. Real cameras can.
+  await switchTo("fake_device_0");
+});
+
+test("sharing a screen adds a tile for the others and stopping removes it", async () => {
+  await bob.page.click("#screen-btn");
+  await bob.page.waitForSelector("#screen-btn.active");
+  const withScreen = (person) => [...othersOf(person), `${bob.id}:screen`];
+  for (const person of [ada, cy]) await waitPlaying(person.page, withScreen(person));
+  await screenshot(ada.page, "call-screen.png");
+
+  await bob.page.click("#screen-btn");
+  for (const person of [ada, cy]) {
+    await person.page.waitForSelector(`.tile[data-peer="${bob.id}"][data-kind="screen"]`, { state: "detached" });
+  }
+  for (const person of people) {
+    await waitPlaying(person.page, othersOf(person));
+    await waitConnected(person.page, 2);
+  }
+});
+
+test("a dropped socket reconnects by itself and the call carries on", async () => {
+  await cy.page.evaluate(() => window.room.dropSocket());
+  await cy.page.waitForSelector("#conn-banner:not([hidden])");
+  await cy.page.waitForSelector("#conn-banner", { state: "hidden" });
+  cy.id = await myId(cy.page);
+  for (const person of people) {
+    await waitConnected(person.page, 2);
+    await waitPlaying(person.page, othersOf(person));
+  }
+  await cy.page.click("#chat-btn");
+  await cy.page.fill("#chat-input", "back again");
+  await cy.page.press("#chat-input", "Enter");
+  await ada.page.waitForSelector(".msg:has-text('back again')");
+});
+
+test("leaving: the others see each person go", async () => {
+  for (const [leaving, ...staying] of [[cy, ada, bob], [bob, ada], [ada]]) {
+    await leaving.page.click("#leave-btn");
+    await leaving.page.waitForSelector("#lobby:not([hidden])");
+    assert.equal(await leaving.page.title(), "Room");
+    for (const { page } of staying) {
+      await page.waitForSelector(`.tile[data-peer="${leaving.id}"]`, { state: "detached" });
+      await page.waitForSelector(`.notice:text-is(${JSON.stringify(`${leaving.nick} left.`)})`);
+      assert.equal(await page.textContent("#head-count"), String(staying.length));
+    }
+  }
+  for (const { page } of people) assert.deepEqual(page.errors, []);
+});
+
+test("the lobby counted 1, 2, 3 and back down to none", async () => {
+  const seen = await until(
+    async () => {
+      const counts = await watcher.evaluate(() => window.seenCounts);
+      return counts.at(-1) === 0 && counts.length > 1 && counts;
+    },
+    { ms: 5000, what: "the room to leave the lobby list" },
+  );
+  // A reconnect may dip to 2 and back in the middle; the rise and the fall must be complete.
+  assert.deepEqual(seen.slice(0, 4), [0, 1, 2, 3], `seen: ${seen}`);
+  assert.deepEqual(seen.slice(-4), [3, 2, 1, 0], `seen: ${seen}`);
+});
