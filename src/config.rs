@@ -3,7 +3,7 @@
 //! service down.
 use crate::protocol::ClientLimits;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// People in one room. A full mesh degrades beyond about 8.
     pub max_peers: usize,
@@ -13,6 +13,25 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     /// Chat messages a room keeps for late joiners.
     pub history_len: usize,
+    /// Chat, rename and media-state frames of one socket.
+    pub chat_rate: Rate,
+    /// Signaling frames of one socket: ICE candidates come in bursts.
+    pub signal_rate: Rate,
+    /// Refused frames of one socket: past this, it is closed as abusive (4002).
+    pub refusal_rate: Rate,
+    /// How long a reconnecting client may take back its id with its resume token.
+    pub resume_window_ms: u64,
+    /// A socket silent for this long (no frame, no ping) is taken for dead.
+    pub heartbeat_timeout_ms: u64,
+    /// How often an occupied room looks for dead sockets (an alarm).
+    pub sweep_interval_ms: u64,
+}
+
+/// A token bucket's shape: `burst` frames at once, refilled at `per_sec`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub per_sec: f64,
+    pub burst: f64,
 }
 
 impl Default for Limits {
@@ -23,6 +42,21 @@ impl Default for Limits {
             max_chat_chars: 2000,
             max_frame_bytes: 64 * 1024,
             history_len: 50,
+            chat_rate: Rate {
+                per_sec: 5.0,
+                burst: 20.0,
+            },
+            signal_rate: Rate {
+                per_sec: 50.0,
+                burst: 200.0,
+            },
+            refusal_rate: Rate {
+                per_sec: 1.0,
+                burst: 30.0,
+            },
+            resume_window_ms: 30_000,
+            heartbeat_timeout_ms: 45_000,
+            sweep_interval_ms: 30_000,
         }
     }
 }
@@ -37,12 +71,27 @@ impl Limits {
                 .filter(|v| (1..=max).contains(v))
                 .unwrap_or(default)
         };
+        let read_rate = |prefix: &str, default: Rate| Rate {
+            per_sec: read(
+                &format!("{prefix}_PER_SEC"),
+                default.per_sec as usize,
+                10_000,
+            ) as f64,
+            burst: read(&format!("{prefix}_BURST"), default.burst as usize, 100_000) as f64,
+        };
+        let read_ms = |name: &str, default: u64| read(name, default as usize, 3_600_000) as u64;
         Self {
             max_peers: read("MAX_PEERS", d.max_peers, 1000),
             max_nick_chars: read("MAX_NICK_CHARS", d.max_nick_chars, 256),
             max_chat_chars: read("MAX_CHAT_CHARS", d.max_chat_chars, 100_000),
             max_frame_bytes: read("MAX_FRAME_BYTES", d.max_frame_bytes, 512 * 1024),
             history_len: read("CHAT_HISTORY", d.history_len, 1000),
+            chat_rate: read_rate("CHAT_RATE", d.chat_rate),
+            signal_rate: read_rate("SIGNAL_RATE", d.signal_rate),
+            refusal_rate: read_rate("REFUSAL_RATE", d.refusal_rate),
+            resume_window_ms: read_ms("RESUME_WINDOW_MS", d.resume_window_ms),
+            heartbeat_timeout_ms: read_ms("HEARTBEAT_TIMEOUT_MS", d.heartbeat_timeout_ms),
+            sweep_interval_ms: read_ms("SWEEP_INTERVAL_MS", d.sweep_interval_ms),
         }
     }
 
@@ -63,8 +112,21 @@ mod tests {
     #[test]
     fn defaults_when_unset_and_overrides_when_set() {
         assert_eq!(Limits::from_vars(|_| None), Limits::default());
-        let limits = Limits::from_vars(|name| (name == "MAX_PEERS").then(|| " 3 ".to_owned()));
+        let limits = Limits::from_vars(|name| match name {
+            "MAX_PEERS" => Some(" 3 ".to_owned()),
+            "SIGNAL_RATE_BURST" => Some("7".to_owned()),
+            "HEARTBEAT_TIMEOUT_MS" => Some("1500".to_owned()),
+            _ => None,
+        });
         assert_eq!(limits.max_peers, 3);
+        assert_eq!(
+            limits.signal_rate,
+            Rate {
+                per_sec: 50.0,
+                burst: 7.0
+            }
+        );
+        assert_eq!(limits.heartbeat_timeout_ms, 1500);
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub mod routes;
 pub use lobby::Lobby;
 pub use room::Room;
 
-use routes::{route, Route, RouteError};
+use routes::{origin_allowed, route, Route, RouteError};
 
 /// Crate version and git revision, stamped by build.rs.
 pub const VERSION: &str = env!("ROOM_VERSION");
@@ -38,6 +38,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     match route(req.method().as_ref(), &req.path(), is_upgrade) {
         Ok(Route::Health) => {
             http::json(200, &serde_json::json!({ "ok": true, "version": VERSION }))
+        }
+        Ok(Route::RoomSocket(_) | Route::LobbySocket) if !same_site_or_allowed(&req, &env)? => {
+            http::error(
+                403,
+                "forbidden_origin",
+                "websockets are only open to this site's pages",
+            )
         }
         Ok(Route::RoomSocket(name)) => {
             let room = env.durable_object("ROOMS")?.get_by_name(name.as_str())?;
@@ -63,4 +70,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         ),
         Err(RouteError::BadRoomName(why)) => http::error(400, "bad_room_name", &why.message()),
     }
+}
+
+/// The upgrade's `Origin` against the site's own origin and `ALLOWED_ORIGINS`.
+fn same_site_or_allowed(req: &Request, env: &Env) -> Result<bool> {
+    let origin = req.headers().get("Origin")?;
+    let own = req.url()?.origin().ascii_serialization();
+    let allow_list = env
+        .var("ALLOWED_ORIGINS")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    Ok(origin_allowed(origin.as_deref(), &own, &allow_list))
 }

@@ -73,6 +73,8 @@ pub enum ServerFrame<'a> {
         peers: &'a [PeerInfo],
         count: usize,
         resume: &'a str,
+        /// Whether `join` took back an earlier id with its resume token.
+        resumed: bool,
         /// Earlier `chat` frames, oldest first, as they were sent.
         history: &'a [Box<RawValue>],
         limits: ClientLimits,

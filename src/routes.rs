@@ -48,6 +48,22 @@ pub fn route(method: &str, path: &str, is_websocket_upgrade: bool) -> Result<Rou
     Ok(route)
 }
 
+/// Whether a websocket upgrade sent with `origin` may proceed: the site's own origin, or one
+/// in the comma-separated `allow_list`. Browsers always send `Origin` on an upgrade, so this
+/// stops another site's page from opening sockets under its visitors' names; a client that is
+/// not a browser may leave it out (it could forge it anyway).
+pub fn origin_allowed(origin: Option<&str>, own_origin: &str, allow_list: &str) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let origin = origin.trim_end_matches('/');
+    origin.eq_ignore_ascii_case(own_origin)
+        || allow_list
+            .split(',')
+            .map(|allowed| allowed.trim().trim_end_matches('/'))
+            .any(|allowed| !allowed.is_empty() && allowed.eq_ignore_ascii_case(origin))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +120,28 @@ mod tests {
         assert_eq!(
             route("GET", "/ws/rooms/a%3Cb", false),
             Err(RouteError::BadRoomName(RoomNameError::BadCharacter('<')))
+        );
+    }
+
+    #[test]
+    fn origins_own_and_allow_listed_only() {
+        let own = "https://room.example";
+        assert!(origin_allowed(None, own, ""));
+        assert!(origin_allowed(Some("https://room.example"), own, ""));
+        assert!(origin_allowed(Some("https://ROOM.example/"), own, ""));
+        assert!(!origin_allowed(Some("https://evil.example"), own, ""));
+        assert!(!origin_allowed(Some("null"), own, ""));
+        assert!(
+            !origin_allowed(Some("http://room.example"), own, ""),
+            "scheme counts"
+        );
+        let list = " https://a.example , https://b.example/ ,";
+        assert!(origin_allowed(Some("https://b.example"), own, list));
+        assert!(origin_allowed(Some("https://a.example"), own, list));
+        assert!(!origin_allowed(Some("https://c.example"), own, list));
+        assert!(
+            !origin_allowed(Some(""), own, list),
+            "an empty entry allows nothing"
         );
     }
 }

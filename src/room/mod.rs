@@ -1,17 +1,19 @@
 //! The room Durable Object: one per room name, holding every participant's websocket.
 //!
 //! Sockets are accepted with the Hibernation API, so an idle room is evicted from memory while
-//! everyone stays connected, and costs nothing. Each socket's attachment holds the person on it
-//! (`relay::Member`); after a wake-up, `state.get_websockets()` and those attachments are the
-//! whole truth. The room keeps no timers and no in-memory lists. What goes to whom is decided
-//! in `relay`; this file applies it: stores attachments, writes history, sends, closes.
+//! everyone stays connected, and costs nothing. Each socket's attachment (`relay::Conn`) holds
+//! the person on it, its rate budgets and when it was last heard from; after a wake-up,
+//! `state.get_websockets()` and those attachments are the whole truth. What goes to whom is
+//! decided in `relay`; this file applies it: stores attachments, writes history, sends, closes.
 //!
-//! Storage (SQLite): the last chat messages and two facts about the room (its name and
-//! whether it is private). All of it is deleted when the last person leaves.
+//! Storage (SQLite): the last chat messages, the room's name and privacy, and for the resume
+//! window the people who lost their connection. One alarm, only while it has work: sweeping
+//! for vanished sockets while the room is occupied, and forgetting the room once it is empty.
 use std::cell::Cell;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use wasm_bindgen::JsCast;
 use worker::*;
 
 use crate::config::Limits;
@@ -19,12 +21,15 @@ use crate::protocol::{close, PeerInfo};
 use crate::room_name::RoomName;
 use crate::{http, ids, lobby};
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests;
 pub mod relay;
-use relay::{Incoming, Member, Outcome, RoomIo, Target};
+use relay::{Conn, Incoming, Member, Outcome, Resumed, RoomIo, Target};
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS chat (seq INTEGER PRIMARY KEY AUTOINCREMENT, frame TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS departed (resume TEXT PRIMARY KEY, member TEXT NOT NULL, left_ms INTEGER NOT NULL);";
 
 #[durable_object]
 pub struct Room {
@@ -36,10 +41,24 @@ pub struct Room {
     reported_since_wake: Cell<bool>,
 }
 
-/// One socket and the person on it (`None` until it has joined).
+/// One socket and its attachment.
 struct Socket {
     ws: WebSocket,
-    member: Option<Member>,
+    conn: Conn,
+}
+
+impl Socket {
+    fn member(&self) -> Option<&Member> {
+        self.conn.member.as_ref()
+    }
+}
+
+/// Whether a departure can be undone with the resume token: a lost connection can, leaving on
+/// purpose or being removed cannot.
+#[derive(Clone, Copy, PartialEq)]
+enum Departure {
+    Lost,
+    Final,
 }
 
 impl DurableObject for Room {
@@ -62,7 +81,10 @@ impl DurableObject for Room {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
-            (Method::Get, "/internal/peers") => self.peers_report(),
+            (Method::Get, "/internal/peers") => {
+                self.sweep().await;
+                self.peers_report()
+            }
             (Method::Post, "/internal/kick") => {
                 #[derive(Deserialize)]
                 struct Kick {
@@ -83,14 +105,16 @@ impl DurableObject for Room {
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
         let sockets = self.sockets();
-        let me = ws.deserialize_attachment::<Member>().ok().flatten();
-        let others = joined_except(&sockets, me.as_ref().map(|m| m.peer.id.as_str()));
+        let conn = attachment(&ws);
+        let my_id = conn.member.as_ref().map(|m| m.peer.id.as_str());
+        let others = joined_except(&sockets, my_id);
         let incoming = match &message {
             WebSocketIncomingMessage::String(text) => Incoming::Text(text),
             WebSocketIncomingMessage::Binary(_) => Incoming::Binary,
         };
-        let outcome = relay::on_frame(me.as_ref(), incoming, &others, &self.limits, self);
-        self.apply(&ws, me, outcome, &sockets).await
+        let outcome = relay::on_frame(&conn, incoming, &others, &self.limits, self);
+        self.apply(&ws, conn.member.is_some(), outcome, &sockets)
+            .await
     }
 
     async fn websocket_close(
@@ -100,7 +124,7 @@ impl DurableObject for Room {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        self.depart(&ws).await;
+        self.depart(&ws, Departure::Lost).await;
         // Close our side too, or the client sees 1006. Reserved codes cannot be sent.
         let code = match code as u16 {
             1005 | 1006 | 1015 => close::NORMAL,
@@ -111,8 +135,34 @@ impl DurableObject for Room {
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
-        self.depart(&ws).await;
+        self.depart(&ws, Departure::Lost).await;
         Ok(())
+    }
+
+    /// Sweeps for vanished sockets while the room is occupied; once it is empty, forgets the
+    /// resume records as they expire and then the room itself.
+    async fn alarm(&self) -> Result<Response> {
+        self.sweep().await;
+        let now = self.now_ms();
+        let expired_before = now.saturating_sub(self.limits.resume_window_ms) as f64;
+        self.sql().exec(
+            "DELETE FROM departed WHERE left_ms < ?",
+            vec![expired_before.into()],
+        )?;
+        let storage = self.state.storage();
+        if self.sockets().iter().any(|s| s.member().is_some()) {
+            storage
+                .set_alarm(self.limits.sweep_interval_ms as i64)
+                .await?;
+        } else if let Some(oldest) = self.oldest_departure() {
+            let due = oldest + self.limits.resume_window_ms + 1;
+            storage.set_alarm(due.saturating_sub(now) as i64).await?;
+        } else {
+            // Nobody is here and nobody can come back: the room leaves nothing behind.
+            storage.delete_all().await?;
+            self.sql().exec(SCHEMA, None)?;
+        }
+        Response::ok("")
     }
 }
 
@@ -139,6 +189,21 @@ impl RoomIo for Room {
             .filter_map(|row| RawValue::from_string(row.frame).ok())
             .collect()
     }
+
+    fn departed(&self, token: &str) -> Option<Member> {
+        #[derive(Deserialize)]
+        struct Row {
+            member: String,
+        }
+        let since = self.now_ms().saturating_sub(self.limits.resume_window_ms) as f64;
+        let query = "SELECT member FROM departed WHERE resume = ? AND left_ms >= ?";
+        let cursor = self
+            .sql()
+            .exec(query, vec![token.into(), since.into()])
+            .ok()?;
+        let row = cursor.to_array::<Row>().ok()?.pop()?;
+        serde_json::from_str(&row.member).ok()
+    }
 }
 
 impl Room {
@@ -155,16 +220,19 @@ impl Room {
         self.set_meta("name", name.as_str());
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
+        pair.server.serialize_attachment(Conn {
+            seen_ms: self.now_ms(),
+            ..Conn::default()
+        })?;
         Response::from_websocket(pair.client)
     }
 
     fn sockets(&self) -> Vec<Socket> {
-        self.state
-            .get_websockets()
-            .into_iter()
-            .map(|ws| {
-                let member = ws.deserialize_attachment::<Member>().ok().flatten();
-                Socket { ws, member }
+        let sockets = self.state.get_websockets().into_iter();
+        sockets
+            .map(|ws| Socket {
+                conn: attachment(&ws),
+                ws,
             })
             .collect()
     }
@@ -172,17 +240,36 @@ impl Room {
     async fn apply(
         &self,
         ws: &WebSocket,
-        me: Option<Member>,
+        was_joined: bool,
         outcome: Outcome,
         sockets: &[Socket],
     ) -> Result<()> {
-        let sender = outcome
-            .member
-            .as_ref()
-            .or(me.as_ref())
-            .map(|m| m.peer.id.clone());
-        if let Some(member) = &outcome.member {
-            ws.serialize_attachment(member)?;
+        let sender = outcome.conn.member.as_ref().map(|m| m.peer.id.clone());
+        ws.serialize_attachment(&outcome.conn)?;
+        match &outcome.resumed {
+            Some(Resumed::TookOver { old_id }) => {
+                if let Some(old) = sockets
+                    .iter()
+                    .find(|s| s.member().is_some_and(|m| &m.peer.id == old_id))
+                {
+                    old.ws
+                        .serialize_attachment(Conn {
+                            member: None,
+                            ..old.conn.clone()
+                        })
+                        .ok();
+                    old.ws
+                        .close(Some(close::REPLACED), Some(close_reason(close::REPLACED)))
+                        .ok();
+                }
+            }
+            Some(Resumed::Returned { token }) => {
+                self.sql().exec(
+                    "DELETE FROM departed WHERE resume = ?",
+                    vec![token.as_str().into()],
+                )?;
+            }
+            None => {}
         }
         if let Some(private) = outcome.room_private {
             self.set_meta("private", if private { "1" } else { "0" });
@@ -194,13 +281,16 @@ impl Room {
             deliver(ws, sender.as_deref(), &send.to, &send.frame, sockets);
         }
         if let Some(code) = outcome.close {
-            if me.is_some() {
-                self.depart(ws).await;
+            if was_joined {
+                self.depart(ws, Departure::Final).await;
             }
             ws.close(Some(code), Some(close_reason(code))).ok();
         }
+        if outcome.count_changed {
+            self.keep_sweeping().await;
+        }
         if outcome.count_changed || !self.reported_since_wake.get() {
-            let count = sockets.iter().filter(|s| s.member.is_some()).count()
+            let count = sockets.iter().filter(|s| s.member().is_some()).count()
                 + usize::from(outcome.count_changed);
             self.report(count).await;
         }
@@ -209,25 +299,100 @@ impl Room {
 
     /// Everyone left hears that the person on `ws` is gone, exactly once: the attachment is
     /// cleared first, so a later close event for the same socket finds nobody to announce.
-    async fn depart(&self, ws: &WebSocket) {
-        let Some(member) = ws.deserialize_attachment::<Member>().ok().flatten() else {
+    async fn depart(&self, ws: &WebSocket, how: Departure) {
+        let mut conn = attachment(ws);
+        let Some(member) = conn.member.take() else {
             return;
         };
-        ws.serialize_attachment(None::<Member>).ok();
+        ws.serialize_attachment(&conn).ok();
+        if how == Departure::Lost {
+            let query =
+                "INSERT OR REPLACE INTO departed (resume, member, left_ms) VALUES (?, ?, ?)";
+            let record = serde_json::to_string(&member).unwrap_or_default();
+            let now = self.now_ms() as f64;
+            self.sql()
+                .exec(
+                    query,
+                    vec![member.resume.as_str().into(), record.into(), now.into()],
+                )
+                .ok();
+        }
         let sockets = self.sockets();
         let remaining = joined_except(&sockets, Some(&member.peer.id)).len();
         let left = relay::on_leave(&member, remaining);
         deliver(ws, Some(&member.peer.id), &left.to, &left.frame, &sockets);
         if remaining == 0 {
-            // The room leaves nothing behind.
+            // The conversation is over: the history goes now, the rest when the alarm finds
+            // the room still empty after the resume window.
             self.sql()
                 .exec(
                     "DELETE FROM chat; DELETE FROM meta WHERE key = 'private'",
                     None,
                 )
                 .ok();
+            self.keep_sweeping().await;
         }
         self.report(remaining).await;
+    }
+
+    /// Closes sockets that have gone silent (no frame and no ping for the heartbeat timeout):
+    /// a client that vanished without a close is announced as gone.
+    async fn sweep(&self) {
+        let now = self.now_ms();
+        for socket in self.sockets() {
+            let last_heard = socket
+                .conn
+                .seen_ms
+                .max(self.last_ping_ms(&socket.ws).unwrap_or(0));
+            if relay::is_silent(now, last_heard, &self.limits) {
+                self.depart(&socket.ws, Departure::Lost).await;
+                socket
+                    .ws
+                    .close(Some(close::TIMED_OUT), Some(close_reason(close::TIMED_OUT)))
+                    .ok();
+            }
+        }
+    }
+
+    /// When the runtime last answered a `ping` on this socket for us (it does so without
+    /// waking the room, so our attachment cannot know).
+    fn last_ping_ms(&self, ws: &WebSocket) -> Option<u64> {
+        let state: &wasm_bindgen::JsValue = self.state.as_raw().as_ref();
+        let getter =
+            js_sys::Reflect::get(state, &"getWebSocketAutoResponseTimestamp".into()).ok()?;
+        let when = getter
+            .dyn_into::<js_sys::Function>()
+            .ok()?
+            .call1(state, ws.as_ref())
+            .ok()?;
+        when.dyn_into::<js_sys::Date>()
+            .ok()
+            .map(|date| date.get_time() as u64)
+    }
+
+    /// Makes sure an alarm is pending (see `alarm`).
+    async fn keep_sweeping(&self) {
+        let storage = self.state.storage();
+        if let Ok(None) = storage.get_alarm().await {
+            if let Err(why) = storage
+                .set_alarm(self.limits.sweep_interval_ms as i64)
+                .await
+            {
+                console_warn!("setting the room alarm failed: {why}");
+            }
+        }
+    }
+
+    fn oldest_departure(&self) -> Option<u64> {
+        #[derive(Deserialize)]
+        struct Row {
+            oldest: Option<f64>,
+        }
+        let cursor = self
+            .sql()
+            .exec("SELECT MIN(left_ms) AS oldest FROM departed", None)
+            .ok()?;
+        cursor.one::<Row>().ok()?.oldest.map(|ms| ms as u64)
     }
 
     async fn report(&self, count: usize) {
@@ -245,7 +410,7 @@ impl Room {
         let peers: Vec<PeerInfo> = self
             .sockets()
             .into_iter()
-            .filter_map(|s| s.member)
+            .filter_map(|s| s.conn.member)
             .map(|m| m.peer)
             .collect();
         http::json(
@@ -259,16 +424,17 @@ impl Room {
         )
     }
 
-    /// An operator removes someone: their socket is closed with 4003, the others are told.
+    /// An operator removes someone: their socket is closed with 4003, the others are told,
+    /// and the resume token dies with it.
     async fn kick(&self, id: &str) -> Result<Response> {
         let target = self
             .sockets()
             .into_iter()
-            .find(|s| s.member.as_ref().is_some_and(|m| m.peer.id == id));
+            .find(|s| s.member().is_some_and(|m| m.peer.id == id));
         let Some(socket) = target else {
             return http::error(404, "unknown_peer", "no such peer in this room");
         };
-        self.depart(&socket.ws).await;
+        self.depart(&socket.ws, Departure::Final).await;
         socket
             .ws
             .close(Some(close::REMOVED), Some(close_reason(close::REMOVED)))
@@ -316,11 +482,19 @@ impl Room {
     }
 }
 
+/// A socket's attachment; a socket with none (or an unreadable one) counts as fresh.
+fn attachment(ws: &WebSocket) -> Conn {
+    ws.deserialize_attachment::<Conn>()
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
 /// The joined members, leaving out `except` (the sender, or the one leaving).
 fn joined_except(sockets: &[Socket], except: Option<&str>) -> Vec<Member> {
     sockets
         .iter()
-        .filter_map(|s| s.member.as_ref())
+        .filter_map(Socket::member)
         .filter(|m| Some(m.peer.id.as_str()) != except)
         .cloned()
         .collect()
@@ -341,8 +515,7 @@ fn deliver(
         }
     };
     let is_other = |s: &&Socket| {
-        s.member
-            .as_ref()
+        s.member()
             .is_some_and(|m| Some(m.peer.id.as_str()) != sender)
     };
     match to {
@@ -350,7 +523,7 @@ fn deliver(
         Target::Peer(id) => {
             if let Some(s) = sockets
                 .iter()
-                .find(|s| s.member.as_ref().is_some_and(|m| &m.peer.id == id))
+                .find(|s| s.member().is_some_and(|m| &m.peer.id == id))
             {
                 send(&s.ws);
             }

@@ -4,16 +4,56 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::config::Limits;
+use crate::config::{Limits, Rate};
 use crate::protocol::{close, ClientFrame, ErrorCode, PeerInfo, ServerFrame, You};
 
-/// What a joined socket's attachment holds: all the room needs to know about that person,
-/// so nothing is lost when the room is evicted and woken.
+/// What a socket's attachment holds, so nothing is lost when the room is evicted and woken:
+/// the person on it (once joined), its rate budgets, and when it was last heard from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conn {
+    pub member: Option<Member>,
+    pub budget: Budget,
+    /// Unix ms of the last frame (or of the upgrade): with the runtime's record of the last
+    /// auto-answered `ping`, it tells a live socket from a vanished one.
+    pub seen_ms: u64,
+}
+
+/// A person in the room.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {
     pub peer: PeerInfo,
     /// The secret that lets this person take the same id back after a reconnect.
     pub resume: String,
+}
+
+/// Per-socket token buckets, kept in the attachment: no timers, so the room can sleep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    chat: Bucket,
+    signal: Bucket,
+    refusals: Bucket,
+}
+
+/// A token bucket stored as the tokens spent and when: the default is a full bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    spent: f64,
+    at_ms: u64,
+}
+
+impl Bucket {
+    /// Takes one token if there is one.
+    pub fn take(&mut self, now_ms: u64, rate: Rate) -> bool {
+        let refilled = now_ms.saturating_sub(self.at_ms) as f64 * rate.per_sec / 1000.0;
+        let spent = (self.spent - refilled).max(0.0);
+        self.at_ms = now_ms;
+        if spent + 1.0 > rate.burst {
+            self.spent = spent;
+            return false;
+        }
+        self.spent = spent + 1.0;
+        true
+    }
 }
 
 /// A frame as it arrived on the socket.
@@ -40,21 +80,33 @@ pub struct Send {
     pub frame: String,
 }
 
+/// How a `join` with a resume token was answered.
+#[derive(Debug, PartialEq)]
+pub enum Resumed {
+    /// The old socket is still open (the server had not noticed the drop): this socket takes
+    /// its place, the old one is closed with 4004, and the others see nothing at all.
+    TookOver { old_id: String },
+    /// The old socket was gone (the others saw `peer_left`): the same id comes back, with one
+    /// `peer_joined`. The departed record is used up.
+    Returned { token: String },
+}
+
 /// Everything one frame causes. The Durable Object applies it in this order: store the
 /// attachment, persist the room's privacy and chat history, deliver, then close.
 #[derive(Debug, Default, PartialEq)]
 pub struct Outcome {
+    /// The sender's attachment after this frame (budgets spent, member joined or changed).
+    pub conn: Conn,
     pub sends: Vec<Send>,
-    /// The sender's new attachment (after join, state, nick).
-    pub member: Option<Member>,
     /// Set by the first joiner of an empty room: whether the room is private.
     pub room_private: Option<bool>,
     /// A chat frame to append to the room's history.
     pub chat: Option<String>,
     /// Close the sender's socket with this code, after the sends.
     pub close: Option<u16>,
-    /// The head count changed (a join or a leave): the lobby must hear of it.
+    /// The head count changed (a join): the lobby must hear of it.
     pub count_changed: bool,
+    pub resumed: Option<Resumed>,
 }
 
 impl Outcome {
@@ -65,71 +117,163 @@ impl Outcome {
         });
         self
     }
+}
 
-    fn error(code: ErrorCode, message: &str) -> Self {
-        Self::default().send(Target::Sender, ServerFrame::Error { code, message })
+/// A refused frame: the error the sender gets, and whether its socket is closed.
+struct Refusal {
+    code: ErrorCode,
+    message: String,
+    close: Option<u16>,
+}
+
+impl Refusal {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            close: None,
+        }
+    }
+
+    fn closing(code: ErrorCode, message: impl Into<String>, close: u16) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            close: Some(close),
+        }
     }
 }
 
-/// What the room provides that is not pure: the clock, fresh random ids, stored history.
+/// What the room provides that is not pure: the clock, fresh random ids, stored history and
+/// the records of people who left within the resume window.
 pub trait RoomIo {
     fn now_ms(&self) -> u64;
     fn random_id(&self) -> String;
     fn history(&self) -> Vec<Box<RawValue>>;
+    /// The member who left holding this resume token, if within the resume window.
+    fn departed(&self, token: &str) -> Option<Member>;
 }
 
-/// Handles one frame from a socket. `sender` is its attachment (`None` before `join`);
-/// `others` are the joined members on the other sockets.
+/// Handles one frame from a socket whose attachment is `conn`; `others` are the joined
+/// members on the other sockets.
 pub fn on_frame(
-    sender: Option<&Member>,
+    conn: &Conn,
     incoming: Incoming,
     others: &[Member],
     limits: &Limits,
     io: &impl RoomIo,
 ) -> Outcome {
+    let now = io.now_ms();
+    let mut conn = Conn {
+        seen_ms: now,
+        ..conn.clone()
+    };
+    match handle(&mut conn, incoming, others, limits, io, now) {
+        Ok(outcome) => Outcome { conn, ..outcome },
+        Err(refusal) => refuse(conn, refusal, limits, now),
+    }
+}
+
+/// The error frame for a refusal; a socket refused too often is closed as abusive.
+fn refuse(mut conn: Conn, refusal: Refusal, limits: &Limits, now: u64) -> Outcome {
+    let refusal = if conn.budget.refusals.take(now, limits.refusal_rate) {
+        refusal
+    } else {
+        Refusal::closing(
+            ErrorCode::RateLimited,
+            "too many refused frames: closing",
+            close::RATE_LIMITED,
+        )
+    };
+    let frame = ServerFrame::Error {
+        code: refusal.code,
+        message: &refusal.message,
+    };
+    Outcome {
+        conn,
+        close: refusal.close,
+        ..Outcome::default()
+    }
+    .send(Target::Sender, frame)
+}
+
+fn handle(
+    conn: &mut Conn,
+    incoming: Incoming,
+    others: &[Member],
+    limits: &Limits,
+    io: &impl RoomIo,
+    now: u64,
+) -> Result<Outcome, Refusal> {
     let text = match incoming {
         Incoming::Binary => {
-            return Outcome::error(
+            return Err(Refusal::new(
                 ErrorCode::BadMessage,
                 "binary frames are not accepted: send JSON text",
-            )
+            ))
         }
         Incoming::Text(text) => text,
     };
     if text.len() > limits.max_frame_bytes {
         let message = format!("frames are limited to {} bytes", limits.max_frame_bytes);
-        let mut outcome = Outcome::error(ErrorCode::TooLarge, &message);
-        outcome.close = Some(close::TOO_LARGE);
-        return outcome;
+        return Err(Refusal::closing(
+            ErrorCode::TooLarge,
+            message,
+            close::TOO_LARGE,
+        ));
     }
-    let frame = match serde_json::from_str::<ClientFrame>(text) {
-        Ok(frame) => frame,
-        Err(why) => {
-            return Outcome::error(ErrorCode::BadMessage, &format!("not a valid frame: {why}"))
-        }
+    let frame = serde_json::from_str::<ClientFrame>(text)
+        .map_err(|why| Refusal::new(ErrorCode::BadMessage, format!("not a valid frame: {why}")))?;
+    let Some(me) = conn.member.clone() else {
+        return match frame {
+            ClientFrame::Join {
+                nick,
+                private,
+                resume,
+            } => {
+                let outcome = join(&nick, private, resume.as_deref(), others, limits, io)?;
+                conn.member = outcome.conn.member.clone();
+                Ok(outcome)
+            }
+            _ => Err(Refusal::new(ErrorCode::NotJoined, "send join first")),
+        };
     };
-    match (sender, frame) {
-        (None, ClientFrame::Join { nick, private, .. }) => join(&nick, private, others, limits, io),
-        (None, _) => Outcome::error(ErrorCode::NotJoined, "send join first"),
-        (Some(_), ClientFrame::Join { .. }) => {
-            Outcome::error(ErrorCode::AlreadyJoined, "this socket has joined already")
+    let bucket = match frame {
+        ClientFrame::Signal { .. } => (&mut conn.budget.signal, limits.signal_rate),
+        _ => (&mut conn.budget.chat, limits.chat_rate),
+    };
+    if !matches!(frame, ClientFrame::Leave | ClientFrame::Join { .. })
+        && !bucket.0.take(now, bucket.1)
+    {
+        return Err(Refusal::new(
+            ErrorCode::RateLimited,
+            "slow down: too many frames",
+        ));
+    }
+    let outcome = match frame {
+        ClientFrame::Join { .. } => {
+            return Err(Refusal::new(
+                ErrorCode::AlreadyJoined,
+                "this socket has joined already",
+            ))
         }
-        (Some(me), ClientFrame::Chat { text }) => chat(me, &text, limits, io),
-        (Some(me), ClientFrame::Signal { to, data }) => signal(me, &to, &data, others),
-        (
-            Some(me),
-            ClientFrame::State {
-                muted,
-                camera,
-                screen,
-            },
-        ) => state(me, muted, camera, screen),
-        (Some(me), ClientFrame::Nick { nick }) => rename(me, &nick, limits),
-        (Some(_), ClientFrame::Leave) => Outcome {
+        ClientFrame::Chat { text } => chat(&me, &text, limits, now)?,
+        ClientFrame::Signal { to, data } => signal(&me, &to, &data, others)?,
+        ClientFrame::State {
+            muted,
+            camera,
+            screen,
+        } => state(&me, muted, camera, screen)?,
+        ClientFrame::Nick { nick } => rename(&me, &nick, limits)?,
+        ClientFrame::Leave => Outcome {
             close: Some(close::NORMAL),
             ..Outcome::default()
         },
+    };
+    if let Some(member) = &outcome.conn.member {
+        conn.member = Some(member.clone());
     }
+    Ok(outcome)
 }
 
 /// The frame everyone left gets when `member` leaves, however it left.
@@ -146,60 +290,136 @@ pub fn on_leave(member: &Member, remaining: usize) -> Send {
     }
 }
 
+/// Whether a socket last heard from at `last_heard_ms` counts as vanished at `now_ms`.
+pub fn is_silent(now_ms: u64, last_heard_ms: u64, limits: &Limits) -> bool {
+    now_ms.saturating_sub(last_heard_ms) > limits.heartbeat_timeout_ms
+}
+
 fn join(
     nick: &str,
     private: bool,
+    resume: Option<&str>,
     others: &[Member],
     limits: &Limits,
     io: &impl RoomIo,
-) -> Outcome {
-    let nick = match valid_nick(nick, limits) {
-        Ok(nick) => nick,
-        Err(why) => return Outcome::error(ErrorCode::BadNick, &why),
-    };
+) -> Result<Outcome, Refusal> {
+    let nick = valid_nick(nick, limits)?;
+    // A resume token held by a live socket: take its place, unseen by the others.
+    if let Some(old) = resume.and_then(|token| others.iter().find(|m| m.resume == token)) {
+        let member = Member {
+            resume: fresh_resume(io),
+            ..old.clone()
+        };
+        let rest: Vec<Member> = others
+            .iter()
+            .filter(|m| m.peer.id != old.peer.id)
+            .cloned()
+            .collect();
+        let outcome = welcome(member, &rest, true, limits, io);
+        return Ok(Outcome {
+            resumed: Some(Resumed::TookOver {
+                old_id: old.peer.id.clone(),
+            }),
+            ..outcome
+        });
+    }
     if others.len() >= limits.max_peers {
         let message = format!("this room is full ({} people)", limits.max_peers);
-        let mut outcome = Outcome::error(ErrorCode::RoomFull, &message);
-        outcome.close = Some(close::ROOM_FULL);
-        return outcome;
+        return Err(Refusal::closing(
+            ErrorCode::RoomFull,
+            message,
+            close::ROOM_FULL,
+        ));
     }
-    let member = Member {
-        peer: PeerInfo {
-            id: unused_id(others, io),
-            nick,
-            muted: false,
-            camera: true,
-            screen: false,
-            joined_at: io.now_ms(),
-        },
-        resume: io.random_id() + &io.random_id(),
+    // A resume token of someone who left within the window: the same id comes back.
+    let returning = resume
+        .and_then(|token| io.departed(token).map(|member| (token, member)))
+        .filter(|(_, member)| others.iter().all(|m| m.peer.id != member.peer.id));
+    let (member, resumed) = match returning {
+        Some((token, old)) => {
+            let member = Member {
+                resume: fresh_resume(io),
+                ..old
+            };
+            (
+                member,
+                Some(Resumed::Returned {
+                    token: token.to_owned(),
+                }),
+            )
+        }
+        None => {
+            let peer = PeerInfo {
+                id: unused_id(others, io),
+                nick,
+                muted: false,
+                camera: true,
+                screen: false,
+                joined_at: io.now_ms(),
+            };
+            (
+                Member {
+                    peer,
+                    resume: fresh_resume(io),
+                },
+                None,
+            )
+        }
     };
     let count = others.len() + 1;
+    let outcome = welcome(member, others, resumed.is_some(), limits, io);
+    let peer = outcome
+        .conn
+        .member
+        .clone()
+        .expect("welcome sets the member")
+        .peer;
+    let outcome = outcome.send(
+        Target::Others,
+        ServerFrame::PeerJoined { peer: &peer, count },
+    );
+    Ok(Outcome {
+        room_private: others.is_empty().then_some(private),
+        count_changed: true,
+        resumed,
+        ..outcome
+    })
+}
+
+/// The `welcome` for `member`, whose attachment it becomes.
+fn welcome(
+    member: Member,
+    others: &[Member],
+    resumed: bool,
+    limits: &Limits,
+    io: &impl RoomIo,
+) -> Outcome {
     let peers: Vec<PeerInfo> = others.iter().map(|m| m.peer.clone()).collect();
-    let welcome = ServerFrame::Welcome {
+    let frame = ServerFrame::Welcome {
         you: You {
             id: &member.peer.id,
             nick: &member.peer.nick,
         },
         peers: &peers,
-        count,
+        count: others.len() + 1,
         resume: &member.resume,
+        resumed,
         history: &io.history(),
         limits: limits.for_client(),
     };
-    let outcome = Outcome::default().send(Target::Sender, welcome).send(
-        Target::Others,
-        ServerFrame::PeerJoined {
-            peer: &member.peer,
-            count,
-        },
-    );
+    let outcome = Outcome::default().send(Target::Sender, frame);
     Outcome {
-        room_private: others.is_empty().then_some(private),
-        count_changed: true,
-        member: Some(member),
+        conn: Conn {
+            member: Some(member),
+            ..Conn::default()
+        },
         ..outcome
     }
+}
+
+/// 128 bits: unguessable, and only ever valid in the room that issued it.
+fn fresh_resume(io: &impl RoomIo) -> String {
+    io.random_id() + &io.random_id()
 }
 
 /// A fresh id, unique in the room (a collision of 64 random bits is all but impossible, but
@@ -213,68 +433,81 @@ fn unused_id(others: &[Member], io: &impl RoomIo) -> String {
     }
 }
 
-fn chat(me: &Member, text: &str, limits: &Limits, io: &impl RoomIo) -> Outcome {
+fn chat(me: &Member, text: &str, limits: &Limits, now: u64) -> Result<Outcome, Refusal> {
     if text.trim().is_empty() {
-        return Outcome::error(ErrorCode::BadChat, "chat text is empty");
+        return Err(Refusal::new(ErrorCode::BadChat, "chat text is empty"));
     }
     if text.chars().count() > limits.max_chat_chars {
         let message = format!(
             "chat text is limited to {} characters",
             limits.max_chat_chars
         );
-        return Outcome::error(ErrorCode::BadChat, &message);
+        return Err(Refusal::new(ErrorCode::BadChat, message));
     }
     if text
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
-        return Outcome::error(
+        return Err(Refusal::new(
             ErrorCode::BadChat,
             "chat text may not hold control characters",
-        );
+        ));
     }
     let frame = ServerFrame::Chat {
         from: &me.peer.id,
         nick: &me.peer.nick,
         text,
-        ts: io.now_ms(),
+        ts: now,
     }
     .to_json();
-    Outcome {
+    Ok(Outcome {
         sends: vec![Send {
             to: Target::Everyone,
             frame: frame.clone(),
         }],
         chat: Some(frame),
         ..Outcome::default()
-    }
+    })
 }
 
-fn signal(me: &Member, to: &str, data: &serde_json::Value, others: &[Member]) -> Outcome {
+fn signal(
+    me: &Member,
+    to: &str,
+    data: &serde_json::Value,
+    others: &[Member],
+) -> Result<Outcome, Refusal> {
     if !data.is_object() {
-        return Outcome::error(ErrorCode::BadMessage, "signal data must be a JSON object");
+        return Err(Refusal::new(
+            ErrorCode::BadMessage,
+            "signal data must be a JSON object",
+        ));
     }
     if !others.iter().any(|m| m.peer.id == to) {
-        return Outcome::error(
+        return Err(Refusal::new(
             ErrorCode::UnknownPeer,
-            &format!("no peer {to:?} in this room"),
-        );
+            format!("no peer {to:?} in this room"),
+        ));
     }
-    Outcome::default().send(
+    Ok(Outcome::default().send(
         Target::Peer(to.to_owned()),
         ServerFrame::Signal {
             from: &me.peer.id,
             data,
         },
-    )
+    ))
 }
 
-fn state(me: &Member, muted: Option<bool>, camera: Option<bool>, screen: Option<bool>) -> Outcome {
+fn state(
+    me: &Member,
+    muted: Option<bool>,
+    camera: Option<bool>,
+    screen: Option<bool>,
+) -> Result<Outcome, Refusal> {
     if muted.is_none() && camera.is_none() && screen.is_none() {
-        return Outcome::error(
+        return Err(Refusal::new(
             ErrorCode::BadMessage,
             "state needs at least one of muted, camera, screen",
-        );
+        ));
     }
     let mut member = me.clone();
     let peer = &mut member.peer;
@@ -288,46 +521,49 @@ fn state(me: &Member, muted: Option<bool>, camera: Option<bool>, screen: Option<
         screen: peer.screen,
     };
     let outcome = Outcome::default().send(Target::Others, frame);
-    Outcome {
-        member: Some(member),
+    Ok(Outcome {
+        conn: Conn {
+            member: Some(member),
+            ..Conn::default()
+        },
         ..outcome
-    }
+    })
 }
 
-fn rename(me: &Member, nick: &str, limits: &Limits) -> Outcome {
-    let nick = match valid_nick(nick, limits) {
-        Ok(nick) => nick,
-        Err(why) => return Outcome::error(ErrorCode::BadNick, &why),
-    };
+fn rename(me: &Member, nick: &str, limits: &Limits) -> Result<Outcome, Refusal> {
     let mut member = me.clone();
-    member.peer.nick = nick;
+    member.peer.nick = valid_nick(nick, limits)?;
     let frame = ServerFrame::Nick {
         id: &member.peer.id,
         nick: &member.peer.nick,
     };
-    Outcome {
-        member: Some(member.clone()),
-        ..Outcome::default()
-    }
-    .send(Target::Everyone, frame)
+    let outcome = Outcome::default().send(Target::Everyone, frame);
+    Ok(Outcome {
+        conn: Conn {
+            member: Some(member),
+            ..Conn::default()
+        },
+        ..outcome
+    })
 }
 
 /// A nickname is trimmed, then must be 1 to `max_nick_chars` characters with no control
 /// characters (they would let one person forge line breaks in everyone's chat).
-fn valid_nick(nick: &str, limits: &Limits) -> Result<String, String> {
+fn valid_nick(nick: &str, limits: &Limits) -> Result<String, Refusal> {
     let nick = nick.trim();
-    if nick.is_empty() {
-        Err("nickname is empty".to_owned())
+    let problem = if nick.is_empty() {
+        "nickname is empty".to_owned()
     } else if nick.chars().count() > limits.max_nick_chars {
-        Err(format!(
+        format!(
             "nickname is limited to {} characters",
             limits.max_nick_chars
-        ))
+        )
     } else if nick.chars().any(char::is_control) {
-        Err("nickname may not hold control characters".to_owned())
+        "nickname may not hold control characters".to_owned()
     } else {
-        Ok(nick.to_owned())
-    }
+        return Ok(nick.to_owned());
+    };
+    Err(Refusal::new(ErrorCode::BadNick, problem))
 }
 
 #[cfg(test)]
@@ -338,21 +574,25 @@ mod tests {
 
     struct FakeIo {
         next_id: Cell<u32>,
+        now_ms: Cell<u64>,
         history: Vec<&'static str>,
+        departed: Vec<Member>,
     }
 
     impl FakeIo {
         fn new() -> Self {
             Self {
                 next_id: Cell::new(0),
+                now_ms: Cell::new(1_700_000_000_000),
                 history: vec![],
+                departed: vec![],
             }
         }
     }
 
     impl RoomIo for FakeIo {
         fn now_ms(&self) -> u64 {
-            1_700_000_000_000
+            self.now_ms.get()
         }
         fn random_id(&self) -> String {
             self.next_id.set(self.next_id.get() + 1);
@@ -363,6 +603,16 @@ mod tests {
                 .iter()
                 .map(|h| RawValue::from_string(h.to_string()).unwrap())
                 .collect()
+        }
+        fn departed(&self, token: &str) -> Option<Member> {
+            self.departed.iter().find(|m| m.resume == token).cloned()
+        }
+    }
+
+    fn conn(member: Option<&Member>) -> Conn {
+        Conn {
+            member: member.cloned(),
+            ..Conn::default()
         }
     }
 
@@ -390,7 +640,7 @@ mod tests {
 
     fn run(sender: Option<&Member>, text: &str, others: &[Member]) -> Outcome {
         on_frame(
-            sender,
+            &conn(sender),
             Incoming::Text(text),
             others,
             &Limits::default(),
@@ -412,7 +662,7 @@ mod tests {
         io.history = vec![r#"{"type":"chat","from":"x","nick":"x","text":"hi","ts":1}"#];
         let others = [member("a", "ann")];
         let outcome = on_frame(
-            None,
+            &conn(None),
             Incoming::Text(r#"{"type":"join","nick":" bob "}"#),
             &others,
             &Limits::default(),
@@ -433,7 +683,8 @@ mod tests {
         assert_eq!(sends[1].1["peer"]["nick"], "bob");
         assert_eq!(sends[1].1["count"], 2);
         assert!(outcome.count_changed);
-        assert_eq!(outcome.member.unwrap().peer.id, "id1");
+        assert_eq!(outcome.conn.member.unwrap().peer.id, "id1");
+        assert_eq!(welcome["resumed"], false);
         // Only the first joiner of an empty room decides privacy.
         assert_eq!(outcome.room_private, None);
         let first = run(None, r#"{"type":"join","nick":"ann","private":true}"#, &[]);
@@ -446,7 +697,7 @@ mod tests {
         let outcome = run(None, r#"{"type":"join","nick":"late"}"#, &others);
         assert_eq!(error_code(&outcome), "room_full");
         assert_eq!(outcome.close, Some(close::ROOM_FULL));
-        assert!(outcome.member.is_none());
+        assert!(outcome.conn.member.is_none());
     }
 
     #[test]
@@ -505,7 +756,7 @@ mod tests {
     fn state_and_nick_update_the_attachment_and_are_relayed() {
         let me = member("a", "ann");
         let outcome = run(Some(&me), r#"{"type":"state","muted":true}"#, &[]);
-        let updated = outcome.member.clone().unwrap();
+        let updated = outcome.conn.member.clone().unwrap();
         assert!(updated.peer.muted && updated.peer.camera);
         assert_eq!(
             frames(&outcome),
@@ -520,7 +771,7 @@ mod tests {
         );
 
         let outcome = run(Some(&me), r#"{"type":"nick","nick":"annie"}"#, &[]);
-        assert_eq!(outcome.member.clone().unwrap().peer.nick, "annie");
+        assert_eq!(outcome.conn.member.clone().unwrap().peer.nick, "annie");
         assert_eq!(
             frames(&outcome),
             vec![(
@@ -577,7 +828,7 @@ mod tests {
             let outcome = run(*sender, text, &[]);
             assert_eq!(&error_code(&outcome), code, "{text}");
             assert_eq!(outcome.close, None, "{text}");
-            assert_eq!(outcome.member, None, "{text}");
+            assert_eq!(outcome.conn.member, sender.cloned(), "{text}");
         }
         // Newlines and tabs are fine in chat.
         assert!(run(Some(&me), r#"{"type":"chat","text":"a\nb\tc"}"#, &[])
@@ -592,12 +843,168 @@ mod tests {
             ..Limits::default()
         };
         let io = FakeIo::new();
-        let outcome = on_frame(None, Incoming::Binary, &[], &limits, &io);
+        let outcome = on_frame(&conn(None), Incoming::Binary, &[], &limits, &io);
         assert_eq!(error_code(&outcome), "bad_message");
         assert_eq!(outcome.close, None);
         let big = format!(r#"{{"type":"chat","text":"{}"}}"#, "x".repeat(100));
-        let outcome = on_frame(None, Incoming::Text(&big), &[], &limits, &io);
+        let outcome = on_frame(&conn(None), Incoming::Text(&big), &[], &limits, &io);
         assert_eq!(error_code(&outcome), "too_large");
         assert_eq!(outcome.close, Some(close::TOO_LARGE));
+    }
+
+    #[test]
+    fn buckets_refill_with_time() {
+        let rate = Rate {
+            per_sec: 2.0,
+            burst: 3.0,
+        };
+        let mut bucket = Bucket::default();
+        assert!((0..3).all(|_| bucket.take(1000, rate)));
+        assert!(!bucket.take(1000, rate));
+        assert!(!bucket.take(1400, rate), "0.8 of a token is not a token");
+        assert!(bucket.take(1500, rate));
+        assert!(
+            bucket.take(10_000, rate) && bucket.take(10_000, rate) && bucket.take(10_000, rate)
+        );
+        assert!(!bucket.take(10_000, rate), "never more than the burst");
+    }
+
+    #[test]
+    fn chat_over_budget_is_rate_limited_and_recovers() {
+        let limits = Limits::default();
+        let io = FakeIo::new();
+        let mut state = conn(Some(&member("a", "ann")));
+        let mut codes = vec![];
+        for _ in 0..25 {
+            let outcome = on_frame(
+                &state,
+                Incoming::Text(r#"{"type":"chat","text":"x"}"#),
+                &[],
+                &limits,
+                &io,
+            );
+            codes.push(outcome.chat.is_some());
+            state = outcome.conn;
+        }
+        assert_eq!(
+            codes.iter().filter(|ok| **ok).count(),
+            20,
+            "the burst, then refused"
+        );
+        // Signaling has its own budget: chat abuse does not stall a call.
+        let others = [member("b", "bob")];
+        let outcome = on_frame(
+            &state,
+            Incoming::Text(r#"{"type":"signal","to":"b","data":{}}"#),
+            &others,
+            &limits,
+            &io,
+        );
+        assert_eq!(outcome.sends[0].to, Target::Peer("b".into()));
+        io.now_ms.set(io.now_ms.get() + 1000);
+        let outcome = on_frame(
+            &state,
+            Incoming::Text(r#"{"type":"chat","text":"x"}"#),
+            &[],
+            &limits,
+            &io,
+        );
+        assert!(
+            outcome.chat.is_some(),
+            "a second later the budget has refilled"
+        );
+    }
+
+    #[test]
+    fn sustained_abuse_closes_the_socket() {
+        let limits = Limits::default();
+        let io = FakeIo::new();
+        let mut state = conn(None);
+        for i in 0..31 {
+            let outcome = on_frame(&state, Incoming::Text("garbage"), &[], &limits, &io);
+            state = outcome.conn.clone();
+            if i < 30 {
+                assert_eq!(error_code(&outcome), "bad_message");
+                assert_eq!(outcome.close, None);
+            } else {
+                assert_eq!(error_code(&outcome), "rate_limited");
+                assert_eq!(outcome.close, Some(close::RATE_LIMITED));
+            }
+        }
+    }
+
+    #[test]
+    fn resume_takes_over_a_live_socket_unseen() {
+        let old = member("a", "ann");
+        let others = [old.clone(), member("b", "bob")];
+        let outcome = run(
+            None,
+            r#"{"type":"join","nick":"ann","resume":"resume-a"}"#,
+            &others,
+        );
+        assert_eq!(
+            outcome.resumed,
+            Some(Resumed::TookOver { old_id: "a".into() })
+        );
+        let sends = frames(&outcome);
+        assert_eq!(sends.len(), 1, "only the welcome: the others see nothing");
+        assert_eq!(sends[0].1["you"]["id"], "a");
+        assert_eq!(sends[0].1["resumed"], true);
+        assert_eq!(sends[0].1["count"], 2);
+        assert_eq!(sends[0].1["peers"].as_array().unwrap().len(), 1);
+        let member = outcome.conn.member.unwrap();
+        assert_ne!(member.resume, "resume-a", "a token is used once");
+        assert!(!outcome.count_changed);
+    }
+
+    #[test]
+    fn resume_brings_back_a_departed_id_with_one_peer_joined() {
+        let mut io = FakeIo::new();
+        io.departed = vec![member("a", "ann")];
+        let others = [member("b", "bob")];
+        let text = r#"{"type":"join","nick":"ann","resume":"resume-a"}"#;
+        let outcome = on_frame(
+            &conn(None),
+            Incoming::Text(text),
+            &others,
+            &Limits::default(),
+            &io,
+        );
+        assert_eq!(
+            outcome.resumed,
+            Some(Resumed::Returned {
+                token: "resume-a".into()
+            })
+        );
+        let sends = frames(&outcome);
+        assert_eq!(sends[0].1["you"]["id"], "a");
+        assert_eq!(sends[1].0, Target::Others);
+        assert_eq!(sends[1].1["peer"]["id"], "a");
+        // A forged or foreign token is just a fresh join.
+        let text = r#"{"type":"join","nick":"eve","resume":"resume-zz"}"#;
+        let outcome = on_frame(
+            &conn(None),
+            Incoming::Text(text),
+            &others,
+            &Limits::default(),
+            &io,
+        );
+        assert_eq!(outcome.resumed, None);
+        assert_ne!(outcome.conn.member.unwrap().peer.id, "a");
+    }
+
+    #[test]
+    fn silence_past_the_heartbeat_timeout_is_death() {
+        let limits = Limits::default();
+        assert!(!is_silent(
+            100_000,
+            100_000 - limits.heartbeat_timeout_ms,
+            &limits
+        ));
+        assert!(is_silent(
+            100_000,
+            100_000 - limits.heartbeat_timeout_ms - 1,
+            &limits
+        ));
     }
 }

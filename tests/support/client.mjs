@@ -37,6 +37,7 @@ export class Client {
     );
     ws.on("message", (data, isBinary) => {
       const text = data.toString();
+      if (text === "pong" && this.swallowPongs) return;
       this.frames.push(isBinary ? { binary: text } : text === "pong" ? "pong" : JSON.parse(text));
       this.#wake();
     });
@@ -44,6 +45,14 @@ export class Client {
 
   #wake() {
     for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** Pings every `everyMs` like the web client does; the pongs are not queued. */
+  startHeartbeat(everyMs) {
+    this.swallowPongs = true;
+    const timer = setInterval(() => this.closeInfo || this.ws.send("ping"), everyMs);
+    this.ws.on("close", () => clearInterval(timer));
+    return () => clearInterval(timer);
   }
 
   send(frame) {
