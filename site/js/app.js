@@ -208,10 +208,11 @@ function enterCall(room, nick, isPrivate) {
   const current = call;
   const on = (type, handler) => current.addEventListener(type, ({ detail }) => call === current && handler(detail));
 
-  on("welcome", ({ me: you, history: past, resumed }) => {
+  on("welcome", ({ me: you, history: past, rejoined, limits }) => {
     grid.get("me")?.setNick(you.nick);
+    if (limits?.maxChatChars) $("#chat-input").maxLength = limits.maxChatChars;
     for (const frame of past) chat.message(frame, frame.from === you.id);
-    if (!resumed) chat.notice(isPrivate ? "You joined the private room." : `You joined ${room}.`);
+    if (!rejoined) chat.notice(isPrivate ? "You joined the private room." : `You joined ${room}.`);
   });
   on("count", ({ count }) => {
     const chip = $("#head-count");
@@ -343,6 +344,8 @@ media.addEventListener("speaker", () => {
 
 startRooms();
 media.start();
+// Closing the tab is leaving: the others see it at once and the resume token ends.
+addEventListener("pagehide", () => call?.leave());
 
 window.room = {
   get state() {

@@ -6,7 +6,7 @@
 // replaces the link, so a side that started over is always followed.
 //
 // Events (CustomEvent detail in parentheses):
-//   "welcome" ({ me, count, history, limits, resumed })   "count" ({ count })
+//   "welcome" ({ me, count, history, limits, rejoined }: rejoined after a reconnect)   "count" ({ count })
 //   "peer" ({ peer, change: "join" | "update" | "leave", quiet }) "chat" (the chat frame)
 //   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
 //   "status" (socket status, see signaling.js)   "error" (an error frame)
@@ -142,13 +142,14 @@ export class Call extends EventTarget {
   }
 
   #onWelcome(frame) {
-    const resumed = this.#welcomed;
+    const rejoined = this.#welcomed;
     this.#welcomed = true;
     this.me = frame.you;
     this.limits = frame.limits ?? null;
-    // Whatever happened while we were away, start every connection over from this side: the
-    // others replace their link when our new connection's offer arrives. Media keeps flowing
-    // on the old connections until then.
+    // Whatever happened while we were away (the others may have seen us leave and come back,
+    // or seen nothing at all), start every connection over from this side: the others replace
+    // their link when our new connection's offer arrives. Signals lost in the gap cannot
+    // leave a connection stuck half-negotiated.
     const old = this.peers;
     this.peers = new Map();
     for (const info of frame.peers) {
@@ -158,14 +159,14 @@ export class Call extends EventTarget {
       const peer = { ...info, link: null };
       this.peers.set(peer.id, peer);
       // Quiet: people already here when I arrive are not news.
-      this.#emit("peer", { peer, change: previous ? "update" : "join", quiet: !resumed });
+      this.#emit("peer", { peer, change: previous ? "update" : "join", quiet: !rejoined });
     }
     for (const gone of old.values()) {
       gone.link?.close();
       this.#emit("peer", { peer: gone, change: "leave" });
     }
     this.#setCount(frame.count);
-    this.#emit("welcome", { me: this.me, count: frame.count, history: frame.history ?? [], limits: this.limits, resumed });
+    this.#emit("welcome", { me: this.me, count: frame.count, history: frame.history ?? [], limits: this.limits, rejoined });
     this.#sentState = null; // the server's record of me may be new: tell it again
     this.sendState();
     for (const peer of this.peers.values()) this.#connect(peer).offer();

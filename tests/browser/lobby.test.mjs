@@ -62,12 +62,13 @@ test("the lobby works under its CSP, shows the preview and remembers the nicknam
   assert.deepEqual(page.errors, []);
 });
 
+// What a browser does when the person said no to the permission prompt.
+const denyMedia = () => {
+  navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("denied", "NotAllowedError"));
+};
+
 test("without camera or microphone: a clear message, and joining still works", async () => {
-  // What a browser does when the person said no to the permission prompt.
-  const init = () => {
-    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("denied", "NotAllowedError"));
-  };
-  const page = await openLobby(browser, worker.url + "/", { init });
+  const page = await openLobby(browser, worker.url + "/", { init: denyMedia });
   await page.waitForSelector("#media-message:not([hidden])");
   assert.match(await page.textContent("#media-message"), /camera and microphone is blocked.*join without/i);
   assert.equal(await page.getAttribute(".preview", "data-camera"), "off");
@@ -91,6 +92,32 @@ test("without camera or microphone: a clear message, and joining still works", a
   await other.context().close();
 });
 
+test("a nickname made of HTML shows as text, in the tile, the notices and the chat", async () => {
+  const nick = "<img src=x onerror=pwned=1>";
+  // No camera for either: this test is about text, so it spares the CPU.
+  const [mallory, alice] = await Promise.all([1, 2].map(() => openLobby(browser, worker.url + "/", { init: denyMedia })));
+  await joinRoom(alice, "Alice", "html");
+  await joinRoom(mallory, nick, "html");
+  await mallory.fill("#chat-input", "<b>not bold</b>");
+  await mallory.press("#chat-input", "Enter");
+  const message = alice.locator(".msg", { hasText: "not bold" });
+  await message.waitFor();
+  assert.equal(await message.locator(".nick").textContent(), nick);
+  assert.equal(await message.locator(".text").textContent(), "<b>not bold</b>");
+  assert.equal(await alice.locator(".tile[data-peer] .name").textContent(), nick);
+  assert.equal(await alice.locator(".notice", { hasText: "joined" }).last().textContent(), `${nick} joined.`);
+  assert.equal(await mallory.locator('.tile[data-local][data-kind="camera"] .name').textContent(), `${nick} (you)`);
+  for (const page of [alice, mallory]) {
+    assert.equal(await page.locator("#grid img, #chat img, #call b").count(), 0);
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
+  }
+  await screenshot(alice, "call-html-nick.png");
+  for (const page of [mallory, alice]) {
+    await page.click("#leave-btn");
+    await page.context().close();
+  }
+});
+
 test("a private room: unguessable name, share link, not listed, and the link lets others in", async () => {
   const watcher = await openLobby(browser, worker.url + "/");
   await watcher.waitForSelector('#lobby-status[data-state="live"]');
@@ -106,12 +133,18 @@ test("a private room: unguessable name, share link, not listed, and the link let
   assert.equal(await host.textContent("#call-room"), "Private room");
   assert.equal(new URL(host.url()).search, url.search, "the address bar holds the room's link");
 
+  await host.fill("#chat-input", "Welcome, come in");
+  await host.press("#chat-input", "Enter");
+  await host.waitForSelector(".msg:has-text('Welcome, come in')");
+
   const guest = await openLobby(browser, link);
   assert.equal(await guest.inputValue("#room-name"), url.searchParams.get("room"));
   assert.equal(await guest.textContent("#join-title"), "Join the private room");
   await guest.fill("#nick", "Guest");
   await guest.click("#join");
   for (const p of [host, guest]) await p.waitForFunction(() => document.querySelector("#head-count").textContent === "2");
+  // What was said before the guest came is in the guest's chat (the room's history).
+  assert.equal(await guest.textContent(".msg:has-text('Welcome, come in') .nick"), "Host");
   await screenshot(host, "call-private.png");
   // A moment for the lobby to hear about the room, if it were going to list it.
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -123,7 +156,10 @@ test("a room's link opens the lobby ready to join that room", async () => {
   const page = await openLobby(browser, `${worker.url}/?room=${encodeURIComponent("방-1")}`);
   assert.equal(await page.inputValue("#room-name"), "방-1");
   assert.equal(await page.textContent("#join-title"), "Join 방-1");
-  await joinRoom(page, "Kim", "방-1");
+  // By keyboard alone: the name field has the focus, Enter joins.
+  await page.keyboard.type("Kim");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => window.room.state === "in-call");
   assert.equal(await page.textContent("#call-room"), "방-1");
   assert.equal(await page.title(), "방-1 · Room");
   await page.click("#leave-btn");
