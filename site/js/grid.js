@@ -145,13 +145,19 @@ export class Grid {
   }
 }
 
-/** The tile size (16:9) that fills the stage best with n tiles. */
-export function bestFit(n, width, height) {
+/**
+ * The tile size that fills the stage best with n tiles: 16:9 on a landscape stage; on a
+ * portrait one (a phone) squarer tiles may use the height better (videos are cropped to fit).
+ */
+function bestFit(n, width, height) {
+  const ratios = height > width ? [RATIO, 4 / 3, 1, 3 / 4] : [RATIO];
   let best = { w: 0, h: 0 };
-  for (let cols = 1; cols <= n; cols++) {
-    const rows = Math.ceil(n / cols);
-    const w = Math.min((width - GAP * (cols - 1)) / cols, ((height - GAP * (rows - 1)) / rows) * RATIO);
-    if (w > best.w) best = { w, h: w / RATIO };
+  for (const ratio of ratios) {
+    for (let cols = 1; cols <= n; cols++) {
+      const rows = Math.ceil(n / cols);
+      const w = Math.min((width - GAP * (cols - 1)) / cols, ((height - GAP * (rows - 1)) / rows) * ratio);
+      if (w * (w / ratio) > best.w * best.h) best = { w, h: w / ratio };
+    }
   }
   return best;
 }

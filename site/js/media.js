@@ -13,7 +13,6 @@ const VIDEO = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { idea
 const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
 const KINDS = ["video", "audio"];
-export const INPUT = { audio: "audioinput", video: "videoinput" };
 const NOUN = { audio: "microphone", video: "camera" };
 
 export class LocalMedia extends EventTarget {

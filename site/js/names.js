@@ -1,7 +1,7 @@
 // Room names and links. The rules mirror src/room_name.rs, so a bad name is caught in the
 // form instead of by a refused websocket.
 
-export const MAX_ROOM_NAME_CHARS = 64;
+const MAX_ROOM_NAME_CHARS = 64;
 const NAME = /^[\p{Alphabetic}\p{N}_.-]+$/u;
 
 /** `{ name }` (trimmed) or `{ error }` with a sentence for the form. */
