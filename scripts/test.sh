@@ -3,6 +3,7 @@
 # tests, wasm-bindgen tests, the built worker in Miniflare, real browsers, and a deploy dry run.
 source "$(dirname "$0")/tools.sh"
 ensure_chromium
+ensure_coturn
 cd "$ROOT"
 
 step() { say "== $*"; }

@@ -55,15 +55,30 @@ export ESBUILD_BIN="$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild"
 export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_SEND_METRICS=false
 
-# ensure_chromium: Debian's Chromium for the browser tests (apt when root, else a clear message).
+# apt_install PACKAGE WHAT-NEEDS-IT: installs a Debian package when we are root with apt,
+# otherwise stops with a clear message saying what to install.
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing $1 from apt (once)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+  else
+    die "$2 needs $1: install it (Debian: sudo apt-get install $1)"
+  fi
+}
+
+# ensure_chromium: Debian's Chromium for the browser tests.
 ensure_chromium() {
   export CHROMIUM_BIN="${CHROMIUM_BIN:-/usr/bin/chromium}"
-  [ -x "$CHROMIUM_BIN" ] && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing Chromium from apt (once)"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    die "the browser tests need Chromium: install it (Debian: sudo apt-get install chromium) or set CHROMIUM_BIN"
-  fi
+  [ -x "$CHROMIUM_BIN" ] || apt_install chromium "the browser tests (or set CHROMIUM_BIN)"
+}
+
+# ensure_coturn: Debian's coturn (`turnserver`) for the relayed-call browser test, which starts
+# its own server on loopback.
+ensure_coturn() {
+  export TURNSERVER_BIN="${TURNSERVER_BIN:-$(command -v turnserver || echo /usr/bin/turnserver)}"
+  [ -x "$TURNSERVER_BIN" ] && return 0
+  apt_install coturn "the relayed-call test (or set TURNSERVER_BIN)"
+  # The package enables a system-wide TURN server on port 3478; the tests need none of it.
+  if [ -d /run/systemd/system ]; then systemctl disable --now coturn >/dev/null 2>&1 || true; fi
 }

@@ -3,17 +3,21 @@
 //! - `routes`: which handler a request goes to (pure).
 //! - `room_name`: what a room may be called (pure).
 //! - `protocol`: the wire types (pure); `config`: limits from `[vars]` (pure).
+//! - `ice`: STUN/TURN servers and TURN credentials for `/api/ice` (pure but for `respond`).
 //! - `room`: the Durable Object holding one room's sockets; `room::relay`: what goes to
 //!   whom (pure).
 //! - `lobby`: the Durable Object holding the public room list.
+//! - `admin`: the operator API under `/api/admin/`.
 //!
 //! This file is the Worker's front door: it answers the small HTTP API itself and forwards
 //! websocket upgrades to the Durable Object that owns them. The site itself is served by
 //! Workers static assets before this code runs.
 use worker::*;
 
+mod admin;
 pub mod config;
 mod http;
+pub mod ice;
 pub mod ids;
 mod lobby;
 pub mod protocol;
@@ -56,9 +60,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 .get_by_name(lobby::LOBBY_NAME)?;
             lobby.fetch_with_request(req).await
         }
-        Ok(Route::Rooms | Route::Ice | Route::Admin) => {
-            http::error(501, "not_implemented", "this endpoint is not built yet")
-        }
+        Ok(Route::Ice) => ice::respond(&env),
+        Ok(Route::Rooms) => lobby::public_rooms(&env).await,
+        Ok(Route::Admin) => admin::handle(req, &env).await,
         Err(RouteError::NotFound) => http::error(404, "not_found", "no such path"),
         Err(RouteError::MethodNotAllowed) => {
             http::error(405, "method_not_allowed", "this path answers GET only")

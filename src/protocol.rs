@@ -152,6 +152,16 @@ pub mod close {
     pub const REMOVED: u16 = 4003;
     pub const REPLACED: u16 = 4004;
     pub const TIMED_OUT: u16 = 4005;
+
+    /// The code to close our side with after a client closed. The reserved codes (1005 no
+    /// status, 1006 abnormal, 1015 TLS) may not be sent, and a close that is not echoed at
+    /// all makes the client see 1006.
+    pub fn echo(code: usize) -> u16 {
+        match code {
+            1005 | 1006 | 1015 => NORMAL,
+            code => u16::try_from(code).unwrap_or(NORMAL),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -125,12 +125,7 @@ impl DurableObject for Room {
         _clean: bool,
     ) -> Result<()> {
         self.depart(&ws, Departure::Lost).await;
-        // Close our side too, or the client sees 1006. Reserved codes cannot be sent.
-        let code = match code as u16 {
-            1005 | 1006 | 1015 => close::NORMAL,
-            code => code,
-        };
-        ws.close(Some(code), Some("closed")).ok();
+        ws.close(Some(close::echo(code)), Some("closed")).ok();
         Ok(())
     }
 

@@ -224,56 +224,50 @@ fn handle(
     }
     let frame = serde_json::from_str::<ClientFrame>(text)
         .map_err(|why| Refusal::new(ErrorCode::BadMessage, format!("not a valid frame: {why}")))?;
-    let Some(me) = conn.member.clone() else {
-        return match frame {
-            ClientFrame::Join {
-                nick,
-                private,
-                resume,
-            } => {
-                let outcome = join(&nick, private, resume.as_deref(), others, limits, io)?;
-                conn.member = outcome.conn.member.clone();
-                Ok(outcome)
-            }
-            _ => Err(Refusal::new(ErrorCode::NotJoined, "send join first")),
-        };
-    };
+    // Spend from the frame's budget first: a refused frame costs a token too.
     let bucket = match frame {
-        ClientFrame::Signal { .. } => (&mut conn.budget.signal, limits.signal_rate),
-        _ => (&mut conn.budget.chat, limits.chat_rate),
+        ClientFrame::Join { .. } | ClientFrame::Leave => None,
+        ClientFrame::Signal { .. } => Some((&mut conn.budget.signal, limits.signal_rate)),
+        _ => Some((&mut conn.budget.chat, limits.chat_rate)),
     };
-    if !matches!(frame, ClientFrame::Leave | ClientFrame::Join { .. })
-        && !bucket.0.take(now, bucket.1)
-    {
+    let over_budget = conn.member.is_some() && bucket.is_some_and(|(b, rate)| !b.take(now, rate));
+    let Some(me) = conn.member.as_mut() else {
+        let ClientFrame::Join {
+            nick,
+            private,
+            resume,
+        } = frame
+        else {
+            return Err(Refusal::new(ErrorCode::NotJoined, "send join first"));
+        };
+        let (outcome, member) = join(&nick, private, resume.as_deref(), others, limits, io)?;
+        conn.member = Some(member);
+        return Ok(outcome);
+    };
+    if over_budget {
         return Err(Refusal::new(
             ErrorCode::RateLimited,
             "slow down: too many frames",
         ));
     }
-    let outcome = match frame {
-        ClientFrame::Join { .. } => {
-            return Err(Refusal::new(
-                ErrorCode::AlreadyJoined,
-                "this socket has joined already",
-            ))
-        }
-        ClientFrame::Chat { text } => chat(&me, &text, limits, now)?,
-        ClientFrame::Signal { to, data } => signal(&me, &to, &data, others)?,
+    match frame {
+        ClientFrame::Join { .. } => Err(Refusal::new(
+            ErrorCode::AlreadyJoined,
+            "this socket has joined already",
+        )),
+        ClientFrame::Chat { text } => chat(me, &text, limits, now),
+        ClientFrame::Signal { to, data } => signal(me, &to, &data, others),
         ClientFrame::State {
             muted,
             camera,
             screen,
-        } => state(&me, muted, camera, screen)?,
-        ClientFrame::Nick { nick } => rename(&me, &nick, limits)?,
-        ClientFrame::Leave => Outcome {
+        } => state(me, muted, camera, screen),
+        ClientFrame::Nick { nick } => rename(me, &nick, limits),
+        ClientFrame::Leave => Ok(Outcome {
             close: Some(close::NORMAL),
             ..Outcome::default()
-        },
-    };
-    if let Some(member) = &outcome.conn.member {
-        conn.member = Some(member.clone());
+        }),
     }
-    Ok(outcome)
 }
 
 /// The frame everyone left gets when `member` leaves, however it left.
@@ -302,7 +296,7 @@ fn join(
     others: &[Member],
     limits: &Limits,
     io: &impl RoomIo,
-) -> Result<Outcome, Refusal> {
+) -> Result<(Outcome, Member), Refusal> {
     let nick = valid_nick(nick, limits)?;
     // A resume token held by a live socket: take its place, unseen by the others.
     if let Some(old) = resume.and_then(|token| others.iter().find(|m| m.resume == token)) {
@@ -315,13 +309,13 @@ fn join(
             .filter(|m| m.peer.id != old.peer.id)
             .cloned()
             .collect();
-        let outcome = welcome(member, &rest, true, limits, io);
-        return Ok(Outcome {
+        let outcome = Outcome {
             resumed: Some(Resumed::TookOver {
                 old_id: old.peer.id.clone(),
             }),
-            ..outcome
-        });
+            ..welcome(&member, &rest, true, limits, io)
+        };
+        return Ok((outcome, member));
     }
     if others.len() >= limits.max_peers {
         let message = format!("this room is full ({} people)", limits.max_peers);
@@ -367,28 +361,25 @@ fn join(
         }
     };
     let count = others.len() + 1;
-    let outcome = welcome(member, others, resumed.is_some(), limits, io);
-    let peer = outcome
-        .conn
-        .member
-        .clone()
-        .expect("welcome sets the member")
-        .peer;
-    let outcome = outcome.send(
+    let outcome = welcome(&member, others, resumed.is_some(), limits, io).send(
         Target::Others,
-        ServerFrame::PeerJoined { peer: &peer, count },
+        ServerFrame::PeerJoined {
+            peer: &member.peer,
+            count,
+        },
     );
-    Ok(Outcome {
+    let outcome = Outcome {
         room_private: others.is_empty().then_some(private),
         count_changed: true,
         resumed,
         ..outcome
-    })
+    };
+    Ok((outcome, member))
 }
 
-/// The `welcome` for `member`, whose attachment it becomes.
+/// The `welcome` for `member`.
 fn welcome(
-    member: Member,
+    member: &Member,
     others: &[Member],
     resumed: bool,
     limits: &Limits,
@@ -407,14 +398,7 @@ fn welcome(
         history: &io.history(),
         limits: limits.for_client(),
     };
-    let outcome = Outcome::default().send(Target::Sender, frame);
-    Outcome {
-        conn: Conn {
-            member: Some(member),
-            ..Conn::default()
-        },
-        ..outcome
-    }
+    Outcome::default().send(Target::Sender, frame)
 }
 
 /// 128 bits: unguessable, and only ever valid in the room that issued it.
@@ -498,7 +482,7 @@ fn signal(
 }
 
 fn state(
-    me: &Member,
+    me: &mut Member,
     muted: Option<bool>,
     camera: Option<bool>,
     screen: Option<bool>,
@@ -509,8 +493,7 @@ fn state(
             "state needs at least one of muted, camera, screen",
         ));
     }
-    let mut member = me.clone();
-    let peer = &mut member.peer;
+    let peer = &mut me.peer;
     peer.muted = muted.unwrap_or(peer.muted);
     peer.camera = camera.unwrap_or(peer.camera);
     peer.screen = screen.unwrap_or(peer.screen);
@@ -520,31 +503,16 @@ fn state(
         camera: peer.camera,
         screen: peer.screen,
     };
-    let outcome = Outcome::default().send(Target::Others, frame);
-    Ok(Outcome {
-        conn: Conn {
-            member: Some(member),
-            ..Conn::default()
-        },
-        ..outcome
-    })
+    Ok(Outcome::default().send(Target::Others, frame))
 }
 
-fn rename(me: &Member, nick: &str, limits: &Limits) -> Result<Outcome, Refusal> {
-    let mut member = me.clone();
-    member.peer.nick = valid_nick(nick, limits)?;
+fn rename(me: &mut Member, nick: &str, limits: &Limits) -> Result<Outcome, Refusal> {
+    me.peer.nick = valid_nick(nick, limits)?;
     let frame = ServerFrame::Nick {
-        id: &member.peer.id,
-        nick: &member.peer.nick,
+        id: &me.peer.id,
+        nick: &me.peer.nick,
     };
-    let outcome = Outcome::default().send(Target::Everyone, frame);
-    Ok(Outcome {
-        conn: Conn {
-            member: Some(member),
-            ..Conn::default()
-        },
-        ..outcome
-    })
+    Ok(Outcome::default().send(Target::Everyone, frame))
 }
 
 /// A nickname is trimmed, then must be 1 to `max_nick_chars` characters with no control

@@ -1,23 +1,15 @@
 // The room Durable Object over real websockets: the real built worker in Miniflare.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "../support/worker.mjs";
+import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
 
 let worker;
 before(async () => (worker = await startWorker()));
 after(() => worker.stop());
 
-let roomSeq = 0;
-const freshRoom = (label = "room") => `${label}-${process.pid}-${++roomSeq}`;
 
-/** Connects to `room` and joins as `nick`; resolves with the client and its welcome. */
-async function join(room, nick, extra = {}) {
-  const client = await Client.connect(`${worker.wsUrl}/ws/rooms/${encodeURIComponent(room)}`);
-  client.send({ type: "join", nick, ...extra });
-  const welcome = await client.next("welcome");
-  return { client, welcome, id: welcome.you.id };
-}
+const join = (...args) => worker.join(...args);
 
 /** Three people in one room, each having seen the others arrive. */
 async function threeInARoom(room) {
@@ -31,7 +23,7 @@ async function threeInARoom(room) {
 }
 
 test("three clients: welcome, peer lists, counts, chat and targeted signal", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const a = await join(room, "ann");
   assert.deepEqual(a.welcome.peers, []);
   assert.equal(a.welcome.count, 1);
@@ -75,7 +67,7 @@ test("three clients: welcome, peer lists, counts, chat and targeted signal", asy
 });
 
 test("state and nick changes are relayed", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const [a, b, c] = await threeInARoom(room);
   a.client.send({ type: "state", muted: true, camera: false });
   for (const other of [b, c]) {
@@ -94,8 +86,8 @@ test("state and nick changes are relayed", async () => {
 });
 
 test("two rooms never see each other's frames", async () => {
-  const x1 = await join(freshRoom("x"), "x1");
-  const roomY = freshRoom("y");
+  const x1 = await join(uniqueRoom("x"), "x1");
+  const roomY = uniqueRoom("y");
   const y1 = await join(roomY, "y1");
   const y2 = await join(roomY, "y2");
   await y1.client.next("peer_joined");
@@ -109,7 +101,7 @@ test("two rooms never see each other's frames", async () => {
 });
 
 test("chat history is sent on welcome and forgotten when the room empties", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const a = await join(room, "ann");
   for (const text of ["one", "two", "three"]) {
     a.client.send({ type: "chat", text });
@@ -129,7 +121,7 @@ test("chat history is sent on welcome and forgotten when the room empties", asyn
 });
 
 test("leave closes with 1000 and the others hear once", async () => {
-  const [a, b, c] = await threeInARoom(freshRoom());
+  const [a, b, c] = await threeInARoom(uniqueRoom());
   a.client.send({ type: "leave" });
   assert.equal((await a.client.closed).code, 1000);
   for (const other of [b, c]) {
@@ -140,7 +132,7 @@ test("leave closes with 1000 and the others hear once", async () => {
 });
 
 test("an abrupt disconnect is announced once with the right count", async () => {
-  const [a, b, c] = await threeInARoom(freshRoom());
+  const [a, b, c] = await threeInARoom(uniqueRoom());
   await b.client.kill();
   for (const other of [a, c]) {
     assert.deepEqual(await other.client.next("peer_left", 10_000), { type: "peer_left", id: b.id, nick: "bob", count: 2 });
@@ -153,7 +145,7 @@ test("an abrupt disconnect is announced once with the right count", async () => 
 });
 
 test("hibernation: after eviction frames still flow and nothing is forgotten", async () => {
-  const room = freshRoom("sleepy");
+  const room = uniqueRoom("sleepy");
   const [a, b, c] = await threeInARoom(room);
   a.client.send({ type: "state", muted: true });
   await b.client.next("state");
@@ -181,7 +173,7 @@ test("hibernation: after eviction frames still flow and nothing is forgotten", a
 });
 
 test("heartbeat: ping is answered pong, before and after joining", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const client = await Client.connect(`${worker.wsUrl}/ws/rooms/${room}`);
   client.send("ping");
   assert.equal(await client.next(), "pong");
@@ -194,7 +186,7 @@ test("heartbeat: ping is answered pong, before and after joining", async () => {
 });
 
 test("capacity: the ninth joiner is refused with room_full and 4001", async () => {
-  const room = freshRoom("full");
+  const room = uniqueRoom("full");
   const people = [];
   for (let i = 0; i < 8; i++) people.push(await join(room, `p${i}`));
   const late = await Client.connect(`${worker.wsUrl}/ws/rooms/${room}`);
@@ -208,7 +200,7 @@ test("capacity: the ninth joiner is refused with room_full and 4001", async () =
 });
 
 test("bad input: each gets its error code, and the socket and room keep working", async () => {
-  const room = freshRoom("bad");
+  const room = uniqueRoom("bad");
   const b = await join(room, "bob");
   const fresh = () => Client.connect(`${worker.wsUrl}/ws/rooms/${room}`);
   const cases = [

@@ -1,7 +1,7 @@
 // Limits, abuse, origins, resume and dead sockets, against the real built worker.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "../support/worker.mjs";
+import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
 
 // Small budgets and short timeouts so each rule shows within a second or two.
@@ -22,19 +22,12 @@ let worker;
 before(async () => (worker = await startWorker({ vars: VARS })));
 after(() => worker.stop());
 
-let roomSeq = 0;
-const freshRoom = () => `sec-${process.pid}-${++roomSeq}`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function join(room, nick, extra = {}, headers) {
-  const client = await Client.connect(`${worker.wsUrl}/ws/rooms/${room}`, { headers });
-  client.send({ type: "join", nick, ...extra });
-  const welcome = await client.next("welcome");
-  return { client, welcome, id: welcome.you.id };
-}
+const join = (...args) => worker.join(...args);
 
 test("a cross-site Origin is refused with 403 before reaching a room", async () => {
-  for (const path of [`/ws/rooms/${freshRoom()}`, "/ws/lobby"]) {
+  for (const path of [`/ws/rooms/${uniqueRoom()}`, "/ws/lobby"]) {
     const refused = await Client.connect(worker.wsUrl + path, { headers: { Origin: "https://evil.example" } }).then(
       () => assert.fail("accepted"),
       (error) => error,
@@ -44,13 +37,13 @@ test("a cross-site Origin is refused with 403 before reaching a room", async () 
   }
   // The site's own origin and the allow-list pass.
   for (const origin of [worker.url, "https://partner.example"]) {
-    const { client } = await join(freshRoom(), "ok", {}, { Origin: origin });
+    const { client } = await join(uniqueRoom(), "ok", {}, { Origin: origin });
     await client.close();
   }
 });
 
 test("chat over its budget is rate_limited, signaling has its own, and both recover", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const a = await join(room, "ann");
   const b = await join(room, "bob");
   await a.client.next("peer_joined");
@@ -77,7 +70,7 @@ test("chat over its budget is rate_limited, signaling has its own, and both reco
 });
 
 test("sustained abuse closes the socket with 4002, and only that socket", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const victim = await join(room, "victim");
   const abuser = await join(room, "abuser");
   await victim.client.next("peer_joined");
@@ -93,14 +86,14 @@ test("sustained abuse closes the socket with 4002, and only that socket", async 
 });
 
 test("an oversize frame is refused with too_large", async () => {
-  const { client } = await join(freshRoom(), "big");
+  const { client } = await join(uniqueRoom(), "big");
   client.send({ type: "chat", text: "x".repeat(66_000) });
   assert.equal((await client.next("error")).code, "too_large");
   assert.equal((await client.closed).code, 1009);
 });
 
 test("resume over a live socket: same id, the old socket is replaced, the others see nothing", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const a = await join(room, "ann");
   const b = await join(room, "bob");
   await a.client.next("peer_joined");
@@ -119,7 +112,7 @@ test("resume over a live socket: same id, the old socket is replaced, the others
 });
 
 test("resume after a lost connection: the same id comes back with one peer_left/peer_joined pair", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const a = await join(room, "ann");
   const b = await join(room, "bob");
   await a.client.next("peer_joined");
@@ -141,8 +134,8 @@ test("resume after a lost connection: the same id comes back with one peer_left/
 });
 
 test("resume tokens from another room, or forged, give a fresh id", async () => {
-  const roomA = freshRoom();
-  const roomB = freshRoom();
+  const roomA = uniqueRoom();
+  const roomB = uniqueRoom();
   const a = await join(roomA, "ann");
   const keepB = await join(roomB, "keeper");
   const inB = await join(roomB, "ann", { resume: a.welcome.resume });
@@ -156,7 +149,7 @@ test("resume tokens from another room, or forged, give a fresh id", async () => 
 });
 
 test("a client that vanished without a close is removed within the heartbeat timeout", async () => {
-  const room = freshRoom();
+  const room = uniqueRoom();
   const alive = await join(room, "alive");
   const ghost = await join(room, "ghost");
   await alive.client.next("peer_joined");

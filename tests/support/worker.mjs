@@ -4,6 +4,7 @@ import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { Client } from "./client.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SCRIPT_NAME = "room";
@@ -36,6 +37,16 @@ export async function startWorker({ vars = {}, port = 0, persistTo } = {}) {
     /** Forces a hibernation eviction of one room, sockets kept open (no 10 s wait). */
     evictRoom: (name) => evict("Room", name),
     evictLobby: () => evict("Lobby", "lobby"),
+    /**
+     * Connects to `room` and joins as `nick` (`extra`: more join fields; `headers`: for the
+     * upgrade); resolves with the client, its welcome and its id.
+     */
+    async join(room, nick, extra = {}, headers) {
+      const client = await Client.connect(`${base.replace(/^http/, "ws")}/ws/rooms/${encodeURIComponent(room)}`, { headers });
+      client.send({ type: "join", nick, ...extra });
+      const welcome = await client.next("welcome");
+      return { client, welcome, id: welcome.you.id };
+    },
     stop: () => mf.dispose(),
   };
 
@@ -43,3 +54,7 @@ export async function startWorker({ vars = {}, port = 0, persistTo } = {}) {
     return mf.unsafeEvictDurableObject(SCRIPT_NAME, className, { name, webSockets: "hibernate" });
   }
 }
+
+let roomSeq = 0;
+/** A room name no other test (or test file) uses. */
+export const uniqueRoom = (label = "room") => `${label}-${process.pid}-${++roomSeq}`;

@@ -1,0 +1,187 @@
+// The operator view: every room (private ones too) with its participants, and a button to
+// remove one. The token lives only in this module's memory: never stored, never in a URL,
+// forgotten on reload. Everything shown is set with textContent, never parsed as markup.
+
+const REFRESH_MS = 5000;
+
+let token = null;
+let timer = null;
+let loading = false;
+
+const $ = (id) => document.getElementById(id);
+
+/** A new element: `props` sets className (`class`), textContent (`text`) or properties. */
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node[key] = value;
+  }
+  node.append(...children);
+  return node;
+}
+
+function setStatus(text, kind = "") {
+  const status = $("status");
+  status.textContent = text;
+  status.className = `status ${kind}`.trim();
+}
+
+/** An admin API call: resolves with the status and the JSON body (or null). */
+async function api(path, init = {}) {
+  const res = await fetch(`/api/admin${path}`, {
+    ...init,
+    cache: "no-store",
+    headers: { ...init.headers, Authorization: `Bearer ${token}` },
+  });
+  const body = await res.json().catch(() => null);
+  return { status: res.status, body };
+}
+
+/** Handles the answers every admin call can get; true when the caller may go on. */
+function acceptable({ status, body }) {
+  if (status === 401) {
+    signOut("That token is not right.", "error");
+    return false;
+  }
+  if (status === 404 && body?.error === "not_found") {
+    signOut("The operator API is off: set the ADMIN_TOKEN secret.", "error");
+    return false;
+  }
+  return true;
+}
+
+async function refresh() {
+  if (!token || loading) return;
+  loading = true;
+  try {
+    const answer = await api("/rooms");
+    if (!acceptable(answer)) return;
+    if (answer.status !== 200) {
+      setStatus(`Could not load the rooms (${answer.status}).`, "error");
+      return;
+    }
+    render(answer.body);
+    $("signin").hidden = true;
+    $("view").hidden = false;
+    $("forget").hidden = false;
+    setStatus(`Updated at ${new Date().toLocaleTimeString()}.`);
+  } catch {
+    setStatus("The server cannot be reached.", "error");
+  } finally {
+    loading = false;
+  }
+}
+
+function render({ rooms, total, truncated }) {
+  const people = rooms.reduce((sum, room) => sum + room.peers.length, 0);
+  const roomWord = rooms.length === 1 ? "room" : "rooms";
+  const peopleWord = people === 1 ? "person" : "people";
+  let summary = `${rooms.length} ${roomWord}, ${people} ${peopleWord}`;
+  if (truncated) summary += ` (the ${rooms.length} largest of ${total})`;
+  $("summary").textContent = summary;
+  const list = rooms.length ? rooms.map(roomCard) : [el("p", { class: "empty", text: "No one is in any room." })];
+  $("rooms").replaceChildren(...list);
+}
+
+function roomCard(room) {
+  const title = el(
+    "h2",
+    {},
+    el("span", { text: room.name }),
+    el("span", { class: `badge ${room.private ? "private" : ""}`, text: room.private ? "private" : "public" }),
+    el("span", { class: "count", text: `${room.count} ${room.count === 1 ? "person" : "people"}` }),
+  );
+  if (room.error) title.append(el("span", { class: "badge error", text: "unreachable" }));
+  const head = el(
+    "tr",
+    {},
+    ...["Name", "Id", "Joined", "Media", ""].map((text, i) =>
+      el("th", { text, class: ["nick", "id", "joined", "media", "action"][i], scope: "col" }),
+    ),
+  );
+  const rows = room.peers.map((peer) => peerRow(room.name, peer));
+  const table = el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows));
+  const card = el("article", { class: "card room" }, title);
+  if (rows.length) card.append(table);
+  return card;
+}
+
+function peerRow(roomName, peer) {
+  const media = el(
+    "td",
+    { class: "media" },
+    flag(!peer.muted, "mic on", "mic off"),
+    flag(peer.camera, "camera on", "camera off"),
+  );
+  if (peer.screen) media.append(flag(true, "sharing screen", ""));
+  const remove = el("button", { type: "button", class: "danger", text: "Remove" });
+  remove.setAttribute("aria-label", `Remove ${peer.nick} from ${roomName}`);
+  remove.addEventListener("click", () => removePeer(roomName, peer, remove));
+  const joined = new Date(peer.joinedAt);
+  return el(
+    "tr",
+    {},
+    el("td", { class: "nick", text: peer.nick }),
+    el("td", { class: "id", text: peer.id }),
+    el("td", { class: "joined", text: joined.toLocaleTimeString(), title: joined.toLocaleString() }),
+    media,
+    el("td", { class: "action" }, remove),
+  );
+}
+
+function flag(on, onText, offText) {
+  return el("span", { class: on ? "on" : "off", text: on ? onText : offText });
+}
+
+async function removePeer(roomName, peer, button) {
+  if (!confirm(`Remove ${peer.nick} from ${roomName}? Their connection is closed.`)) return;
+  button.disabled = true;
+  try {
+    const path = `/rooms/${encodeURIComponent(roomName)}/kick`;
+    const answer = await api(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id: peer.id }),
+    });
+    if (!acceptable(answer)) return;
+    if (answer.status === 200) setStatus(`Removed ${peer.nick} from ${roomName}.`, "ok");
+    else if (answer.status === 404) setStatus(`${peer.nick} had already left ${roomName}.`);
+    else setStatus(`Could not remove ${peer.nick} (${answer.body?.message ?? answer.status}).`, "error");
+  } catch {
+    setStatus("The server cannot be reached.", "error");
+  }
+  await refresh();
+}
+
+function signIn(event) {
+  event.preventDefault();
+  const input = $("token");
+  token = input.value.trim();
+  // The value leaves the field at once: only this module's variable holds it.
+  input.value = "";
+  if (!token) return;
+  setStatus("Loading…");
+  clearInterval(timer);
+  // Refreshes pause while the tab is hidden.
+  timer = setInterval(() => document.visibilityState === "visible" && refresh(), REFRESH_MS);
+  refresh();
+}
+
+function signOut(message = "Token forgotten.", kind = "") {
+  token = null;
+  clearInterval(timer);
+  timer = null;
+  $("rooms").replaceChildren();
+  $("view").hidden = true;
+  $("forget").hidden = true;
+  $("signin").hidden = false;
+  $("token").focus();
+  setStatus(message, kind);
+}
+
+$("signin").addEventListener("submit", signIn);
+$("forget").addEventListener("click", () => signOut());
+$("refresh").addEventListener("click", () => refresh());
+document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && refresh());

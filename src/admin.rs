@@ -1,0 +1,335 @@
+//! The operator API, everything under `/api/admin/`, behind `Authorization: Bearer
+//! <ADMIN_TOKEN>` (a secret):
+//!
+//! - `GET /api/admin/rooms`: every room the lobby knows, private ones too, with its
+//!   participants as the room itself reports them (`/internal/peers`).
+//! - `POST /api/admin/rooms/{name}/kick` with `{"id": "<peer id>"}`: the room closes that
+//!   socket with 4003 and tells the others (`/internal/kick`).
+//!
+//! With no token configured every admin path is the plain 404 of an unknown path, so nothing
+//! tells that the API exists; a missing or wrong token is 401. Authorisation, routing and the
+//! listing's shape are pure and tested natively.
+use futures::future::join_all;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::*;
+
+use crate::http;
+use crate::lobby::{self, Report};
+use crate::room_name::{RoomName, RoomNameError};
+
+/// The listing asks at most this many rooms (the largest), one subrequest each.
+pub const MAX_LISTED_ROOMS: usize = 100;
+/// Peer ids are short server-made tokens; anything longer is not one.
+const MAX_PEER_ID_CHARS: usize = 64;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminRoute {
+    Rooms,
+    Kick(RoomName),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `ADMIN_TOKEN` configured.
+    Disabled,
+    Unauthorized,
+    NotFound,
+    MethodNotAllowed,
+    BadRoomName(RoomNameError),
+}
+
+impl Refusal {
+    fn respond(&self) -> Result<Response> {
+        match self {
+            Self::Disabled | Self::NotFound => http::error(404, "not_found", "no such path"),
+            Self::Unauthorized => {
+                let mut res = http::error(
+                    401,
+                    "unauthorized",
+                    "send Authorization: Bearer <ADMIN_TOKEN>",
+                )?;
+                res.headers_mut().set("WWW-Authenticate", "Bearer")?;
+                Ok(res)
+            }
+            Self::MethodNotAllowed => http::error(
+                405,
+                "method_not_allowed",
+                "GET /api/admin/rooms, POST /api/admin/rooms/{name}/kick",
+            ),
+            Self::BadRoomName(why) => http::error(400, "bad_room_name", &why.message()),
+        }
+    }
+}
+
+/// Checks the `Authorization` header against the configured token (`None` or empty: the admin
+/// API is off). Both are trimmed: a secret pasted with a newline still works.
+pub fn authorize(configured: Option<&str>, authorization: Option<&str>) -> Result<(), Refusal> {
+    let token = configured
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(Refusal::Disabled)?;
+    let offered = authorization
+        .and_then(|h| h.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, value)| value.trim());
+    if constant_time_eq(offered.as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Refusal::Unauthorized)
+    }
+}
+
+/// Compares without stopping at the first difference: every byte of the longer input is
+/// looked at, so the time taken tells nothing about how much of a guess was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// Which admin action a request asks for (only called once authorised).
+pub fn admin_route(method: &str, path: &str) -> Result<AdminRoute, Refusal> {
+    let rest = path.strip_prefix("/api/admin/").ok_or(Refusal::NotFound)?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let (route, allowed) = match segments.as_slice() {
+        ["rooms"] => (None, "GET"),
+        ["rooms", name, "kick"] => (Some(name), "POST"),
+        _ => return Err(Refusal::NotFound),
+    };
+    if method != allowed {
+        return Err(Refusal::MethodNotAllowed);
+    }
+    match route {
+        None => Ok(AdminRoute::Rooms),
+        Some(segment) => RoomName::from_path_segment(segment)
+            .map(AdminRoute::Kick)
+            .map_err(Refusal::BadRoomName),
+    }
+}
+
+/// The body of a kick: which participant to remove.
+#[derive(Debug, Deserialize)]
+pub struct Kick {
+    pub id: String,
+}
+
+impl Kick {
+    pub fn parse(body: &str) -> Option<Self> {
+        let kick: Self = serde_json::from_str(body).ok()?;
+        let fits = !kick.id.is_empty() && kick.id.chars().count() <= MAX_PEER_ID_CHARS;
+        fits.then_some(kick)
+    }
+}
+
+/// The operator's listing: each room as it answered for itself, or, when it could not be
+/// reached, what the lobby last heard with `"error":"unreachable"`. Rooms that answered with
+/// nobody in them are left out (they emptied since the lobby heard). Largest first.
+pub fn listing(known: &[Report], answers: Vec<Option<Value>>, total: usize) -> Value {
+    let mut rooms: Vec<Value> = known
+        .iter()
+        .zip(answers)
+        .filter_map(|(known, answer)| match answer {
+            Some(room) if room["count"].as_u64() == Some(0) => None,
+            Some(room) => Some(room),
+            None => Some(json!({
+                "name": known.name,
+                "private": known.private,
+                "count": known.count,
+                "peers": [],
+                "error": "unreachable",
+            })),
+        })
+        .collect();
+    rooms.sort_by(|a, b| {
+        let count = |r: &Value| r["count"].as_u64().unwrap_or(0);
+        let name = |r: &Value| r["name"].as_str().unwrap_or("").to_owned();
+        count(b).cmp(&count(a)).then_with(|| name(a).cmp(&name(b)))
+    });
+    json!({ "rooms": rooms, "total": total, "truncated": total > known.len() })
+}
+
+/// Everything under `/api/admin/`.
+pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
+    let token = env.secret("ADMIN_TOKEN").ok().map(|s| s.to_string());
+    let authorization = req.headers().get("Authorization")?;
+    let route = authorize(token.as_deref(), authorization.as_deref())
+        .and_then(|()| admin_route(req.method().as_ref(), &req.path()));
+    let mut res = match route {
+        Ok(AdminRoute::Rooms) => list_rooms(env).await?,
+        Ok(AdminRoute::Kick(name)) => match Kick::parse(&req.text().await?) {
+            Some(kick) => kick_peer(env, &name, &kick).await?,
+            None => http::error(400, "bad_request", "expected {\"id\": \"<peer id>\"}")?,
+        },
+        Err(refusal) => refusal.respond()?,
+    };
+    // Participant lists are nobody's to cache.
+    res.headers_mut().set("Cache-Control", "no-store")?;
+    Ok(res)
+}
+
+async fn list_rooms(env: &Env) -> Result<Response> {
+    let known = lobby::all_rooms(env).await?;
+    let shown = &known[..known.len().min(MAX_LISTED_ROOMS)];
+    let answers = join_all(shown.iter().map(|r| lobby::room_peers(env, &r.name))).await;
+    let answers = answers
+        .into_iter()
+        .zip(shown)
+        .map(|(answer, room)| {
+            answer
+                .inspect_err(|e| console_warn!("admin: room {:?} unreachable: {e}", room.name))
+                .ok()
+        })
+        .collect();
+    http::json(200, &listing(shown, answers, known.len()))
+}
+
+async fn kick_peer(env: &Env, name: &RoomName, kick: &Kick) -> Result<Response> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(json!({ "id": kick.id }).to_string().into()));
+    let room = env.durable_object("ROOMS")?.get_by_name(name.as_str())?;
+    let mut answer = room
+        .fetch_with_request(Request::new_with_init("https://room/internal/kick", &init)?)
+        .await?;
+    let status = answer.status_code();
+    let body: Value = answer.json().await.unwrap_or_else(|_| json!({}));
+    http::json(status, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_token_configured_means_no_admin_api() {
+        for configured in [None, Some(""), Some("  \n")] {
+            assert_eq!(
+                authorize(configured, Some("Bearer anything")),
+                Err(Refusal::Disabled)
+            );
+            assert_eq!(authorize(configured, None), Err(Refusal::Disabled));
+        }
+    }
+
+    #[test]
+    fn only_the_right_bearer_token_passes() {
+        let token = Some("s3cret-token");
+        assert_eq!(authorize(token, Some("Bearer s3cret-token")), Ok(()));
+        assert_eq!(authorize(token, Some("bearer  s3cret-token ")), Ok(()));
+        assert_eq!(
+            authorize(Some("s3cret-token\n"), Some("Bearer s3cret-token")),
+            Ok(())
+        );
+        for wrong in [
+            None,
+            Some(""),
+            Some("Bearer"),
+            Some("Bearer "),
+            Some("s3cret-token"),
+            Some("Basic s3cret-token"),
+            Some("Bearer s3cret-toke"),
+            Some("Bearer s3cret-tokenx"),
+            Some("Bearer S3CRET-TOKEN"),
+        ] {
+            assert_eq!(
+                authorize(token, wrong),
+                Err(Refusal::Unauthorized),
+                "{wrong:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_inputs() {
+        assert!(constant_time_eq(b"", b""));
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(!constant_time_eq(b"ab", b"abc"));
+        // A shorter input padded with what would be zero bytes is still different.
+        assert!(!constant_time_eq(b"ab", b"ab\0"));
+        assert!(!constant_time_eq(b"", b"\0"));
+    }
+
+    #[test]
+    fn routes() {
+        assert_eq!(
+            admin_route("GET", "/api/admin/rooms"),
+            Ok(AdminRoute::Rooms)
+        );
+        assert_eq!(
+            admin_route("POST", "/api/admin/rooms/%EB%B0%A9-1/kick"),
+            Ok(AdminRoute::Kick(RoomName::parse("방-1").unwrap()))
+        );
+        assert_eq!(
+            admin_route("POST", "/api/admin/rooms"),
+            Err(Refusal::MethodNotAllowed)
+        );
+        assert_eq!(
+            admin_route("GET", "/api/admin/rooms/a/kick"),
+            Err(Refusal::MethodNotAllowed)
+        );
+        assert_eq!(
+            admin_route("POST", "/api/admin/rooms/a%20b/kick"),
+            Err(Refusal::BadRoomName(RoomNameError::BadCharacter(' ')))
+        );
+        for path in [
+            "/api/admin/",
+            "/api/admin/rooms/",
+            "/api/admin/rooms/a",
+            "/api/admin/rooms/a/kick/x",
+            "/api/admin/nope",
+        ] {
+            assert_eq!(admin_route("GET", path), Err(Refusal::NotFound), "{path}");
+        }
+    }
+
+    #[test]
+    fn kick_bodies() {
+        assert_eq!(Kick::parse(r#"{"id":"ab12"}"#).unwrap().id, "ab12");
+        for bad in ["", "{}", r#"{"id":""}"#, r#"{"id":7}"#, "[1]"] {
+            assert!(Kick::parse(bad).is_none(), "{bad}");
+        }
+        assert!(Kick::parse(&json!({ "id": "x".repeat(65) }).to_string()).is_none());
+    }
+
+    #[test]
+    fn the_listing_takes_each_room_at_its_word() {
+        let known = |name: &str, count, private| Report {
+            name: name.to_owned(),
+            count,
+            private,
+        };
+        let lobby_view = [
+            known("a", 3, false),
+            known("secret", 2, true),
+            known("left", 1, false),
+            known("down", 1, false),
+        ];
+        let peer = json!({ "id": "p1", "nick": "ann", "muted": false, "camera": true,
+                           "screen": false, "joinedAt": 5 });
+        let answers = vec![
+            Some(json!({ "name": "a", "private": false, "count": 1, "peers": [peer] })),
+            Some(json!({ "name": "secret", "private": true, "count": 2, "peers": [peer, peer] })),
+            Some(json!({ "name": "left", "private": false, "count": 0, "peers": [] })),
+            None,
+        ];
+        let out = listing(&lobby_view, answers, 7);
+        let names: Vec<&str> = out["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["secret", "a", "down"]);
+        assert_eq!(out["rooms"][0]["private"], true);
+        assert_eq!(out["rooms"][1]["peers"][0]["nick"], "ann");
+        assert_eq!(out["rooms"][2]["error"], "unreachable");
+        assert_eq!(out["rooms"][2]["count"], 1);
+        assert_eq!(out["total"], 7);
+        assert_eq!(out["truncated"], true);
+    }
+}

@@ -1,0 +1,82 @@
+// The operator page (site/admin.html) in a real browser: the token typed in and kept only in
+// memory, the listing shown as text, and removing a participant.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "../support/worker.mjs";
+import { launchBrowser } from "../support/browser.mjs";
+import { Client } from "../support/client.mjs";
+
+const TOKEN = "page-test-token-42";
+let worker, browser;
+before(async () => {
+  [worker, browser] = await Promise.all([startWorker({ vars: { ADMIN_TOKEN: TOKEN } }), launchBrowser()]);
+});
+after(async () => {
+  await browser?.close();
+  await worker?.stop();
+});
+
+async function join(room, nick, extra = {}) {
+  const client = await Client.connect(`${worker.wsUrl}/ws/rooms/${encodeURIComponent(room)}`);
+  client.send({ type: "join", nick, ...extra });
+  const welcome = await client.next("welcome");
+  return { client, id: welcome.you.id };
+}
+
+test("the operator page lists rooms as text and removes a participant", async () => {
+  const nasty = `<img src=x onerror=alert(1)>`;
+  const a = await join("standup", "ann");
+  const b = await join("standup", nasty);
+  const s = await join("secret-xyz", "sam", { private: true });
+
+  const page = await browser.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  const dialogs = [];
+  page.on("dialog", (dialog) => (dialogs.push(dialog.type()), dialog.accept()));
+  await page.goto(`${worker.url}/admin.html`);
+
+  await page.fill("#token", "wrong");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#status.error");
+  assert.match(await page.textContent("#status"), /not right/);
+  assert.equal(await page.isVisible("#view"), false);
+
+  await page.fill("#token", TOKEN);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("text=secret-xyz");
+  // The token left the field and was stored nowhere.
+  assert.equal(await page.inputValue("#token"), "");
+  const stored = await page.evaluate(() => [localStorage.length, sessionStorage.length, location.href]);
+  assert.deepEqual(stored.slice(0, 2), [0, 0]);
+  assert.ok(!stored[2].includes(TOKEN));
+
+  const cards = await page.$$eval(".room", (cards) =>
+    cards.map((card) => ({
+      title: card.querySelector("h2").textContent,
+      nicks: [...card.querySelectorAll("td.nick")].map((td) => td.textContent),
+    })),
+  );
+  assert.deepEqual(cards.map((card) => card.title), ["standuppublic2 people", "secret-xyzprivate1 person"]);
+  assert.deepEqual(cards[0].nicks.sort(), ["ann", nasty].sort());
+  assert.deepEqual(cards[1].nicks, ["sam"]);
+  // The nickname stayed text: no image element was made (so no handler ran).
+  assert.equal(await page.$$eval(".rooms img", (imgs) => imgs.length), 0);
+
+  await page.click(`button[aria-label="Remove ann from standup"]`);
+  assert.equal((await a.client.closed).code, 4003);
+  const left = await b.client.next("peer_left");
+  assert.equal(left.id, a.id);
+  await page.waitForSelector("text=Removed ann from standup.");
+  await page.waitForFunction(() => !document.querySelector(".rooms").textContent.includes("ann"));
+
+  await page.click("#forget");
+  assert.equal(await page.isVisible("#view"), false);
+  assert.equal(await page.$$eval(".room", (cards) => cards.length), 0);
+  assert.deepEqual(problems, []);
+  // One dialog: the confirmation of the removal (an alert would mean a nickname ran).
+  assert.deepEqual(dialogs, ["confirm"]);
+
+  await page.close();
+  await Promise.all([b.client.close(), s.client.close()]);
+});

@@ -1,0 +1,166 @@
+// The operator API over HTTP, against the real built worker (Miniflare): the token rules, the
+// listing of every room with its participants, and removing a participant.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, uniqueRoom } from "../support/worker.mjs";
+import { Client } from "../support/client.mjs";
+
+const TOKEN = "admin-test-token-0123456789abcdef";
+let worker;
+before(async () => (worker = await startWorker({ vars: { ADMIN_TOKEN: TOKEN } })));
+after(() => worker.stop());
+
+
+const join = (...args) => worker.join(...args);
+
+/** An admin request; `token` null sends no Authorization header. */
+function admin(path, { token = TOKEN, method = "GET", body, base = worker.url } = {}) {
+  const headers = token === null ? {} : { Authorization: `Bearer ${token}` };
+  return fetch(`${base}/api/admin${path}`, { method, headers, body: body && JSON.stringify(body) });
+}
+
+const kick = (room, body, options) =>
+  admin(`/rooms/${encodeURIComponent(room)}/kick`, { method: "POST", body, ...options });
+
+async function listing() {
+  const res = await admin("/rooms");
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  return res.json();
+}
+
+/** Polls the listing until `test(rooms)` holds. */
+async function listingUntil(test, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rooms } = await listing();
+    if (test(rooms)) return rooms;
+    if (Date.now() > deadline) throw new Error(`listing never matched: ${JSON.stringify(rooms)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test("without a configured token every admin path is a plain 404", async () => {
+  const bare = await startWorker();
+  try {
+    const requests = [
+      ["/rooms", {}],
+      ["/rooms", { token: "anything" }],
+      ["/rooms", { token: null }],
+      ["/rooms/a/kick", { method: "POST", body: { id: "x" }, token: "" }],
+      ["/nope", { token: null }],
+    ];
+    for (const [path, options] of requests) {
+      const res = await admin(path, { ...options, base: bare.url });
+      assert.equal(res.status, 404, path);
+      assert.deepEqual(await res.json(), { error: "not_found", message: "no such path" });
+    }
+  } finally {
+    await bare.stop();
+  }
+});
+
+test("a missing or wrong token is 401 on every admin path", async () => {
+  const wrong = [null, "", "wrong", TOKEN.slice(0, -1), `${TOKEN}x`, TOKEN.toUpperCase()];
+  for (const token of wrong) {
+    for (const [path, options] of [
+      ["/rooms", {}],
+      ["/rooms/a/kick", { method: "POST", body: { id: "x" } }],
+      ["/nope", {}],
+    ]) {
+      const res = await admin(path, { ...options, token });
+      assert.equal(res.status, 401, `${path} with ${token}`);
+      assert.equal(res.headers.get("www-authenticate"), "Bearer");
+      assert.equal((await res.json()).error, "unauthorized");
+    }
+  }
+  const basic = await fetch(`${worker.url}/api/admin/rooms`, { headers: { Authorization: `Basic ${TOKEN}` } });
+  assert.equal(basic.status, 401);
+});
+
+test("with the token: unknown paths 404, wrong methods 405, bad names and bodies 400", async () => {
+  assert.equal((await admin("/nope")).status, 404);
+  assert.equal((await admin("/rooms/a")).status, 404);
+  assert.equal((await admin("/rooms", { method: "POST" })).status, 405);
+  assert.equal((await admin("/rooms/a/kick")).status, 405);
+  const badName = await kick("a b", { id: "x" });
+  assert.equal(badName.status, 400);
+  assert.equal((await badName.json()).error, "bad_room_name");
+  for (const body of [undefined, {}, { id: "" }, { id: 5 }]) {
+    const res = await kick("a", body);
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.equal((await res.json()).error, "bad_request");
+  }
+});
+
+test("the listing shows every room, private ones too, with its participants", async () => {
+  const open = uniqueRoom("open");
+  const secret = uniqueRoom("secret");
+  const before = Date.now();
+  const a = await join(open, "ann");
+  const b = await join(open, "bob");
+  b.client.send({ type: "state", muted: true, camera: false });
+  await a.client.next("peer_joined");
+  await a.client.next("state");
+  const s = await join(secret, "sam", { private: true });
+
+  const rooms = await listingUntil((rooms) => rooms.some((r) => r.name === open && r.count === 2) && rooms.some((r) => r.name === secret));
+  const openRoom = rooms.find((r) => r.name === open);
+  assert.equal(openRoom.private, false);
+  const peers = Object.fromEntries(openRoom.peers.map((p) => [p.nick, p]));
+  assert.deepEqual(Object.keys(peers).sort(), ["ann", "bob"]);
+  assert.equal(peers.ann.id, a.id);
+  assert.deepEqual([peers.bob.id, peers.bob.muted, peers.bob.camera, peers.bob.screen], [b.id, true, false, false]);
+  assert.deepEqual([peers.ann.muted, peers.ann.camera, peers.ann.screen], [false, true, false]);
+  for (const p of openRoom.peers) assert.ok(p.joinedAt >= before - 1000 && p.joinedAt <= Date.now() + 1000);
+  const secretRoom = rooms.find((r) => r.name === secret);
+  assert.equal(secretRoom.private, true);
+  assert.deepEqual(secretRoom.peers.map((p) => [p.id, p.nick]), [[s.id, "sam"]]);
+  // Largest first.
+  assert.ok(rooms.findIndex((r) => r.name === open) < rooms.findIndex((r) => r.name === secret));
+  // ...while the public list does not show the private room.
+  const { rooms: publicRooms } = await (await fetch(`${worker.url}/api/rooms`)).json();
+  assert.ok(publicRooms.some((r) => r.name === open));
+  assert.ok(!publicRooms.some((r) => r.name === secret));
+
+  await Promise.all([a.client.close(), b.client.close(), s.client.close()]);
+  await listingUntil((rooms) => !rooms.some((r) => r.name === open || r.name === secret));
+});
+
+test("removing a participant closes that socket with 4003 and updates the others and the lobby", async () => {
+  const room = uniqueRoom("kick");
+  const lobby = await Client.connect(`${worker.wsUrl}/ws/lobby`);
+  let frame = await lobby.next("rooms");
+  const a = await join(room, "ann");
+  const b = await join(room, "bob");
+  const c = await join(room, "cy");
+  for (const n of [2, 3]) assert.equal((await a.client.next("peer_joined")).count, n);
+  assert.equal((await b.client.next("peer_joined")).count, 3);
+  const lobbyCount = () => frame.rooms.find((r) => r.name === room)?.count ?? 0;
+  while (lobbyCount() !== 3) frame = await lobby.next("rooms");
+
+  const res = await kick(room, { id: b.id });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { ok: true });
+
+  const closed = await b.client.closed;
+  assert.equal(closed.code, 4003);
+  for (const other of [a, c]) {
+    const left = await other.client.next("peer_left");
+    assert.deepEqual([left.id, left.nick, left.count], [b.id, "bob", 2]);
+  }
+  while (lobbyCount() !== 2) frame = await lobby.next("rooms");
+  const rooms = await listingUntil((rooms) => rooms.find((r) => r.name === room)?.count === 2);
+  assert.deepEqual(rooms.find((r) => r.name === room).peers.map((p) => p.id).sort(), [a.id, c.id].sort());
+
+  // The same id again, or one that never was: 404 from the room.
+  for (const id of [b.id, "0000000000000000"]) {
+    const again = await kick(room, { id });
+    assert.equal(again.status, 404);
+    assert.equal((await again.json()).error, "unknown_peer");
+  }
+
+  await Promise.all([a.client.close(), c.client.close()]);
+  while (lobbyCount() !== 0) frame = await lobby.next("rooms");
+  await lobby.close();
+});

@@ -1,0 +1,106 @@
+// A real coturn (Debian's `turnserver`, installed by scripts/tools.sh `ensure_coturn`) on
+// loopback, with a temporary config and log, checking credentials in the REST scheme
+// (`use-auth-secret`) against `secret`, exactly as a deployment would.
+import { spawn } from "node:child_process";
+import { mkdtemp, writeFile, readFile, rm } from "node:fs/promises";
+import { createServer, connect } from "node:net";
+import { createSocket } from "node:dgram";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const BIN = process.env.TURNSERVER_BIN || "turnserver";
+
+/**
+ * @param {{ secret: string }} options
+ * @returns {Promise<{ url: string, port: number, log: () => Promise<string>, stop: () => Promise<void> }>}
+ */
+export async function startCoturn({ secret }) {
+  const dir = await mkdtemp(path.join(tmpdir(), "room-coturn-"));
+  const port = await freePort();
+  const logFile = path.join(dir, "turn.log");
+  const config = [
+    "listening-ip=127.0.0.1",
+    "relay-ip=127.0.0.1",
+    `listening-port=${port}`,
+    "use-auth-secret",
+    `static-auth-secret=${secret}`,
+    "realm=room.test",
+    "fingerprint",
+    // Both browsers and their relayed addresses are on 127.0.0.1: coturn refuses loopback
+    // peers unless told otherwise.
+    "allow-loopback-peers",
+    "no-tls",
+    "no-dtls",
+    "no-cli",
+    "no-rfc5780",
+    "no-multicast-peers",
+    // Everything this server writes stays in the temporary directory.
+    `userdb=${path.join(dir, "turndb")}`,
+    `pidfile=${path.join(dir, "turnserver.pid")}`,
+    `log-file=${logFile}`,
+    "simple-log",
+    "no-stdout-log",
+  ].join("\n");
+  const configFile = path.join(dir, "turnserver.conf");
+  await writeFile(configFile, config + "\n");
+
+  const child = spawn(BIN, ["-c", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const log = () => readFile(logFile, "utf8").catch(() => "");
+  try {
+    await waitForTcp(port, exited);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new Error(`${error.message}\n${stderr}\n${await log()}`);
+  }
+  return {
+    url: `turn:127.0.0.1:${port}?transport=udp`,
+    port,
+    log,
+    async stop() {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A port free for both TCP and UDP on 127.0.0.1 (TURN listens on both). */
+async function freePort() {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const server = createServer();
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address();
+    const udp = createSocket("udp4");
+    const udpFree = await new Promise((resolve) => {
+      udp.once("error", () => resolve(false));
+      udp.bind(port, "127.0.0.1", () => resolve(true));
+    });
+    udp.close();
+    await new Promise((resolve) => server.close(resolve));
+    if (udpFree) return port;
+  }
+  throw new Error("no port free for both TCP and UDP");
+}
+
+/** Resolves once something accepts TCP on `port`; rejects if the server exits or 10 s pass. */
+async function waitForTcp(port, exited) {
+  let gone = false;
+  exited.then((code) => (gone = code ?? true));
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (gone !== false) throw new Error(`turnserver exited (${gone}) before listening`);
+    const up = await new Promise((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`turnserver did not listen on ${port} within 10 s`);
+}
