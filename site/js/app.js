@@ -365,6 +365,18 @@ window.room = {
       sending: p.link?.sending() ?? null,
     }));
   },
+  /** Each other person: the candidate types (host, srflx, relay) of the pair in use. */
+  async routes() {
+    const routes = [];
+    for (const p of call?.peers.values() ?? []) {
+      const stats = [...((await p.link?.pc.getStats()) ?? new Map()).values()];
+      const byId = new Map(stats.map((s) => [s.id, s]));
+      const transport = stats.find((s) => s.type === "transport");
+      const pair = byId.get(transport?.selectedCandidatePairId);
+      routes.push({ id: p.id, local: byId.get(pair?.localCandidateId)?.candidateType ?? null, remote: byId.get(pair?.remoteCandidateId)?.candidateType ?? null });
+    }
+    return routes;
+  },
   /** Drops the room socket as a network failure would: the client must reconnect by itself. */
   dropSocket() {
     call?.socket.drop();

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
-import { joinRoom, myId, openLobby, peers, playing, screenshot, until, waitConnected, waitPlaying } from "./ui.mjs";
+import { LOCAL_ICE, joinRoom, myId, openLobby, peers, screenshot, until, waitConnected, waitPlaying } from "./ui.mjs";
 
 const ROOM = "standup";
 
@@ -16,7 +16,7 @@ const people = [];
 const [ada, bob, cy] = [{ nick: "Ada" }, { nick: "Bob" }, { nick: "Cy" }];
 
 before(async () => {
-  [worker, browser] = await Promise.all([startWorker(), launchBrowser()]);
+  [worker, browser] = await Promise.all([startWorker({ vars: LOCAL_ICE }), launchBrowser()]);
 });
 after(async () => {
   await browser?.close();
@@ -26,13 +26,9 @@ after(async () => {
 /** The tile keys (peer ids) of everyone but `me`. */
 const othersOf = (me) => people.filter((p) => p !== me).map((p) => p.id);
 
-// The live lobby is built on its own branch; until it is on main, its checks are skipped.
-const LOBBY_PENDING = "the live lobby (/ws/lobby room list) is not on main yet";
-
 /** Waits until the watcher's lobby shows the room with `n` people (0: not listed). */
-async function lobbyShows(n) {
-  if (LOBBY_PENDING) return;
-  await watcher.waitForFunction((n) => window.seenCounts.at(-1) === n, n, { timeout: 10_000 });
+function lobbyShows(n) {
+  return watcher.waitForFunction((n) => window.seenCounts.at(-1) === n, n, { timeout: 10_000 });
 }
 
 test("a fourth person watches the lobby", async () => {
@@ -196,7 +192,7 @@ test("leaving: the others see each person go", async () => {
   for (const { page } of people) assert.deepEqual(page.errors, []);
 });
 
-test("the lobby counted 1, 2, 3 and back down to none", { skip: LOBBY_PENDING }, async () => {
+test("the lobby counted 1, 2, 3 and back down to none", async () => {
   const seen = await watcher.evaluate(() => window.seenCounts);
   // A reconnect may dip to 2 and back in the middle; the rise and the fall must be complete.
   assert.deepEqual(seen.slice(0, 4), [0, 1, 2, 3], `seen: ${seen}`);

@@ -4,11 +4,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
-import { joinRoom, openLobby, screenshot } from "./ui.mjs";
+import { LOCAL_ICE, joinRoom, openLobby, screenshot } from "./ui.mjs";
 
 let worker, browser;
 before(async () => {
-  [worker, browser] = await Promise.all([startWorker(), launchBrowser()]);
+  [worker, browser] = await Promise.all([startWorker({ vars: LOCAL_ICE }), launchBrowser()]);
 });
 after(async () => {
   await browser?.close();

@@ -7,6 +7,13 @@ import { ROOT } from "../support/worker.mjs";
 
 export const RESULTS = path.join(ROOT, "test-results");
 
+/**
+ * Worker vars that keep calls on this machine: /api/ice would otherwise hand the browsers the
+ * default public STUN server (and Chromium would look its name up). Nothing listens on the
+ * loopback discard port, so the STUN check fails at once and host candidates do the work.
+ */
+export const LOCAL_ICE = { STUN_URLS: "stun:127.0.0.1:9" };
+
 /** A screenshot in test-results/ (ignored by git), for people to look at. */
 export async function screenshot(page, name) {
   await mkdir(RESULTS, { recursive: true });
