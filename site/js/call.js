@@ -21,7 +21,8 @@ export class Call extends EventTarget {
   peers = new Map();
   count = 0;
   limits = null;
-  #iceServers = [];
+  /** From /api/ice: { iceServers, expiresAt } (unix seconds or null). */
+  #ice = { iceServers: [], expiresAt: null };
   #welcomed = false;
   #over = false;
   #sentState = null;
@@ -59,7 +60,7 @@ export class Call extends EventTarget {
   }
 
   async start() {
-    this.#iceServers = await fetchIceServers();
+    this.#ice = await fetchIce();
     this.socket.open();
   }
 
@@ -169,7 +170,17 @@ export class Call extends EventTarget {
     this.#emit("welcome", { me: this.me, count: frame.count, history: frame.history ?? [], limits: this.limits, rejoined });
     this.#sentState = null; // the server's record of me may be new: tell it again
     this.sendState();
-    for (const peer of this.peers.values()) this.#connect(peer).offer();
+    const listed = [...this.peers.values()];
+    this.#freshIce().then(() => {
+      // Each one still here and not already calling us (their offer may have come first).
+      for (const peer of listed) if (!this.#over && this.peers.get(peer.id) === peer && !peer.link) this.#connect(peer).offer();
+    });
+  }
+
+  /** Fetches the ICE servers again if their TURN credentials are about to expire. */
+  async #freshIce() {
+    const { expiresAt } = this.#ice;
+    if (expiresAt && expiresAt * 1000 < Date.now() + 60_000) this.#ice = await fetchIce();
   }
 
   #onSignal(from, data) {
@@ -188,7 +199,7 @@ export class Call extends EventTarget {
   #connect(peer) {
     const link = new PeerLink({
       polite: this.me.id < peer.id,
-      config: { iceServers: this.#iceServers, iceTransportPolicy: this.relay ? "relay" : "all" },
+      config: { iceServers: this.#ice.iceServers, iceTransportPolicy: this.relay ? "relay" : "all" },
       media: this.media,
       send: (data) => this.socket.send({ type: "signal", to: peer.id, data }),
     });
@@ -214,13 +225,13 @@ export class Call extends EventTarget {
 }
 
 /** ICE servers from /api/ice (STUN, and TURN when configured); none if it cannot answer. */
-async function fetchIceServers() {
+async function fetchIce() {
   try {
     const res = await fetch("/api/ice", { cache: "no-store", signal: AbortSignal.timeout(4000) });
-    if (!res.ok) return [];
+    if (!res.ok) throw new Error(`status ${res.status}`);
     const body = await res.json();
-    return Array.isArray(body.iceServers) ? body.iceServers : [];
+    return { iceServers: Array.isArray(body.iceServers) ? body.iceServers : [], expiresAt: body.expiresAt ?? null };
   } catch {
-    return [];
+    return { iceServers: [], expiresAt: null };
   }
 }
