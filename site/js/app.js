@@ -16,6 +16,7 @@ const invited = params.has("room") ? { name: params.get("room"), isPrivate: para
 
 const media = new LocalMedia();
 let call = null;
+let speaking = 0; // the interval that shows who is talking, while in a call
 
 // ---------------------------------------------------------------------------------------
 // Lobby
@@ -199,6 +200,7 @@ function enterCall(room, nick, isPrivate) {
   $("#devices-call").append($("#devices"));
   chat.clear();
   chat.setOpen(matchMedia("(min-width: 900px)").matches);
+  if (!chat.isOpen) $("#mic-btn").focus();
   grid.clear();
   const me = grid.add(new Tile({ key: "me", nick, local: true }));
   me.setStream(media.stream);
@@ -235,6 +237,7 @@ function enterCall(room, nick, isPrivate) {
     }
     tile.setNick(peer.nick);
     tile.setMuted(peer.muted);
+    if (peer.muted) tile.setSpeaking(false);
     tile.setCamera(peer.camera);
     grid.get(`${peer.id}:screen`)?.setNick(peer.nick);
     if (!peer.screen) grid.remove(`${peer.id}:screen`);
@@ -254,10 +257,23 @@ function enterCall(room, nick, isPrivate) {
   on("error", (frame) => toast(frame.message || frame.code, "error"));
   on("ended", ({ message }) => leaveCall(message));
   current.start();
+  speaking = setInterval(() => showSpeaking(current), 300);
+}
+
+// Who is talking: a ring around the tile while the audio a connection receives is loud enough.
+const SPEAKING_LEVEL = 0.03;
+function showSpeaking(current) {
+  for (const peer of current.peers.values()) {
+    peer.link
+      ?.audioLevel()
+      .then((level) => grid.get(peer.id)?.setSpeaking(!peer.muted && level > SPEAKING_LEVEL))
+      .catch(() => {});
+  }
 }
 
 function leaveCall(message) {
   call = null;
+  clearInterval(speaking);
   if (settings.open) settings.close();
   media.stopScreen();
   grid.clear();

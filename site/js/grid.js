@@ -74,6 +74,10 @@ export class Tile {
     this.el.dataset.camera = on ? "on" : "off";
   }
 
+  setSpeaking(speaking) {
+    this.el.toggleAttribute("data-speaking", speaking);
+  }
+
   setConnection(state) {
     this.el.dataset.conn = state;
     const text = CONNECTION_TEXT[state] ?? state;

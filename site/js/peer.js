@@ -28,6 +28,7 @@ export class PeerLink extends EventTarget {
   #settingAnswer = false;
   #queue = Promise.resolve();
   #closed = false;
+  #energy = null;
 
   /**
    * @param {object} options
@@ -160,6 +161,21 @@ export class PeerLink extends EventTarget {
       tx.sender.replaceTrack(null);
       tx.direction = "inactive";
     }
+  }
+
+  /**
+   * How loud (0 to 1, RMS) the other side's microphone was since the last call of this: from
+   * the receiver's total audio energy, so a short sound between two calls still counts.
+   */
+  async audioLevel() {
+    const receiver = this.main.audio?.receiver;
+    if (!receiver || this.#closed) return 0;
+    const stats = [...(await receiver.getStats()).values()].find((s) => s.type === "inbound-rtp");
+    if (!stats?.totalSamplesDuration) return 0;
+    const last = this.#energy;
+    this.#energy = { energy: stats.totalAudioEnergy, duration: stats.totalSamplesDuration };
+    const duration = stats.totalSamplesDuration - (last?.duration ?? 0);
+    return last && duration > 0 ? Math.sqrt(Math.max(0, stats.totalAudioEnergy - last.energy) / duration) : 0;
   }
 
   /** For the test hook: what this connection is sending, by kind. */

@@ -112,6 +112,16 @@ test("muting shows the muted indicator to the others", async () => {
   for (const { page } of [ada, cy]) await page.waitForSelector(indicator, { state: "hidden" });
 });
 
+test("a tile lights up while that person's microphone sends sound, and not when muted", async () => {
+  // Chromium's fake microphone beeps.
+  const tile = `.tile[data-peer="${cy.id}"]`;
+  await ada.page.waitForSelector(`${tile}[data-speaking]`, { timeout: 10_000 });
+  await cy.page.click("#mic-btn");
+  await ada.page.waitForSelector(`${tile}:not([data-speaking]) .muted-indicator:not([hidden])`);
+  await cy.page.click("#mic-btn");
+  await ada.page.waitForSelector(`${tile}[data-speaking]`, { timeout: 10_000 });
+});
+
 test("switching to the second camera keeps the call", async () => {
   const switchTo = async (label) => {
     await ada.page.click("#settings-btn");
