@@ -52,6 +52,9 @@ export PATH
 export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export WASM_OPT_BIN="$ROOT/node_modules/binaryen/bin/wasm-opt"
 export ESBUILD_BIN="$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild"
+# One cargo target directory for every clone on this machine: a fresh clone (CI's) reuses the
+# compiled dependencies instead of building them again; cargo's fingerprints keep it correct.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TOOLS/target}"
 export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_SEND_METRICS=false
 
