@@ -133,10 +133,10 @@ export class Call extends EventTarget {
       case "chat":
         return this.#emit("chat", frame);
       case "error":
-        // Refused before we were in (a bad name, say): there is no call to go on with.
+        // Refused before we were in (a full room, a bad name): there is no call to go on with.
         if (!this.#welcomed) {
-          this.socket.leave();
-          return this.#finish(frame.message);
+          this.socket.close();
+          return this.#finish(sentence(frame.message));
         }
         return this.#emit("error", frame);
     }
@@ -222,6 +222,12 @@ export class Call extends EventTarget {
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+/** The server's messages are lower-case phrases: make one a sentence for the page. */
+function sentence(text) {
+  const trimmed = String(text ?? "").trim();
+  return trimmed ? `${trimmed[0].toUpperCase()}${trimmed.slice(1)}${/[.!?]$/.test(trimmed) ? "" : "."}` : "";
 }
 
 /** ICE servers from /api/ice (STUN, and TURN when configured); none if it cannot answer. */

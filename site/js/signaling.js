@@ -51,8 +51,13 @@ export class RoomSocket extends EventTarget {
   /** Leaves the room for good. */
   leave() {
     this.send({ type: "leave" });
+    this.close();
+  }
+
+  /** Closes for good without a word (the room refused us). */
+  close() {
     this.#end();
-    this.#ws?.close(1000, "leave");
+    this.#ws?.close(1000);
   }
 
   /** Drops the connection as a network failure would (the test hook for reconnecting). */

@@ -152,6 +152,20 @@ test("a private room: unguessable name, share link, not listed, and the link let
   for (const p of [guest, host]) await p.click("#leave-btn");
 });
 
+test("a full room sends you back to the lobby with a message", async () => {
+  const others = [];
+  for (let i = 0; i < 8; i++) others.push(await worker.join("packed", `p${i}`));
+  const page = await openLobby(browser, worker.url + "/", { init: denyMedia });
+  await page.fill("#nick", "Late");
+  await page.fill("#room-name", "packed");
+  await page.click("#join");
+  await page.waitForSelector("#lobby:not([hidden])");
+  await page.waitForFunction(() => document.querySelector("#join-error").textContent === "This room is full (8 people).");
+  assert.equal(new URL(page.url()).search, "");
+  await Promise.all(others.map(({ client }) => client.close()));
+  await page.context().close();
+});
+
 test("a room's link opens the lobby ready to join that room", async () => {
   const page = await openLobby(browser, `${worker.url}/?room=${encodeURIComponent("방-1")}`);
   assert.equal(await page.inputValue("#room-name"), "방-1");
