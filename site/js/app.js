@@ -32,7 +32,7 @@ if (invited) {
   $("#join-title").textContent = invited.isPrivate ? "Join the private room" : `Join ${invited.name}`;
   $("#join").textContent = "Join now";
 }
-(nickInput.value ? $("#join") : nickInput).focus();
+(!nickInput.value ? nickInput : !roomInput.value ? roomInput : $("#join")).focus();
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
@@ -279,7 +279,7 @@ function leaveCall(message) {
   grid.clear();
   $("#devices-home").append($("#devices"));
   callView.hidden = true;
-  $("#conn-banner").hidden = true;
+  showConnection({ state: "open" });
   $("#lobby").hidden = false;
   document.title = "Room";
   const home = new URL("/", location.origin);
@@ -295,9 +295,9 @@ let countdown = 0;
 function showConnection({ state, retryAt }) {
   const banner = $("#conn-banner");
   clearInterval(countdown);
-  if (state === "open") {
+  if (state === "open" || state === "ended") {
     banner.hidden = true;
-    if (wasReconnecting) toast("Reconnected.", "ok", 2500);
+    if (wasReconnecting && state === "open" && call) toast("Reconnected.", "ok", 2500);
     wasReconnecting = false;
     return;
   }
