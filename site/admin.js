@@ -52,8 +52,13 @@ function acceptable({ status, body }) {
   return true;
 }
 
-async function refresh() {
-  if (!token || loading) return;
+/** Reloads the listing; `status` ([text, kind]) is shown after it instead of the time. */
+async function refresh(status) {
+  if (!token) return;
+  if (loading) {
+    if (status) setStatus(...status);
+    return;
+  }
   loading = true;
   try {
     const answer = await api("/rooms");
@@ -66,7 +71,7 @@ async function refresh() {
     $("signin").hidden = true;
     $("view").hidden = false;
     $("forget").hidden = false;
-    setStatus(`Updated at ${new Date().toLocaleTimeString()}.`);
+    setStatus(...(status ?? [`Updated at ${new Date().toLocaleTimeString()}.`]));
   } catch {
     setStatus("The server cannot be reached.", "error");
   } finally {
@@ -146,13 +151,13 @@ async function removePeer(roomName, peer, button) {
       body: JSON.stringify({ id: peer.id }),
     });
     if (!acceptable(answer)) return;
-    if (answer.status === 200) setStatus(`Removed ${peer.nick} from ${roomName}.`, "ok");
-    else if (answer.status === 404) setStatus(`${peer.nick} had already left ${roomName}.`);
+    // The outcome stays on screen after the listing reloads.
+    if (answer.status === 200) await refresh([`Removed ${peer.nick} from ${roomName}.`, "ok"]);
+    else if (answer.status === 404) await refresh([`${peer.nick} had already left ${roomName}.`]);
     else setStatus(`Could not remove ${peer.nick} (${answer.body?.message ?? answer.status}).`, "error");
   } catch {
     setStatus("The server cannot be reached.", "error");
   }
-  await refresh();
 }
 
 function signIn(event) {

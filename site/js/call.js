@@ -1,0 +1,243 @@
+// A call: the room socket plus a full mesh of PeerLinks, one per other person.
+//
+// Who starts a connection: whoever learns about the other from a `welcome` (the newcomer,
+// or anyone after reconnecting) makes a fresh link and offers; the others wait for that offer
+// and create their link when it arrives. An offer from a connection id a link has not seen
+// replaces the link, so a side that started over is always followed.
+//
+// Events (CustomEvent detail in parentheses):
+//   "welcome" ({ me, count, history, limits, rejoined }: rejoined after a reconnect)   "count" ({ count })
+//   "peer" ({ peer, change: "join" | "update" | "leave", quiet }) "chat" (the chat frame)
+//   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
+//   "status" (socket status, see signaling.js)   "error" (an error frame)
+//   "ended" ({ message }: the call is over; message is null after Leave)
+import { PeerLink } from "./peer.js";
+import { RoomSocket } from "./signaling.js";
+
+export class Call extends EventTarget {
+  /** { id, nick } once welcomed. */
+  me = null;
+  /** Other people by id: { id, nick, muted, camera, screen, joinedAt, link }. */
+  peers = new Map();
+  count = 0;
+  limits = null;
+  /** From /api/ice: { iceServers, expiresAt } (unix seconds or null). */
+  #ice = { iceServers: [], expiresAt: null };
+  #welcomed = false;
+  #over = false;
+  #sentState = null;
+
+  /**
+   * @param {object} options
+   * @param {string} options.room
+   * @param {string} options.nick
+   * @param {boolean} options.isPrivate
+   * @param {import("./media.js").LocalMedia} options.media
+   * @param {boolean} [options.relay] force TURN relays (iceTransportPolicy "relay"), a test switch
+   */
+  constructor({ room, nick, isPrivate, media, relay = false }) {
+    super();
+    this.room = room;
+    this.nick = nick;
+    this.isPrivate = isPrivate;
+    this.media = media;
+    this.relay = relay;
+    this.socket = new RoomSocket(room, () => ({ type: "join", nick: this.nick, private: this.isPrivate }));
+    this.socket.addEventListener("frame", (e) => this.#onFrame(e.detail));
+    this.socket.addEventListener("status", (e) => this.#onStatus(e.detail));
+
+    this.onTrack = ({ detail: { kind, track } }) => {
+      for (const peer of this.peers.values()) peer.link?.setTrack(kind, track);
+    };
+    this.onScreen = () => {
+      for (const peer of this.peers.values()) peer.link?.setScreen(this.media.screen);
+      this.sendState();
+    };
+    this.onMediaChange = () => this.sendState();
+    media.addEventListener("track", this.onTrack);
+    media.addEventListener("screen", this.onScreen);
+    media.addEventListener("change", this.onMediaChange);
+  }
+
+  async start() {
+    this.#ice = await fetchIce();
+    this.socket.open();
+  }
+
+  sendChat(text) {
+    return this.socket.send({ type: "chat", text });
+  }
+
+  /** Tells the others whether my mic, camera and screen are on (when that changed). */
+  sendState() {
+    const state = {
+      type: "state",
+      muted: !this.media.live("audio"),
+      camera: this.media.live("video"),
+      screen: Boolean(this.media.screen),
+    };
+    const text = JSON.stringify(state);
+    if (text !== this.#sentState && this.socket.send(state)) this.#sentState = text;
+  }
+
+  leave() {
+    this.socket.leave();
+    this.#finish(null);
+  }
+
+  #finish(message) {
+    if (this.#over) return;
+    this.#over = true;
+    this.media.removeEventListener("track", this.onTrack);
+    this.media.removeEventListener("screen", this.onScreen);
+    this.media.removeEventListener("change", this.onMediaChange);
+    this.media.stopScreen();
+    for (const peer of this.peers.values()) peer.link?.close();
+    this.peers.clear();
+    this.#emit("ended", { message });
+  }
+
+  #onStatus(status) {
+    this.#emit("status", status);
+    if (status.state === "ended") this.#finish(status.message);
+  }
+
+  #onFrame(frame) {
+    switch (frame.type) {
+      case "welcome":
+        return this.#onWelcome(frame);
+      case "peer_joined": {
+        const peer = { ...frame.peer, link: null };
+        this.peers.get(peer.id)?.link?.close();
+        this.peers.set(peer.id, peer);
+        this.#setCount(frame.count);
+        return this.#emit("peer", { peer, change: "join" });
+      }
+      case "peer_left": {
+        const peer = this.peers.get(frame.id);
+        this.#setCount(frame.count);
+        if (!peer) return;
+        peer.link?.close();
+        this.peers.delete(frame.id);
+        return this.#emit("peer", { peer, change: "leave" });
+      }
+      case "signal":
+        return this.#onSignal(frame.from, frame.data);
+      case "state":
+      case "nick": {
+        const peer = this.peers.get(frame.id);
+        if (!peer) return;
+        for (const key of ["muted", "camera", "screen", "nick"]) if (key in frame) peer[key] = frame[key];
+        return this.#emit("peer", { peer, change: "update" });
+      }
+      case "chat":
+        return this.#emit("chat", frame);
+      case "error":
+        // Refused before we were in (a full room, a bad name): there is no call to go on with.
+        if (!this.#welcomed) {
+          this.socket.close();
+          return this.#finish(sentence(frame.message));
+        }
+        return this.#emit("error", frame);
+    }
+  }
+
+  #onWelcome(frame) {
+    const rejoined = this.#welcomed;
+    this.#welcomed = true;
+    this.me = frame.you;
+    this.limits = frame.limits ?? null;
+    // Whatever happened while we were away (the others may have seen us leave and come back,
+    // or seen nothing at all), start every connection over from this side: the others replace
+    // their link when our new connection's offer arrives. Signals lost in the gap cannot
+    // leave a connection stuck half-negotiated.
+    const old = this.peers;
+    this.peers = new Map();
+    for (const info of frame.peers) {
+      const previous = old.get(info.id);
+      old.delete(info.id);
+      previous?.link?.close();
+      const peer = { ...info, link: null };
+      this.peers.set(peer.id, peer);
+      // Quiet: people already here when I arrive are not news.
+      this.#emit("peer", { peer, change: previous ? "update" : "join", quiet: !rejoined });
+    }
+    for (const gone of old.values()) {
+      gone.link?.close();
+      this.#emit("peer", { peer: gone, change: "leave" });
+    }
+    this.#setCount(frame.count);
+    this.#emit("welcome", { me: this.me, count: frame.count, history: frame.history ?? [], limits: this.limits, rejoined });
+    this.#sentState = null; // the server's record of me may be new: tell it again
+    this.sendState();
+    const listed = [...this.peers.values()];
+    this.#freshIce().then(() => {
+      // Each one still here and not already calling us (their offer may have come first).
+      for (const peer of listed) if (!this.#over && this.peers.get(peer.id) === peer && !peer.link) this.#connect(peer).offer();
+    });
+  }
+
+  /** Fetches the ICE servers again if their TURN credentials are about to expire. */
+  async #freshIce() {
+    const { expiresAt } = this.#ice;
+    if (expiresAt && expiresAt * 1000 < Date.now() + 60_000) this.#ice = await fetchIce();
+  }
+
+  #onSignal(from, data) {
+    const peer = this.peers.get(from);
+    if (!peer || !data || typeof data !== "object") return;
+    let link = peer.link;
+    if (data.description && (!link || (link.remotePcId !== null && link.remotePcId !== data.pc))) {
+      // Their first offer, or a new connection from their side: answer it with a fresh link.
+      link?.close();
+      link = this.#connect(peer);
+    }
+    link?.receive(data);
+  }
+
+  /** A new link to `peer`, wired to the socket and to the UI events. */
+  #connect(peer) {
+    const link = new PeerLink({
+      polite: this.me.id < peer.id,
+      config: { iceServers: this.#ice.iceServers, iceTransportPolicy: this.relay ? "relay" : "all" },
+      media: this.media,
+      send: (data) => this.socket.send({ type: "signal", to: peer.id, data }),
+    });
+    link.addEventListener("track", ({ detail }) => {
+      if (peer.link === link) this.#emit("track", { peer, ...detail });
+    });
+    link.addEventListener("state", ({ detail }) => {
+      if (peer.link === link) this.#emit("link", { peer, state: detail.state });
+    });
+    peer.link = link;
+    this.#emit("link", { peer, state: link.state });
+    return link;
+  }
+
+  #setCount(count) {
+    this.count = count;
+    this.#emit("count", { count });
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+/** The server's messages are lower-case phrases: make one a sentence for the page. */
+function sentence(text) {
+  const trimmed = String(text ?? "").trim();
+  return trimmed ? `${trimmed[0].toUpperCase()}${trimmed.slice(1)}${/[.!?]$/.test(trimmed) ? "" : "."}` : "";
+}
+
+/** ICE servers from /api/ice (STUN, and TURN when configured); none if it cannot answer. */
+async function fetchIce() {
+  try {
+    const res = await fetch("/api/ice", { cache: "no-store", signal: AbortSignal.timeout(4000) });
+    if (!res.ok) throw new Error(`status ${res.status}`);
+    const body = await res.json();
+    return { iceServers: Array.isArray(body.iceServers) ? body.iceServers : [], expiresAt: body.expiresAt ?? null };
+  } catch {
+    return { iceServers: [], expiresAt: null };
+  }
+}

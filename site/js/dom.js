@@ -1,0 +1,87 @@
+// Small DOM and browser helpers shared by the modules. Text always goes in as text nodes
+// (el's children, textContent): nothing a user typed is ever parsed as HTML.
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+/** Builds an element: `el("li", { class: "msg", "data-id": id }, "text", child)`. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  node.append(...children);
+  return node;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** An icon from the sprite in icons.svg. */
+export function icon(name, label) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "icon");
+  if (label) {
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", label);
+  } else {
+    svg.setAttribute("aria-hidden", "true");
+  }
+  const use = document.createElementNS(SVG, "use");
+  use.setAttribute("href", `/icons.svg#${name}`);
+  svg.append(use);
+  return svg;
+}
+
+/** Points an existing icon (an <svg> holding a <use>) at another symbol. */
+export function setIcon(svg, name) {
+  svg.querySelector("use").setAttribute("href", `/icons.svg#${name}`);
+}
+
+/** A short message in the corner that goes away by itself. */
+export function toast(message, kind = "info", ms = 5000) {
+  const node = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+  $("#toasts").append(node);
+  setTimeout(() => {
+    node.classList.add("leaving");
+    setTimeout(() => node.remove(), 300);
+  }, ms);
+}
+
+/** Exponential backoff with jitter: about 0.5 s, 1 s, 2 s … capped at 10 s. */
+export function backoffMs(attempt) {
+  const ceiling = Math.min(10_000, 500 * 2 ** attempt);
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+/** The websocket URL of a path on this site. */
+export function wsUrl(path) {
+  return location.origin.replace(/^http/, "ws") + path;
+}
+
+/** localStorage that never throws (it can in private windows or when storage is off). */
+export const store = {
+  get(key, fallback) {
+    try {
+      const raw = localStorage.getItem(`room.${key}`);
+      return raw === null ? fallback : JSON.parse(raw);
+    } catch {
+      return fallback;
+    }
+  },
+  set(key, value) {
+    try {
+      localStorage.setItem(`room.${key}`, JSON.stringify(value));
+    } catch {
+      // Not remembered: fine.
+    }
+  },
+};
+
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function clockTime(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}

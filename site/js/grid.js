@@ -1,0 +1,172 @@
+// The video grid: one tile per camera (mine first) and one per shared screen. The layout
+// picks the column count that gives the largest 16:9 tiles for 1 to 8 people; while a screen
+// is shared it takes the stage and the cameras line up in a strip below it.
+import { el, icon } from "./dom.js";
+
+const GAP = 10;
+const RATIO = 16 / 9;
+
+const CONNECTION_TEXT = {
+  new: "Connecting…",
+  connecting: "Connecting…",
+  connected: "Connected",
+  disconnected: "Connection unstable…",
+  failed: "Connection failed, retrying…",
+  closed: "Disconnected",
+};
+
+export class Tile {
+  /** @param {{ key: string, nick: string, local?: boolean, screen?: boolean }} options */
+  constructor({ key, nick, local = false, screen = false }) {
+    this.key = key;
+    this.local = local;
+    this.screen = screen;
+    this.video = el("video", { autoplay: true, playsinline: true, muted: local });
+    this.video.muted = local; // the attribute alone does not mute a video added by script
+    this.initial = el("span");
+    this.name = el("span", { class: "name" });
+    this.conn = el("span", { class: "conn", role: "img" });
+    this.mutedIcon = icon("mic-off", "Muted");
+    this.mutedIcon.classList.add("muted-indicator");
+    this.status = el("div", { class: "tile-status" });
+    this.el = el(
+      "figure",
+      { class: "tile", "data-kind": screen ? "screen" : "camera", "data-local": local },
+      this.video,
+      el("div", { class: "avatar", "aria-hidden": "true" }, this.initial),
+      this.status,
+      el("figcaption", { class: "label" }, local || screen ? "" : this.conn, this.name, screen ? "" : this.mutedIcon),
+    );
+    if (!local) this.el.dataset.peer = key.split(":")[0];
+    this.setNick(nick);
+    this.setMuted(false);
+    if (!local && !screen) this.setConnection("new");
+  }
+
+  setNick(nick) {
+    const label = this.screen ? (this.local ? "Your screen" : `${nick}'s screen`) : this.local ? `${nick} (you)` : nick;
+    this.name.textContent = label;
+    this.initial.textContent = [...nick.trim()][0]?.toUpperCase() ?? "?";
+    this.el.setAttribute("aria-label", label);
+  }
+
+  setStream(stream) {
+    if (this.video.srcObject !== stream) {
+      this.video.srcObject = stream;
+      // Until the first frame, show the avatar rather than a black box.
+      this.el.dataset.frames = "waiting";
+      this.video.onresize = this.video.onloadeddata = () => {
+        if (this.video.videoWidth > 0) this.el.dataset.frames = "shown";
+      };
+    }
+    this.video.play().catch(() => {
+      // Autoplay refused (no click on the page yet): the next click anywhere starts it.
+      document.addEventListener("click", () => this.video.play().catch(() => {}), { once: true });
+    });
+  }
+
+  setMuted(muted) {
+    this.mutedIcon.toggleAttribute("hidden", !muted); // an <svg> has no .hidden property
+    this.el.toggleAttribute("data-muted", muted);
+  }
+
+  setCamera(on) {
+    this.el.dataset.camera = on ? "on" : "off";
+  }
+
+  setSpeaking(speaking) {
+    this.el.toggleAttribute("data-speaking", speaking);
+  }
+
+  setConnection(state) {
+    this.el.dataset.conn = state;
+    const text = CONNECTION_TEXT[state] ?? state;
+    this.conn.setAttribute("aria-label", text);
+    this.conn.title = text;
+    this.status.textContent = state === "connected" ? "" : text;
+  }
+
+  setSink(deviceId) {
+    if (!this.local && this.video.setSinkId) this.video.setSinkId(deviceId).catch(() => {});
+  }
+}
+
+export class Grid {
+  /** Tiles by key: a peer id, `<id>:screen`, or "me" and "me:screen". */
+  tiles = new Map();
+
+  constructor(container, stage) {
+    this.container = container;
+    this.stage = stage;
+    new ResizeObserver(() => this.layout()).observe(stage);
+  }
+
+  get(key) {
+    return this.tiles.get(key);
+  }
+
+  add(tile) {
+    this.tiles.get(tile.key)?.el.remove();
+    this.tiles.set(tile.key, tile);
+    // Screens first (they lead the spotlight), then cameras in arrival order, mine first.
+    if (tile.screen) this.container.prepend(tile.el);
+    else this.container.append(tile.el);
+    this.layout();
+    return tile;
+  }
+
+  remove(key) {
+    const tile = this.tiles.get(key);
+    if (!tile) return;
+    tile.video.srcObject = null;
+    tile.el.remove();
+    this.tiles.delete(key);
+    this.layout();
+  }
+
+  clear() {
+    for (const key of [...this.tiles.keys()]) this.remove(key);
+  }
+
+  layout() {
+    const tiles = [...this.tiles.values()];
+    if (!tiles.length) return;
+    const width = this.stage.clientWidth;
+    const height = this.stage.clientHeight;
+    if (!width || !height) return;
+    const featured = tiles.find((t) => t.screen);
+    this.container.classList.toggle("spotlight", Boolean(featured) && tiles.length > 1);
+    if (featured && tiles.length > 1) {
+      const others = tiles.filter((t) => t !== featured);
+      const stripHeight = Math.max(72, Math.min(150, height * 0.22));
+      const w = Math.min(stripHeight * RATIO, (width - GAP * (others.length - 1)) / others.length);
+      size(featured, width, height - w / RATIO - GAP);
+      for (const tile of others) size(tile, w, w / RATIO);
+      return;
+    }
+    const { w, h } = bestFit(tiles.length, width, height);
+    for (const tile of tiles) size(tile, w, h);
+  }
+}
+
+/**
+ * The tile size that fills the stage best with n tiles: 16:9 on a landscape stage; on a
+ * portrait one (a phone) squarer tiles may use the height better (videos are cropped to fit).
+ */
+function bestFit(n, width, height) {
+  const ratios = height > width ? [RATIO, 4 / 3, 1, 3 / 4] : [RATIO];
+  let best = { w: 0, h: 0 };
+  for (const ratio of ratios) {
+    for (let cols = 1; cols <= n; cols++) {
+      const rows = Math.ceil(n / cols);
+      const w = Math.min((width - GAP * (cols - 1)) / cols, ((height - GAP * (rows - 1)) / rows) * ratio);
+      if (w * (w / ratio) > best.w * best.h) best = { w, h: w / ratio };
+    }
+  }
+  return best;
+}
+
+function size(tile, w, h) {
+  tile.el.style.setProperty("--w", `${Math.floor(w)}px`);
+  tile.el.style.setProperty("--h", `${Math.floor(h)}px`);
+}

@@ -1,0 +1,49 @@
+// Room names and links. The rules mirror src/room_name.rs, so a bad name is caught in the
+// form instead of by a refused websocket.
+
+const MAX_ROOM_NAME_CHARS = 64;
+const NAME = /^[\p{Alphabetic}\p{N}_.-]+$/u;
+
+/** `{ name }` (trimmed) or `{ error }` with a sentence for the form. */
+export function checkRoomName(raw) {
+  const name = raw.trim();
+  if (!name) return { error: "Enter a room name." };
+  if ([...name].length > MAX_ROOM_NAME_CHARS) {
+    return { error: `A room name has at most ${MAX_ROOM_NAME_CHARS} characters.` };
+  }
+  if (!NAME.test(name)) return { error: "Use only letters, digits, '-', '_' and '.' in a room name." };
+  return { name };
+}
+
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** 128 random bits in lowercase base32 (26 characters): a name nobody can guess. */
+export function privateRoomName() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let bits = 0;
+  let value = 0;
+  let out = "";
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/**
+ * The link that opens a room: `/?room=<name>`, plus `private=1` so that whoever opens a
+ * private room's link first keeps it off the public list. Test switches (`relay`) are kept.
+ */
+export function roomLink(name, isPrivate, { keep = [] } = {}) {
+  const url = new URL("/", location.origin);
+  url.searchParams.set("room", name);
+  if (isPrivate) url.searchParams.set("private", "1");
+  const current = new URLSearchParams(location.search);
+  for (const key of keep) if (current.has(key)) url.searchParams.set(key, current.get(key));
+  return url;
+}

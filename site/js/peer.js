@@ -1,0 +1,205 @@
+// One RTCPeerConnection to one other person, negotiated with the "perfect negotiation"
+// pattern (https://w3c.github.io/webrtc-pc/#perfect-negotiation-example): either side may
+// offer at any time (joining, screen share, ICE restart); on a collision the polite side
+// rolls back and the impolite side ignores the other's offer. Politeness is decided by
+// comparing the two peer ids, so both sides always agree.
+//
+// Every signal carries `pc`, a random id of the RTCPeerConnection that sent it. A description
+// from an id the link has not seen before means the other side started over with a new
+// connection (after a reconnect, say): the call then replaces this link by a fresh one.
+//
+// The first audio and the first video transceiver carry the microphone and camera ("main");
+// their tracks change with replaceTrack, never with renegotiation. A screen share is one more
+// video transceiver, added and removed by renegotiation; the description says which stream
+// is the screen (`screen`: its id) so the other side can tell it from the camera.
+
+const KINDS = ["audio", "video"];
+
+export class PeerLink extends EventTarget {
+  /** This connection's id, sent with every signal. */
+  pcId = crypto.randomUUID();
+  /** The other side's connection id, learnt from its first description. */
+  remotePcId = null;
+  main = { audio: null, video: null };
+  screenTx = null;
+  remoteScreenId = null;
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #settingAnswer = false;
+  #queue = Promise.resolve();
+  #closed = false;
+  #energy = null;
+
+  /**
+   * @param {object} options
+   * @param {boolean} options.polite
+   * @param {RTCConfiguration} options.config
+   * @param {import("./media.js").LocalMedia} options.media
+   * @param {(data: object) => void} options.send sends signal data to the other side
+   */
+  constructor({ polite, config, media, send }) {
+    super();
+    this.polite = polite;
+    this.media = media;
+    this.sendSignal = send;
+    const pc = (this.pc = new RTCPeerConnection(config));
+
+    pc.onnegotiationneeded = async () => {
+      try {
+        this.#makingOffer = true;
+        await pc.setLocalDescription();
+        this.#sendDescription();
+      } catch (error) {
+        console.warn("offer failed", error);
+      } finally {
+        this.#makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      if (candidate) this.#send({ candidate: candidate.toJSON() });
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === "failed") pc.restartIce();
+    };
+    pc.onconnectionstatechange = () => this.#emit("state", { state: pc.connectionState });
+    pc.ontrack = ({ track, streams }) => {
+      const stream = streams[0] ?? new MediaStream([track]);
+      this.#emit("track", { track, stream, screen: stream.id === this.remoteScreenId });
+    };
+  }
+
+  get state() {
+    return this.pc.connectionState;
+  }
+
+  /** Starts the call from this side: adds the mic and camera (which triggers the offer). */
+  offer() {
+    for (const kind of KINDS) {
+      this.main[kind] = this.pc.addTransceiver(this.media.track(kind) ?? kind, {
+        direction: "sendrecv",
+        streams: [this.media.stream],
+      });
+    }
+    this.setScreen(this.media.screen);
+  }
+
+  /** Handles signal data from the other side, one message at a time, in order. */
+  receive(data) {
+    this.#queue = this.#queue.then(() => this.#receive(data)).catch((error) => console.warn("signal failed", error));
+    return this.#queue;
+  }
+
+  async #receive({ description, candidate, pc: remotePcId, screen }) {
+    if (this.#closed) return;
+    const pc = this.pc;
+    if (description) {
+      this.remotePcId = remotePcId;
+      const readyForOffer = !this.#makingOffer && (pc.signalingState === "stable" || this.#settingAnswer);
+      const collision = description.type === "offer" && !readyForOffer;
+      this.#ignoreOffer = !this.polite && collision;
+      if (this.#ignoreOffer) return;
+      this.remoteScreenId = screen ?? null;
+      this.#settingAnswer = description.type === "answer";
+      await pc.setRemoteDescription(description);
+      this.#settingAnswer = false;
+      if (description.type === "offer") {
+        this.#adoptOffered();
+        await pc.setLocalDescription();
+        this.#sendDescription();
+      }
+    } else if (candidate) {
+      if (remotePcId !== this.remotePcId) return; // from a connection we no longer talk to
+      try {
+        await pc.addIceCandidate(candidate);
+      } catch (error) {
+        if (!this.#ignoreOffer) throw error;
+      }
+    }
+  }
+
+  /**
+   * After the other side's offer: sends the mic and camera on the first audio and video
+   * transceivers it offered, if this side has none negotiated yet (it is answering the first
+   * offer, or its own first offer lost a collision and was rolled back).
+   */
+  #adoptOffered() {
+    for (const kind of KINDS) {
+      const current = this.main[kind];
+      if (current && current.mid !== null && !current.stopped) continue;
+      const offered = this.pc
+        .getTransceivers()
+        .find((t) => t.mid !== null && !t.stopped && t.receiver.track.kind === kind && t !== this.screenTx);
+      if (!offered) continue;
+      current?.stop();
+      offered.direction = "sendrecv";
+      offered.sender.setStreams(this.media.stream);
+      offered.sender.replaceTrack(this.media.track(kind));
+      this.main[kind] = offered;
+    }
+    if (this.media.screen && !this.screenTx) this.setScreen(this.media.screen);
+  }
+
+  /** A new microphone or camera track (or none): no renegotiation. */
+  setTrack(kind, track) {
+    const transceiver = this.main[kind];
+    if (transceiver && !transceiver.stopped) transceiver.sender.replaceTrack(track).catch((e) => console.warn(e));
+  }
+
+  /** Starts (a stream) or stops (null) sending the screen; renegotiates. */
+  setScreen(stream) {
+    const track = stream?.getVideoTracks()[0] ?? null;
+    const tx = this.screenTx;
+    if (track) {
+      if (tx && !tx.stopped) {
+        tx.direction = "sendonly";
+        tx.sender.setStreams(stream);
+        tx.sender.replaceTrack(track);
+      } else {
+        this.screenTx = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      }
+    } else if (tx && !tx.stopped) {
+      tx.sender.replaceTrack(null);
+      tx.direction = "inactive";
+    }
+  }
+
+  /**
+   * How loud (0 to 1, RMS) the other side's microphone was since the last call of this: from
+   * the receiver's total audio energy, so a short sound between two calls still counts.
+   */
+  async audioLevel() {
+    const receiver = this.main.audio?.receiver;
+    if (!receiver || this.#closed) return 0;
+    const stats = [...(await receiver.getStats()).values()].find((s) => s.type === "inbound-rtp");
+    if (!stats?.totalSamplesDuration) return 0;
+    const last = this.#energy;
+    this.#energy = { energy: stats.totalAudioEnergy, duration: stats.totalSamplesDuration };
+    const duration = stats.totalSamplesDuration - (last?.duration ?? 0);
+    return last && duration > 0 ? Math.sqrt(Math.max(0, stats.totalAudioEnergy - last.energy) / duration) : 0;
+  }
+
+  /** For the test hook: what this connection is sending, by kind. */
+  sending() {
+    const label = (t) => (t && !t.stopped ? (t.sender.track?.label ?? null) : null);
+    return { audio: label(this.main.audio), video: label(this.main.video), screen: label(this.screenTx) };
+  }
+
+  close() {
+    this.#closed = true;
+    this.pc.close();
+    this.#emit("state", { state: "closed" });
+  }
+
+  #sendDescription() {
+    const screen = this.media.screen && this.screenTx?.direction === "sendonly" ? this.media.screen.id : null;
+    this.#send({ description: this.pc.localDescription.toJSON(), screen });
+  }
+
+  #send(data) {
+    if (!this.#closed) this.sendSignal({ ...data, pc: this.pcId });
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}

@@ -1,0 +1,211 @@
+// A three-person call in real browsers, driven through the UI: joining, video in every
+// direction, chat, mute, switching camera, screen sharing, a dropped socket, leaving; and a
+// fourth person on the lobby watching the room's head count. The tests run in order on the
+// same call (node:test runs a file's tests one after another).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "../support/worker.mjs";
+import { launchBrowser } from "../support/browser.mjs";
+import { LOCAL_ICE, joinRoom, myId, openLobby, peers, screenshot, until, waitConnected, waitPlaying } from "./ui.mjs";
+
+const ROOM = "standup";
+
+let worker, browser, watcher;
+/** The three people, in joining order: { nick, page, id }. Cy uses a phone-sized window. */
+const people = [];
+const [ada, bob, cy] = [{ nick: "Ada" }, { nick: "Bob" }, { nick: "Cy" }];
+
+before(async () => {
+  [worker, browser] = await Promise.all([startWorker({ vars: LOCAL_ICE }), launchBrowser()]);
+});
+after(async () => {
+  await browser?.close();
+  await worker?.stop();
+});
+
+/** The tile keys (peer ids) of everyone but `me`. */
+const othersOf = (me) => people.filter((p) => p !== me).map((p) => p.id);
+
+/** Waits until the watcher's lobby shows the room with `n` people (0: not listed). */
+function lobbyShows(n) {
+  return watcher.waitForFunction((n) => window.seenCounts.at(-1) === n, n, { timeout: 10_000 });
+}
+
+test("a fourth person watches the lobby", async () => {
+  watcher = await openLobby(browser, worker.url + "/");
+  await watcher.waitForSelector('#lobby-status[data-state="live"]');
+  // Record every head count the lobby shows for the room (0: not listed).
+  await watcher.evaluate((room) => {
+    window.seenCounts = [];
+    const record = () => {
+      const count = document.querySelector(`#rooms li[data-room="${CSS.escape(room)}"] [data-count]`);
+      const n = count ? Number(count.dataset.count) : 0;
+      if (window.seenCounts.at(-1) !== n) window.seenCounts.push(n);
+    };
+    record();
+    new MutationObserver(record).observe(document.querySelector("#rooms"), { childList: true, subtree: true, attributes: true });
+  }, ROOM);
+});
+
+test("three people join through the UI and every video plays", async (t) => {
+  const setup = [];
+  for (const person of [ada, bob, cy]) {
+    const viewport = person === cy ? { width: 390, height: 760 } : { width: 1280, height: 720 };
+    person.page = await openLobby(browser, worker.url + "/", { viewport });
+    const clicked = await joinRoom(person.page, person.nick, ROOM);
+    person.id = await myId(person.page);
+    people.push(person);
+    await lobbyShows(people.length);
+    if (people.length > 1) {
+      // Call set-up: from the click on Join to the first frame of a remote video.
+      await person.page.waitForFunction(
+        () => [...document.querySelectorAll(".tile[data-peer] video")].some((v) => v.videoWidth > 0),
+        null,
+        { polling: "raf", timeout: 20_000 },
+      );
+      setup.push(Date.now() - clicked);
+    }
+  }
+  t.diagnostic(`call set-up, join click to first remote frame: ${setup.map((ms) => `${ms} ms`).join(", ")} (2nd and 3rd joiner)`);
+
+  for (const person of people) {
+    await waitPlaying(person.page, othersOf(person));
+    await waitConnected(person.page, 2);
+    assert.equal(await person.page.textContent("#head-count"), "3");
+  }
+  await screenshot(watcher, "lobby.png");
+});
+
+test("chat reaches everyone with the sender's name; the unread marker counts while chat is closed", async () => {
+  // Cy's phone-sized window starts with the chat closed.
+  assert.equal(await cy.page.getAttribute("#chat-btn", "aria-expanded"), "false");
+  await ada.page.fill("#chat-input", "Hello from Ada!");
+  await ada.page.press("#chat-input", "Enter");
+  await bob.page.waitForSelector(".msg:has-text('Hello from Ada')");
+  assert.equal(await bob.page.textContent(".msg:has-text('Hello from Ada') .nick"), "Ada");
+  await cy.page.waitForSelector("#unread:not([hidden])");
+  assert.equal(await cy.page.textContent("#unread"), "1");
+  await cy.page.click("#chat-btn");
+  await cy.page.waitForSelector("#chat:not([hidden]) .msg:has-text('Hello from Ada')");
+  assert.equal(await cy.page.isHidden("#unread"), true);
+  await cy.page.click("#chat-close");
+
+  await bob.page.fill("#chat-input", "Morning! Ready when you are.");
+  await bob.page.press("#chat-input", "Enter");
+  await ada.page.waitForSelector(".msg:has-text('Ready when you are') .nick:text-is('Bob')");
+  await cy.page.click("#chat-btn");
+  await cy.page.fill("#chat-input", "I'll share my screen in a minute.");
+  await cy.page.click("#chat-form button[type=submit]");
+  await cy.page.click("#chat-close");
+  await ada.page.waitForSelector(".msg:has-text('share my screen') .nick:text-is('Cy')");
+});
+
+test("muting shows the muted indicator to the others", async () => {
+  const indicator = `.tile[data-peer="${bob.id}"] .muted-indicator`;
+  assert.equal(await ada.page.isVisible(indicator), false);
+  await bob.page.click("#mic-btn");
+  assert.equal(await bob.page.textContent("#mic-btn span"), "Unmute");
+  for (const { page } of [ada, cy]) await page.waitForSelector(indicator, { state: "visible" });
+  await screenshot(ada.page, "call.png");
+  await screenshot(cy.page, "call-phone.png");
+  await bob.page.click("#mic-btn");
+  for (const { page } of [ada, cy]) await page.waitForSelector(indicator, { state: "hidden" });
+});
+
+test("a tile lights up while that person's microphone sends sound, and not when muted", async () => {
+  // Chromium's fake microphone beeps.
+  const tile = `.tile[data-peer="${cy.id}"]`;
+  await ada.page.waitForSelector(`${tile}[data-speaking]`, { timeout: 10_000 });
+  await cy.page.click("#mic-btn");
+  await ada.page.waitForSelector(`${tile}:not([data-speaking]) .muted-indicator:not([hidden])`);
+  await cy.page.click("#mic-btn");
+  await ada.page.waitForSelector(`${tile}[data-speaking]`, { timeout: 10_000 });
+});
+
+test("switching to the second camera keeps the call", async () => {
+  const switchTo = async (label) => {
+    await ada.page.click("#settings-btn");
+    await ada.page.selectOption("#camera-select", { label });
+    await until(async () => (await peers(ada.page)).every((p) => p.sending.video === label), { what: `every sender on ${label}` });
+    assert.equal(await ada.page.$eval("#camera-select", (s) => s.selectedOptions[0].textContent), label);
+    await ada.page.keyboard.press("Escape");
+    await ada.page.waitForSelector("#settings", { state: "hidden" });
+    for (const person of [bob, cy]) {
+      await waitPlaying(person.page, othersOf(person));
+      await waitConnected(person.page, 2);
+    }
+  };
+  await switchTo("fake_device_1");
+  // And back: Chromium's fake_device_1 produces Y16 (depth) frames, which a sender created
+  // later (the reconnect test below makes new connections) cannot encode. Real cameras can.
+  await switchTo("fake_device_0");
+});
+
+test("switching microphone and speaker during the call", async () => {
+  await bob.page.click("#settings-btn");
+  await bob.page.selectOption("#mic-select", { label: "Fake Audio Input 2" });
+  await until(async () => (await peers(bob.page)).every((p) => p.sending.audio === "Fake Audio Input 2"), { what: "every sender on the new mic" });
+  const speaker = await bob.page.$eval("#speaker-select", (s) => [...s.options].find((o) => o.textContent === "Fake Audio Output 1").value);
+  await bob.page.selectOption("#speaker-select", speaker);
+  await bob.page.waitForFunction(
+    (id) => [...document.querySelectorAll(".tile[data-peer] video")].every((v) => v.sinkId === id),
+    speaker,
+  );
+  await bob.page.click("#settings button[aria-label=Close]");
+  await waitConnected(bob.page, 2);
+});
+
+test("sharing a screen adds a tile for the others and stopping removes it", async () => {
+  await bob.page.click("#screen-btn");
+  await bob.page.waitForSelector("#screen-btn.active");
+  const withScreen = (person) => [...othersOf(person), `${bob.id}:screen`];
+  for (const person of [ada, cy]) await waitPlaying(person.page, withScreen(person));
+  await screenshot(ada.page, "call-screen.png");
+
+  await bob.page.click("#screen-btn");
+  for (const person of [ada, cy]) {
+    await person.page.waitForSelector(`.tile[data-peer="${bob.id}"][data-kind="screen"]`, { state: "detached" });
+  }
+  for (const person of people) {
+    await waitPlaying(person.page, othersOf(person));
+    await waitConnected(person.page, 2);
+  }
+});
+
+test("a dropped socket reconnects by itself and the call carries on", async () => {
+  await cy.page.evaluate(() => window.room.dropSocket());
+  await cy.page.waitForSelector("#conn-banner:not([hidden])");
+  await cy.page.waitForSelector("#conn-banner", { state: "hidden" });
+  assert.equal(await myId(cy.page), cy.id, "the resume token gave back the same id");
+  for (const person of people) {
+    await waitConnected(person.page, 2);
+    await waitPlaying(person.page, othersOf(person));
+  }
+  await cy.page.click("#chat-btn");
+  await cy.page.fill("#chat-input", "back again");
+  await cy.page.press("#chat-input", "Enter");
+  await ada.page.waitForSelector(".msg:has-text('back again')");
+});
+
+test("leaving: the others see each person go", async () => {
+  for (const [leaving, ...staying] of [[cy, ada, bob], [bob, ada], [ada]]) {
+    await leaving.page.click("#leave-btn");
+    await leaving.page.waitForSelector("#lobby:not([hidden])");
+    assert.equal(await leaving.page.title(), "Room");
+    for (const { page } of staying) {
+      await page.waitForSelector(`.tile[data-peer="${leaving.id}"]`, { state: "detached" });
+      await page.waitForSelector(`.notice:text-is(${JSON.stringify(`${leaving.nick} left.`)})`);
+      assert.equal(await page.textContent("#head-count"), String(staying.length));
+    }
+    await lobbyShows(staying.length);
+  }
+  for (const { page } of people) assert.deepEqual(page.errors, []);
+});
+
+test("the lobby counted 1, 2, 3 and back down to none", async () => {
+  const seen = await watcher.evaluate(() => window.seenCounts);
+  // A reconnect may dip to 2 and back in the middle; the rise and the fall must be complete.
+  assert.deepEqual(seen.slice(0, 4), [0, 1, 2, 3], `seen: ${seen}`);
+  assert.deepEqual(seen.slice(-4), [3, 2, 1, 0], `seen: ${seen}`);
+  assert.deepEqual(watcher.errors, []);
+});

@@ -1,0 +1,126 @@
+// Helpers for driving Room's web client the way a person does (fill fields, click buttons),
+// and for reading what the page shows. Pages come from separate browser contexts, so each
+// is its own "person" (own storage, own camera).
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { ROOT } from "../support/worker.mjs";
+
+export const RESULTS = path.join(ROOT, "test-results");
+
+/**
+ * Worker vars that keep calls on this machine: /api/ice would otherwise hand the browsers the
+ * default public STUN server (and Chromium would look its name up). Nothing listens on the
+ * loopback discard port, so the STUN check fails at once and host candidates do the work.
+ */
+export const LOCAL_ICE = { STUN_URLS: "stun:127.0.0.1:9" };
+
+/** A screenshot in test-results/ (ignored by git), for people to look at. */
+export async function screenshot(page, name) {
+  await mkdir(RESULTS, { recursive: true });
+  const file = path.join(RESULTS, name);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** A new person on the lobby page. Uncaught page errors are collected in `page.errors`. */
+export async function openLobby(browser, url, { viewport = { width: 1280, height: 720 }, init } = {}) {
+  const context = await browser.newContext({ viewport });
+  if (init) await context.addInitScript(init);
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (error) => page.errors.push(error));
+  await page.goto(url);
+  return page;
+}
+
+/** Types a name and a room and clicks Join; resolves with the click time once the call shows. */
+export async function joinRoom(page, nick, room) {
+  await page.fill("#nick", nick);
+  await page.fill("#room-name", room);
+  const clicked = Date.now();
+  await page.click("#join");
+  await page.waitForSelector("#call:not([hidden])");
+  await page.waitForFunction(() => window.room.state === "in-call");
+  return clicked;
+}
+
+/** Polls `check` (async, truthy when done) until it passes or `ms` run out. */
+export async function until(check, { ms = 15_000, every = 200, what = "condition" } = {}) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await new Promise((resolve) => setTimeout(resolve, every));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/**
+ * The remote tiles whose video is really playing: frames decoded (videoWidth > 0) and time
+ * advancing over `gapMs`. Returns a Set of "<peer id>" or "<peer id>:screen".
+ */
+export async function playing(page, gapMs = 400) {
+  const sample = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll(".tile[data-peer] video")].map((video) => {
+        const tile = video.closest(".tile");
+        const key = tile.dataset.kind === "screen" ? `${tile.dataset.peer}:screen` : tile.dataset.peer;
+        return { key, width: video.videoWidth, time: video.currentTime };
+      }),
+    );
+  const before = await sample();
+  await new Promise((resolve) => setTimeout(resolve, gapMs));
+  const after = await sample();
+  const keys = new Set();
+  for (const now of after) {
+    const then = before.find((b) => b.key === now.key);
+    if (then && now.width > 0 && now.time > then.time) keys.add(now.key);
+  }
+  return keys;
+}
+
+/** Waits until exactly these remote tiles (keys as from `playing`) are playing. */
+export async function waitPlaying(page, keys, ms = 20_000) {
+  const want = [...keys].sort().join(",");
+  let seen = "";
+  try {
+    await until(
+      async () => {
+        seen = [...(await playing(page))].sort().join(",");
+        return seen === want;
+      },
+      { ms, what: `videos [${want}] playing` },
+    );
+  } catch (error) {
+    const tiles = await page.evaluate(() =>
+      [...document.querySelectorAll(".tile[data-peer]")].map((tile) => {
+        const video = tile.querySelector("video");
+        const tracks = video.srcObject?.getTracks().map((t) => `${t.kind}:${t.readyState}${t.muted ? ":muted" : ""}`);
+        return `${tile.dataset.peer}/${tile.dataset.kind} ${video.videoWidth}px t=${video.currentTime.toFixed(1)} paused=${video.paused} [${tracks}]`;
+      }),
+    );
+    error.message += `; playing: [${seen}]; tiles: ${tiles.join(" | ")}`;
+    throw error;
+  }
+}
+
+/** Every RTCPeerConnection of the page, per peer: { id, nick, connectionState, sending… }. */
+export function peers(page) {
+  return page.evaluate(() => window.room.peers());
+}
+
+/** Waits until the page has `n` peers, all with a connected RTCPeerConnection. */
+export async function waitConnected(page, n, ms = 20_000) {
+  await until(
+    async () => {
+      const list = await peers(page);
+      return list.length === n && list.every((p) => p.connectionState === "connected");
+    },
+    { ms, what: `${n} connected peers` },
+  );
+}
+
+export function myId(page) {
+  return page.evaluate(() => window.room.me.id);
+}
