@@ -102,7 +102,13 @@ function mergeRounds(...rounds) {
     return values.length % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
   };
   return {
-    rounds: ok.map((r) => ({ p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, cpuMicrosPerDelivery: r.cpuMicrosPerDelivery })),
+    rounds: ok.map((r) => ({
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      max: r.latency.max,
+      cpuMicrosPerDelivery: r.cpuMicrosPerDelivery,
+      otherCpuShare: r.otherCpuShare,
+    })),
     deliveriesPerSecond: median((r) => r.deliveriesPerSecond),
     latency: { p50: median((r) => r.latency.p50), p99: median((r) => r.latency.p99), max: median((r) => r.latency.max) },
     lost: ok.reduce((sum, r) => sum + r.lost, 0),
@@ -111,6 +117,7 @@ function mergeRounds(...rounds) {
     cpuMicrosPerDelivery: median((r) => r.cpuMicrosPerDelivery),
     serverCpuShare: median((r) => r.serverCpuShare),
     generatorCpuShare: median((r) => r.generatorCpuShare),
+    otherCpuShare: median((r) => r.otherCpuShare),
     memory: ok.at(-1).memory,
     join: summary(ok.flatMap((r) => r.joins)),
     errors: rounds.filter((round) => round?.error).map((round) => round.error),

@@ -67,6 +67,13 @@ export function memoryMiB(pids) {
   return { rss: rss / 1024, peak: peak / 1024 };
 }
 
+/** CPU seconds the whole machine has been busy (all cores, from /proc/stat). */
+export function machineBusySeconds() {
+  const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks;
+  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+}
+
 export function machine() {
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? os.cpus()[0]?.model;
   return {

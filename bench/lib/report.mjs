@@ -34,6 +34,7 @@ function rows(run) {
     ["server CPU per delivery (µs)", std((x) => x.cpuMicrosPerDelivery), one, true],
     ["server CPU (% of one core)", std((x) => x.serverCpuShare * 100), int, true],
     ["server memory RSS under load (MiB)", std((x) => x.memory.rss), int, true],
+    ["other processes on the machine meanwhile (% of one core)", std((x) => x.otherCpuShare * 100), int],
     [`**Many rooms** (${many_ ? many_ / 8 : 50} rooms × 8, 1 msg/s each)`, null],
     ["deliveries/s", many((x) => x.deliveriesPerSecond), int, true],
     ["relay latency p50 / p99 / max (ms)", many((x) => `${ms(x.latency.p50)} / ${ms(x.latency.p99)} / ${ms(x.latency.max)}`), String],
@@ -42,6 +43,7 @@ function rows(run) {
     ["join latency p50 / p99 (ms)", many((x) => `${ms(x.join.p50)} / ${ms(x.join.p99)}`), String],
     ["server CPU per delivery (µs)", many((x) => x.cpuMicrosPerDelivery), one, true],
     ["server memory RSS, all connected (MiB)", many((x) => x.memory.rss), int, true],
+    ["other processes on the machine meanwhile (% of one core)", many((x) => x.otherCpuShare * 100), int],
     ["**Crowded room** (one room, each client 2 msg/s, knee: p99 ≤ 100 ms, nothing lost)", null],
     ["knee (clients in the room)", kneeOf((x) => x.kneeSize), (v) => `${v}${v === 200 ? "+" : ""}`, true],
     ["deliveries/s at the knee", kneeOf((x) => x.atKnee?.deliveriesPerSecond), int, true],
@@ -141,7 +143,9 @@ export function report(run) {
     "**Relay latency** is from just before the sender's `send` to the receiver's `message` event,",
     "on one clock (every client lives in the load generator's process). **Server CPU** is the",
     "user + system time of the server's processes (`/proc/<pid>/stat`) over the measured window,",
-    "divided by its deliveries; **memory** is their resident set (`VmRSS`, peak `VmHWM`).",
+    "divided by its deliveries; **memory** is their resident set (`VmRSS`, peak `VmHWM`). **Other",
+    "processes** is what the rest of the machine used meanwhile (`/proc/stat` less the server and",
+    "the load generator): this machine is shared, and a high figure there explains a bad round.",
     "",
     "## Latest run",
     "",
@@ -165,7 +169,9 @@ export function report(run) {
 const FINDINGS = `## Where Room's time goes
 
 Profiled with V8's CPU profiler attached to the worker's isolate (Miniflare \`inspectorPort\`),
-under the standard load and in one room of 64 clients:
+under the standard load and in one room of 64 clients; to look again:
+\`source scripts/tools.sh && node bench/profile.mjs room standard\` (or \`crowd\`, \`joinStorm\`;
+\`jsdo\` for the baseline).
 
 - **Reading every socket's attachment on every frame** was the largest cost: the room rebuilt
   its list of people from \`state.get_websockets()\` and each socket's attachment for each frame

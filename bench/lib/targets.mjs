@@ -38,10 +38,13 @@ function freePort() {
 
 const roomPath = (name) => `/ws/rooms/${encodeURIComponent(name)}`;
 
-/** Room, the built worker (build/), in workerd through Miniflare configured from wrangler.toml. */
-export async function roomMiniflare(vars) {
+/**
+ * Room, the built worker (build/), in workerd through Miniflare configured from wrangler.toml.
+ * `inspectorPort` opens V8's inspector (bench/profile.mjs).
+ */
+export async function roomMiniflare(vars, { inspectorPort } = {}) {
   const before = new Set(childrenNamed("workerd"));
-  const worker = await startWorker({ vars });
+  const worker = await startWorker({ vars, inspectorPort });
   const pids = childrenNamed("workerd").filter((pid) => !before.has(pid));
   return {
     kind: "ws",
@@ -101,7 +104,7 @@ export async function roomWranglerDev(vars) {
 }
 
 /** The plain JavaScript Durable Object baseline, in the same workerd, through Miniflare. */
-export async function jsDurableObject(vars) {
+export async function jsDurableObject(vars, { inspectorPort } = {}) {
   const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
     readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"),
   )[1];
@@ -116,6 +119,7 @@ export async function jsDurableObject(vars) {
     host: "127.0.0.1",
     port: 0,
     durableObjectsPersist: false,
+    inspectorPort,
   });
   const base = (await mf.ready).href.replace(/\/$/, "").replace(/^http/, "ws");
   const pids = childrenNamed("workerd").filter((pid) => !before.has(pid));

@@ -7,7 +7,7 @@
 // Every chat message must reach everyone in its room (the 7 others and, as the protocol says,
 // the sender); a copy that never arrives is lost, one seen twice (or out of order) a duplicate.
 import { benchText, joinRoom } from "./clients.mjs";
-import { cpuSeconds, memoryMiB } from "./proc.mjs";
+import { cpuSeconds, memoryMiB, machineBusySeconds } from "./proc.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let nextSender = 0;
@@ -102,7 +102,7 @@ async function traffic(target, groups, tracker, { rate, warmupMs, measureMs, dra
   }
   await sleep(warmupMs);
   const pids = target.pids();
-  const [cpu0, gen0] = [cpuSeconds(pids), process.cpuUsage()];
+  const [cpu0, gen0, busy0] = [cpuSeconds(pids), process.cpuUsage(), machineBusySeconds()];
   tracker.recording = true;
   const t0 = performance.now();
   await sleep(measureMs);
@@ -110,6 +110,7 @@ async function traffic(target, groups, tracker, { rate, warmupMs, measureMs, dra
   const seconds = (performance.now() - t0) / 1000;
   const serverCpu = cpuSeconds(pids) - cpu0;
   const gen = process.cpuUsage(gen0);
+  const busy = machineBusySeconds() - busy0;
   for (const timer of timers) clearTimeout(timer), clearInterval(timer);
   const memory = memoryMiB(pids);
   const lost = await tracker.drained(drainMs);
@@ -123,6 +124,8 @@ async function traffic(target, groups, tracker, { rate, warmupMs, measureMs, dra
     cpuMicrosPerDelivery: (serverCpu * 1e6) / tracker.deliveries,
     serverCpuShare: serverCpu / seconds,
     generatorCpuShare: (gen.user + gen.system) / 1e6 / seconds,
+    // Everything else the machine ran meanwhile (other users of a shared machine), in cores.
+    otherCpuShare: Math.max(0, busy - serverCpu - (gen.user + gen.system) / 1e6) / seconds,
     memory,
   };
 }

@@ -14,8 +14,9 @@ const SCRIPT_NAME = "room";
  * @param {Record<string,string>} [options.vars] overrides of wrangler.toml [vars] and secrets
  * @param {number} [options.port] a fixed port (0: any free one)
  * @param {string} [options.persistTo] keep Durable Object storage here (default: in memory)
+ * @param {number} [options.inspectorPort] open V8's inspector here (bench/profile.mjs)
  */
-export async function startWorker({ vars = {}, port = 0, persistTo } = {}) {
+export async function startWorker({ vars = {}, port = 0, persistTo, inspectorPort } = {}) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
   const mf = new Miniflare({
     ...workerOptions,
@@ -27,6 +28,7 @@ export async function startWorker({ vars = {}, port = 0, persistTo } = {}) {
     host: "127.0.0.1",
     port,
     durableObjectsPersist: persistTo ?? false,
+    inspectorPort,
   });
   const url = await mf.ready;
   const base = url.href.replace(/\/$/, "");
