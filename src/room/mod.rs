@@ -321,11 +321,14 @@ impl Room {
         if let Some(private) = outcome.room_private {
             self.set_meta("private", if private { "1" } else { "0" });
         }
-        if let Some(frame) = &outcome.chat {
-            self.remember_chat(frame);
-        }
         for send in &outcome.sends {
             deliver(ws, sender.as_deref(), &send.to, &send.frame, sockets);
+        }
+        // After the sends: the runtime holds every message sent after a storage write until
+        // the write is durable (the output gate), which was most of a chat's relay latency.
+        // A history write that fails costs a late joiner that line, never the others theirs.
+        if let Some(frame) = &outcome.chat {
+            self.remember_chat(frame);
         }
         if let Some(code) = outcome.close {
             if was_joined {

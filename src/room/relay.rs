@@ -92,7 +92,7 @@ pub enum Resumed {
 }
 
 /// Everything one frame causes. The Durable Object applies it in this order: store the
-/// attachment, persist the room's privacy and chat history, deliver, then close.
+/// attachment, persist the room's privacy, deliver, persist the chat history, then close.
 #[derive(Debug, Default, PartialEq)]
 pub struct Outcome {
     /// The sender's attachment after this frame (budgets spent, member joined or changed).
