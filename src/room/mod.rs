@@ -120,7 +120,8 @@ impl DurableObject for Room {
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
         let sockets = self.sockets();
-        let conn = attachment(&ws);
+        let conn = (sockets.iter().find(|s| s.ws == ws))
+            .map_or_else(|| attachment(&ws), |s| s.conn.clone());
         let my_id = conn.member.as_ref().map(|m| m.peer.id.as_str());
         let others = joined_except(&sockets, my_id);
         let incoming = match &message {
