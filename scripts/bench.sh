@@ -18,4 +18,4 @@ bash scripts/build.sh >/dev/null 2>&1 || bash scripts/build.sh
 
 say "running the benchmarks (about 6 minutes)"
 # A hard bound, so that a stuck server never holds the shared machine.
-exec timeout --kill-after=10 570 node bench/run.mjs
+exec timeout --kill-after=10 540 node bench/run.mjs

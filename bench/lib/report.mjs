@@ -166,39 +166,45 @@ export function report(run) {
 
 // What profiling Room found (V8's CPU profiler on the room's isolate through Miniflare's
 // `inspectorPort`, under the standard load and in a room of 64), and what was done about it.
-const FINDINGS = `## Where Room's time goes
+const FINDINGS = `## Where Room's time goes, and what was changed
 
 Profiled with V8's CPU profiler attached to the worker's isolate (Miniflare \`inspectorPort\`),
-under the standard load and in one room of 64 clients; to look again:
+under the standard load, in one room of 64 clients and in the join storm; to look again:
 \`source scripts/tools.sh && node bench/profile.mjs room standard\` (or \`crowd\`, \`joinStorm\`;
-\`jsdo\` for the baseline).
+\`jsdo\` for the baseline). Before/after figures are in each change's commit message.
 
-- **Reading every socket's attachment on every frame** was the largest cost: the room rebuilt
-  its list of people from \`state.get_websockets()\` and each socket's attachment for each frame
-  (a structured clone, a field-by-field walk through serde-wasm-bindgen, allocations), so a frame
-  in a room of N cost N reads: about 30 % of the room's time at 8 per room, a third at 64.
-  Fixed in two steps: attachments are stored as one JSON string (one crossing into wasm and a
-  serde_json parse instead of a property read per field), and each room instance keeps the
-  sockets with their attachments in memory (\`Room::known\`, written through by \`Room::store\`,
-  dropped on close), read from the runtime once per wake-up. At 64 per room the room's time
-  per message about halved; sending is now the largest part, as in the JavaScript baseline.
-- **Two SQL statements per chat message** (store it, trim the history): the trim now runs on
-  every 16th message (the table holds at most \`CHAT_HISTORY\` + 15 rows).
-- What remains beyond the JavaScript Durable Object's work: the per-event glue of workers-rs
-  and worker-build's shim (a \`future_to_promise\`, a microtask and a \`Proxy\` wrapper around
-  every Durable Object method call: about 15 % of the room's time at 8 per room); reading and
-  writing the sender's attachment (its rate budgets and last-seen time: the baseline has no
-  rate limits); the SQLite insert per chat message is common to both.
+- **The output gate** was most of a chat message's relay latency: the room stored the line in
+  its SQLite history and then sent it, and workerd holds everything a Durable Object sends
+  after a storage write until the write is durable. The room now sends first and stores the
+  line right after, in the same event (so a later join still sees it): relay p50 fell by about
+  a third, below the JavaScript baseline's, which (written the usual way) stores first.
+- **Reading every socket's attachment on every frame** was the largest CPU cost: the room
+  rebuilt its list of people from \`state.get_websockets()\` and each attachment for each frame
+  (a structured clone, a field-by-field walk through serde-wasm-bindgen, allocations), so a
+  frame in a room of N cost N reads: about 30 % of the room's time at 8 per room, a third at
+  64. Now attachments are one JSON string each (one crossing into wasm, one serde_json parse),
+  and each room instance keeps the sockets with their attachments in memory (\`Room::known\`,
+  written through by \`Room::store\`, dropped on close), read from the runtime once per wake-up;
+  the sender's own attachment comes from there too. At 64 per room the room's time per message
+  about halved; sending is now the largest part, as in the baseline.
+- **Two SQL statements per chat message** (store, trim the history): the trim now runs on every
+  16th message (the table holds at most \`CHAT_HISTORY\` + 15 rows).
+- What remains beyond the baseline's work, at 8 per room: the per-event glue of workers-rs and
+  worker-build's shim (a \`future_to_promise\`, a microtask and a \`Proxy\` with an async
+  \`apply\` around every Durable Object method call: about 15 % of the room's time), writing
+  the sender's attachment on every frame (its rate budgets and last-seen time, about 6 %: the
+  baseline has no rate limits) and cloning the members for \`relay::on_frame\` (about 3 %).
+  The SQLite insert per chat message and the sends are common to both.
 - **Joins** cost Room about three times the baseline's CPU: each join reports the new count to
-  the Lobby Durable Object (a fetch, the lobby's SQLite write and its fan-out: about a third of
+  the Lobby Durable Object (a fetch, the lobby's SQLite write and fan-out: about a quarter of
   the join's cost), reads the room's name and privacy from SQLite for that report, upserts the
-  room's name on every upgrade and checks the alarm. The baseline has no lobby. Batching lobby
+  room's name on every upgrade and checks the alarm. The baseline has no lobby. Coalescing lobby
   reports (at most one per room per interval) is the lever there.
-- Tried and not kept: converting a frame to a JavaScript string once per fan-out rather than
+- Tried and not kept: converting a frame to a JavaScript string once per fan-out instead of
   once per recipient (web-sys' \`send_with_str\` decodes UTF-8 on every call) made no difference
-  that this machine could measure.
-- Through \`wrangler dev\` every frame also crosses wrangler's proxy worker (a second workerd),
-  which costs latency and CPU on top of the same Room; Miniflare is the like-for-like comparison.
+  this machine could measure.
+- Through \`wrangler dev\`, every frame also crosses wrangler's proxy worker (a second workerd),
+  which costs CPU and memory on top of the same Room; Miniflare is the like-for-like comparison.
 `.split("\n");
 
 function callSetup(data) {
