@@ -326,7 +326,7 @@ impl Room {
             deliver(ws, sender.as_deref(), &send.to, &send.frame, sockets);
         }
         // After the sends: the runtime holds every message sent after a storage write until
-        // the write is durable (the output gate), which was most of a chat's relay latency.
+        // the write is durable (the output gate), which put the commit on every copy's path.
         // A history write that fails costs a late joiner that line, never the others theirs.
         if let Some(frame) = &outcome.chat {
             self.remember_chat(frame);
