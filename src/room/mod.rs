@@ -279,6 +279,12 @@ impl Room {
         Ok(())
     }
 
+    /// Closes a socket from our side with `code` and its documented reason.
+    fn close(&self, ws: &WebSocket, code: u16) {
+        ws.close(Some(code), Some(close_reason(code))).ok();
+        self.forget(ws);
+    }
+
     /// Drops a closed socket from `known`.
     fn forget(&self, ws: &WebSocket) {
         if let Some(known) = self.known.borrow_mut().as_mut() {
@@ -306,9 +312,7 @@ impl Room {
                         ..old.conn.clone()
                     };
                     self.store(&old.ws, &conn).ok();
-                    old.ws
-                        .close(Some(close::REPLACED), Some(close_reason(close::REPLACED)))
-                        .ok();
+                    self.close(&old.ws, close::REPLACED);
                 }
             }
             Some(Resumed::Returned { token }) => {
@@ -335,7 +339,7 @@ impl Room {
             if was_joined {
                 self.depart(ws, Departure::Final).await;
             }
-            ws.close(Some(code), Some(close_reason(code))).ok();
+            self.close(ws, code);
         }
         if outcome.count_changed {
             self.keep_sweeping().await;
@@ -397,10 +401,7 @@ impl Room {
                 .max(self.last_ping_ms(&socket.ws).unwrap_or(0));
             if relay::is_silent(now, last_heard, &self.limits) {
                 self.depart(&socket.ws, Departure::Lost).await;
-                socket
-                    .ws
-                    .close(Some(close::TIMED_OUT), Some(close_reason(close::TIMED_OUT)))
-                    .ok();
+                self.close(&socket.ws, close::TIMED_OUT);
             }
         }
     }
@@ -485,10 +486,7 @@ impl Room {
             return http::error(404, "unknown_peer", "no such peer in this room");
         };
         self.depart(&socket.ws, Departure::Final).await;
-        socket
-            .ws
-            .close(Some(close::REMOVED), Some(close_reason(close::REMOVED)))
-            .ok();
+        self.close(&socket.ws, close::REMOVED);
         http::json(200, &serde_json::json!({ "ok": true }))
     }
 
