@@ -6,8 +6,8 @@
 //! `state.get_websockets()` and those attachments are the whole truth. What goes to whom is
 //! decided in `relay`; this file applies it: stores attachments, writes history, sends, closes.
 //!
-//! Storage (SQLite): the last chat messages, the room's name and privacy, and for the resume
-//! window the people who lost their connection. One alarm, only while it has work: sweeping
+//! Storage: the last chat messages (key-value, see `history`); in SQLite the room's name, its
+//! privacy, and for the resume window the people who lost their connection. One alarm, only while it has work: sweeping
 //! for vanished sockets while the room is occupied, and forgetting the room once it is empty.
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -22,13 +22,13 @@ use crate::protocol::{close, PeerInfo};
 use crate::room_name::RoomName;
 use crate::{http, ids, lobby};
 
+mod history;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests;
 pub mod relay;
 use relay::{Conn, Incoming, Member, Outcome, Resumed, RoomIo, Target};
 
 const SCHEMA: &str = "
-    CREATE TABLE IF NOT EXISTS chat (seq INTEGER PRIMARY KEY AUTOINCREMENT, frame TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS departed (resume TEXT PRIMARY KEY, member TEXT NOT NULL, left_ms INTEGER NOT NULL);";
 
@@ -189,19 +189,10 @@ impl RoomIo for Room {
     }
 
     fn history(&self) -> Vec<Box<RawValue>> {
-        #[derive(Deserialize)]
-        struct Row {
-            frame: String,
-        }
-        let query = "SELECT frame FROM (SELECT seq, frame FROM chat ORDER BY seq DESC LIMIT ?) ORDER BY seq";
-        let keep = self.limits.history_len as f64;
-        let rows = self
-            .sql()
-            .exec(query, vec![keep.into()])
-            .and_then(|cursor| cursor.to_array::<Row>())
-            .unwrap_or_default();
-        rows.into_iter()
-            .filter_map(|row| RawValue::from_string(row.frame).ok())
+        let lines = history::recent(&self.raw_storage(), self.limits.history_len);
+        lines
+            .into_iter()
+            .filter_map(|line| RawValue::from_string(line).ok())
             .collect()
     }
 
@@ -333,7 +324,7 @@ impl Room {
         // the write is durable (the output gate), which put the commit on every copy's path.
         // A history write that fails costs a late joiner that line, never the others theirs.
         if let Some(frame) = &outcome.chat {
-            self.remember_chat(frame);
+            self.remember_chat(frame).await;
         }
         if let Some(code) = outcome.close {
             if was_joined {
@@ -379,11 +370,11 @@ impl Room {
         if remaining == 0 {
             // The conversation is over: the history goes now, the rest when the alarm finds
             // the room still empty after the resume window.
+            if let Err(why) = history::trim(&self.raw_storage(), 0).await {
+                console_warn!("deleting chat history failed: {why:?}");
+            }
             self.sql()
-                .exec(
-                    "DELETE FROM chat; DELETE FROM meta WHERE key = 'private'",
-                    None,
-                )
+                .exec("DELETE FROM meta WHERE key = 'private'", None)
                 .ok();
             self.keep_sweeping().await;
         }
@@ -490,25 +481,25 @@ impl Room {
         http::json(200, &serde_json::json!({ "ok": true }))
     }
 
-    fn remember_chat(&self, frame: &str) {
-        let sql = self.sql();
-        let keep = self.limits.history_len as f64;
+    async fn remember_chat(&self, frame: &str) {
         let chats = self.chats_since_wake.get();
         self.chats_since_wake.set(chats.wrapping_add(1));
-        let stored = sql
-            .exec("INSERT INTO chat (frame) VALUES (?)", vec![frame.into()])
-            .and_then(|_| {
-                if chats.is_multiple_of(TRIM_EVERY) {
-                    sql.exec(
-                        "DELETE FROM chat WHERE seq <= (SELECT MAX(seq) FROM chat) - ?",
-                        vec![keep.into()],
-                    )?;
-                }
-                Ok(())
-            });
-        if let Err(why) = stored {
-            console_warn!("storing chat history failed: {why}");
+        let storage = self.raw_storage();
+        let key = history::key(self.now_ms(), chats);
+        let mut stored = history::append(&storage, key, frame).await;
+        if stored.is_ok() && chats.is_multiple_of(TRIM_EVERY) {
+            stored = history::trim(&storage, self.limits.history_len).await;
         }
+        if let Err(why) = stored {
+            console_warn!("storing chat history failed: {why:?}");
+        }
+    }
+
+    /// The storage object itself, for the calls workers-rs does not wrap (see `history`).
+    fn raw_storage(&self) -> wasm_bindgen::JsValue {
+        let storage = self.state.storage();
+        let raw: &wasm_bindgen::JsValue = storage.as_raw().as_ref();
+        raw.clone()
     }
 
     fn meta(&self, key: &str) -> Option<String> {
