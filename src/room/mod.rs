@@ -41,7 +41,7 @@ pub struct Room {
     /// woken reports once, so a lobby that missed a report converges.
     reported_since_wake: Cell<bool>,
     /// Chat messages stored since this instance started: the history is trimmed on the first
-    /// and then on every `TRIM_EVERY`th, not on each (a statement per message saved).
+    /// and then on every `TRIM_EVERY`th, not on each (a storage write per message saved).
     chats_since_wake: Cell<u32>,
     /// Every socket with its attachment, as this instance last read or wrote it (`store`
     /// writes through), so that a frame does not read them all again: a structured clone, a
@@ -51,7 +51,7 @@ pub struct Room {
 }
 
 /// How often the stored history is trimmed back to `history_len`; it holds at most
-/// `history_len + TRIM_EVERY - 1` rows, and `welcome` sends the last `history_len`.
+/// `history_len + TRIM_EVERY - 1` lines, and `welcome` sends the last `history_len`.
 const TRIM_EVERY: u32 = 16;
 
 /// One socket and its attachment.
