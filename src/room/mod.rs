@@ -23,6 +23,7 @@ use crate::room_name::RoomName;
 use crate::{http, ids, lobby};
 
 mod history;
+use history::History;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests;
 pub mod relay;
@@ -40,19 +41,14 @@ pub struct Room {
     /// False until this instance has told the lobby its count: a room that was evicted and
     /// woken reports once, so a lobby that missed a report converges.
     reported_since_wake: Cell<bool>,
-    /// Chat messages stored since this instance started: the history is trimmed on the first
-    /// and then on every `TRIM_EVERY`th, not on each (a storage write per message saved).
-    chats_since_wake: Cell<u32>,
+    /// The last chat lines, for joiners; written to storage in batches.
+    history: Rc<History>,
     /// Every socket with its attachment, as this instance last read or wrote it (`store`
     /// writes through), so that a frame does not read them all again: a structured clone, a
     /// copy into wasm and a JSON parse per socket per frame was the room's largest cost.
     /// Read from the runtime on first use after a wake-up.
     known: RefCell<Option<Vec<Rc<Socket>>>>,
 }
-
-/// How often the stored history is trimmed back to `history_len`; it holds at most
-/// `history_len + TRIM_EVERY - 1` lines, and `welcome` sends the last `history_len`.
-const TRIM_EVERY: u32 = 16;
 
 /// One socket and its attachment.
 struct Socket {
@@ -84,12 +80,13 @@ impl DurableObject for Room {
             console_error!("room schema: {why}");
         }
         let limits = Limits::from_vars(|name| env.var(name).ok().map(|v| v.to_string()));
+        let history = History::new(raw_storage(&state), limits.history_len);
         Self {
             state,
             env,
             limits,
             reported_since_wake: Cell::new(false),
-            chats_since_wake: Cell::new(0),
+            history,
             known: RefCell::new(None),
         }
     }
@@ -189,9 +186,7 @@ impl RoomIo for Room {
     }
 
     fn history(&self) -> Vec<Box<RawValue>> {
-        let lines = history::recent(&self.raw_storage(), self.limits.history_len);
-        lines
-            .into_iter()
+        (self.history.lines().into_iter())
             .filter_map(|line| RawValue::from_string(line).ok())
             .collect()
     }
@@ -320,11 +315,8 @@ impl Room {
         for send in &outcome.sends {
             deliver(ws, sender.as_deref(), &send.to, &send.frame, sockets);
         }
-        // After the sends: the runtime holds every message sent after a storage write until
-        // the write is durable (the output gate), which put the commit on every copy's path.
-        // A history write that fails costs a late joiner that line, never the others theirs.
-        if let Some(frame) = &outcome.chat {
-            self.remember_chat(frame).await;
+        if let Some(frame) = outcome.chat {
+            self.history.push(frame);
         }
         if let Some(code) = outcome.close {
             if was_joined {
@@ -370,9 +362,7 @@ impl Room {
         if remaining == 0 {
             // The conversation is over: the history goes now, the rest when the alarm finds
             // the room still empty after the resume window.
-            if let Err(why) = history::trim(&self.raw_storage(), 0).await {
-                console_warn!("deleting chat history failed: {why:?}");
-            }
+            self.history.clear().await;
             self.sql()
                 .exec("DELETE FROM meta WHERE key = 'private'", None)
                 .ok();
@@ -481,27 +471,6 @@ impl Room {
         http::json(200, &serde_json::json!({ "ok": true }))
     }
 
-    async fn remember_chat(&self, frame: &str) {
-        let chats = self.chats_since_wake.get();
-        self.chats_since_wake.set(chats.wrapping_add(1));
-        let storage = self.raw_storage();
-        let key = history::key(self.now_ms(), chats);
-        let mut stored = history::append(&storage, key, frame).await;
-        if stored.is_ok() && chats.is_multiple_of(TRIM_EVERY) {
-            stored = history::trim(&storage, self.limits.history_len).await;
-        }
-        if let Err(why) = stored {
-            console_warn!("storing chat history failed: {why:?}");
-        }
-    }
-
-    /// The storage object itself, for the calls workers-rs does not wrap (see `history`).
-    fn raw_storage(&self) -> wasm_bindgen::JsValue {
-        let storage = self.state.storage();
-        let raw: &wasm_bindgen::JsValue = storage.as_raw().as_ref();
-        raw.clone()
-    }
-
     fn meta(&self, key: &str) -> Option<String> {
         #[derive(Deserialize)]
         struct Row {
@@ -524,6 +493,13 @@ impl Room {
     fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
     }
+}
+
+/// The storage object itself, for the calls workers-rs does not wrap (see `history`).
+fn raw_storage(state: &State) -> wasm_bindgen::JsValue {
+    let storage = state.storage();
+    let raw: &wasm_bindgen::JsValue = storage.as_raw().as_ref();
+    raw.clone()
 }
 
 /// A socket's attachment; a socket with none (or an unreadable one) counts as fresh.

@@ -1,6 +1,6 @@
 // The room's chat history is bounded: a late joiner gets exactly the last CHAT_HISTORY
-// messages, however many were sent, before and after the room was evicted and woken (the
-// store is trimmed in batches, not on every message).
+// messages, however many were sent, before and after the room was evicted and woken (lines
+// are written to storage in batches, and the eviction waits for the pending one).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
@@ -32,9 +32,13 @@ test("a late joiner gets the last CHAT_HISTORY messages, before and after a wake
   assert.deepEqual(b.welcome.history.map((h) => h.text), ["m37", "m38", "m39"]);
   await a.client.next("peer_joined");
 
+  // Right after the last line: the eviction waits for the pending batch to be written.
   await worker.evictRoom(room);
+  const d = await join(room, "dee");
+  assert.deepEqual(d.welcome.history.map((h) => h.text), ["m37", "m38", "m39"], "written before the eviction");
+  await a.client.next("peer_joined");
   await chat(a.client, 40, 45);
   const c = await join(room, "cy");
   assert.deepEqual(c.welcome.history.map((h) => h.text), ["m42", "m43", "m44"]);
-  for (const who of [a, b, c]) await who.client.close();
+  for (const who of [a, b, c, d]) await who.client.close();
 });
