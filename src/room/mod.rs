@@ -2,13 +2,15 @@
 //!
 //! Sockets are accepted with the Hibernation API, so an idle room is evicted from memory while
 //! everyone stays connected, and costs nothing. Each socket's attachment (`relay::Conn`) holds
-//! the person on it, its rate budgets and when it was last heard from; after a wake-up,
+//! the person on it, written whenever that changes, and its rate budgets and when it was last
+//! heard from as of that write (in between they live in memory); after a wake-up,
 //! `state.get_websockets()` and those attachments are the whole truth. What goes to whom is
 //! decided in `relay`; this file applies it: stores attachments, writes history, sends, closes.
 //!
 //! Storage: the last chat messages (key-value, see `history`); in SQLite the room's name, its
-//! privacy, and for the resume window the people who lost their connection. One alarm, only while it has work: sweeping
-//! for vanished sockets while the room is occupied, and forgetting the room once it is empty.
+//! privacy, and for the resume window the people who lost their connection. One alarm, only
+//! while it has work: sweeping for vanished sockets while the room is occupied, and forgetting
+//! the room once it is empty.
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -117,8 +119,7 @@ impl DurableObject for Room {
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
         let sockets = self.sockets();
-        let conn = (sockets.iter().find(|s| s.ws == ws))
-            .map_or_else(|| attachment(&ws), |s| s.conn.clone());
+        let conn = self.conn(&ws);
         let my_id = conn.member.as_ref().map(|m| m.peer.id.as_str());
         let others = joined_except(&sockets, my_id);
         let incoming = match &message {
@@ -126,8 +127,7 @@ impl DurableObject for Room {
             WebSocketIncomingMessage::Binary(_) => Incoming::Binary,
         };
         let outcome = relay::on_frame(&conn, incoming, &others, &self.limits, self);
-        self.apply(&ws, conn.member.is_some(), outcome, &sockets)
-            .await
+        self.apply(&ws, &conn, outcome, &sockets).await
     }
 
     async fn websocket_close(
@@ -248,10 +248,25 @@ impl Room {
         sockets
     }
 
+    /// A socket's attachment as this instance knows it.
+    fn conn(&self, ws: &WebSocket) -> Conn {
+        let known = self.known.borrow();
+        let socket = known.iter().flatten().find(|s| s.ws == *ws);
+        socket.map_or_else(|| attachment(ws), |s| s.conn.clone())
+    }
+
     /// Stores a socket's attachment (as JSON text: a string crosses from JavaScript into wasm
     /// in one piece, where an object costs a property read and a conversion per field).
     fn store(&self, ws: &WebSocket, conn: &Conn) -> Result<()> {
         ws.serialize_attachment(serde_json::to_string(conn)?)?;
+        self.remember(ws, conn);
+        Ok(())
+    }
+
+    /// Updates a socket's attachment in `known` only: what is lost with it in an eviction is
+    /// the rate budgets and the last-heard time, and a room is only evicted after seconds of
+    /// silence, which refill the one and make the runtime's `ping` record the better other.
+    fn remember(&self, ws: &WebSocket, conn: &Conn) {
         if let Some(known) = self.known.borrow_mut().as_mut() {
             let socket = Rc::new(Socket {
                 ws: ws.clone(),
@@ -262,7 +277,6 @@ impl Room {
                 None => known.push(socket),
             }
         }
-        Ok(())
     }
 
     /// Closes a socket from our side with `code` and its documented reason.
@@ -281,12 +295,18 @@ impl Room {
     async fn apply(
         &self,
         ws: &WebSocket,
-        was_joined: bool,
+        before: &Conn,
         outcome: Outcome,
         sockets: &[Rc<Socket>],
     ) -> Result<()> {
         let sender = outcome.conn.member.as_ref().map(|m| m.peer.id.clone());
-        self.store(ws, &outcome.conn)?;
+        // The attachment is written when the person on the socket changes (a join, a rename,
+        // a media state), not for every frame's budget and time.
+        if outcome.conn.member == before.member {
+            self.remember(ws, &outcome.conn);
+        } else {
+            self.store(ws, &outcome.conn)?;
+        }
         match &outcome.resumed {
             Some(Resumed::TookOver { old_id }) => {
                 if let Some(old) = sockets
@@ -319,7 +339,7 @@ impl Room {
             self.history.push(frame);
         }
         if let Some(code) = outcome.close {
-            if was_joined {
+            if before.member.is_some() {
                 self.depart(ws, Departure::Final).await;
             }
             self.close(ws, code);
@@ -338,7 +358,7 @@ impl Room {
     /// Everyone left hears that the person on `ws` is gone, exactly once: the attachment is
     /// cleared first, so a later close event for the same socket finds nobody to announce.
     async fn depart(&self, ws: &WebSocket, how: Departure) {
-        let mut conn = attachment(ws);
+        let mut conn = self.conn(ws);
         let Some(member) = conn.member.take() else {
             return;
         };

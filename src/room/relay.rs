@@ -7,8 +7,8 @@ use serde_json::value::RawValue;
 use crate::config::{Limits, Rate};
 use crate::protocol::{close, ClientFrame, ErrorCode, PeerInfo, ServerFrame, You};
 
-/// What a socket's attachment holds, so nothing is lost when the room is evicted and woken:
-/// the person on it (once joined), its rate budgets, and when it was last heard from.
+/// What the room knows of a socket: the person on it (once joined), its rate budgets, and when
+/// it was last heard from. Kept in its attachment, so an evicted room wakes up knowing it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Conn {
     pub member: Option<Member>,
