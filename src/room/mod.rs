@@ -43,6 +43,14 @@ pub struct Room {
     /// False until this instance has told the lobby its count: a room that was evicted and
     /// woken reports once, so a lobby that missed a report converges.
     reported_since_wake: Cell<bool>,
+    /// True while a report is on its way to the lobby (see `report`).
+    reporting: Cell<bool>,
+    /// A change the lobby has not been sent yet.
+    report_due: Cell<bool>,
+    /// True once this instance knows an alarm is pending: joins do not ask storage again.
+    alarm_pending: Cell<bool>,
+    /// The room's name and privacy as stored in SQLite, read once per wake-up.
+    meta: RefCell<Option<Meta>>,
     /// The last chat lines, for joiners; written to storage in batches.
     history: Rc<History>,
     /// Every socket with its attachment, as this instance last read or wrote it (`store`
@@ -50,6 +58,13 @@ pub struct Room {
     /// copy into wasm and a JSON parse per socket per frame was the room's largest cost.
     /// Read from the runtime on first use after a wake-up.
     known: RefCell<Option<Vec<Rc<Socket>>>>,
+}
+
+/// What the room stores about itself (the `meta` table).
+#[derive(Clone, Default)]
+struct Meta {
+    name: Option<String>,
+    private: bool,
 }
 
 /// One socket and its attachment.
@@ -88,6 +103,10 @@ impl DurableObject for Room {
             env,
             limits,
             reported_since_wake: Cell::new(false),
+            reporting: Cell::new(false),
+            report_due: Cell::new(false),
+            alarm_pending: Cell::new(false),
+            meta: RefCell::new(None),
             history,
             known: RefCell::new(None),
         }
@@ -152,6 +171,7 @@ impl DurableObject for Room {
     /// Sweeps for vanished sockets while the room is occupied; once it is empty, forgets the
     /// resume records as they expire and then the room itself.
     async fn alarm(&self) -> Result<Response> {
+        self.alarm_pending.set(false);
         self.sweep().await;
         let now = self.now_ms();
         let expired_before = now.saturating_sub(self.limits.resume_window_ms) as f64;
@@ -164,12 +184,15 @@ impl DurableObject for Room {
             storage
                 .set_alarm(self.limits.sweep_interval_ms as i64)
                 .await?;
+            self.alarm_pending.set(true);
         } else if let Some(oldest) = self.oldest_departure() {
             let due = oldest + self.limits.resume_window_ms + 1;
             storage.set_alarm(due.saturating_sub(now) as i64).await?;
+            self.alarm_pending.set(true);
         } else {
             // Nobody is here and nobody can come back: the room leaves nothing behind.
             storage.delete_all().await?;
+            self.meta.replace(None);
             self.sql().exec(SCHEMA, None)?;
         }
         Response::ok("")
@@ -218,7 +241,7 @@ impl Room {
         let Ok(name) = RoomName::from_path_segment(&segment) else {
             return http::error(400, "bad_room_name", "not a room path");
         };
-        self.set_meta("name", name.as_str());
+        self.set_name(name.as_str());
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
         self.store(
@@ -330,7 +353,7 @@ impl Room {
             None => {}
         }
         if let Some(private) = outcome.room_private {
-            self.set_meta("private", if private { "1" } else { "0" });
+            self.set_private(private);
         }
         for send in &outcome.sends {
             deliver(ws, sender.as_deref(), &send.to, &send.frame, sockets);
@@ -348,9 +371,7 @@ impl Room {
             self.keep_sweeping().await;
         }
         if outcome.count_changed || !self.reported_since_wake.get() {
-            let count = sockets.iter().filter(|s| s.member().is_some()).count()
-                + usize::from(outcome.count_changed);
-            self.report(count).await;
+            self.report().await;
         }
         Ok(())
     }
@@ -383,12 +404,10 @@ impl Room {
             // The conversation is over: the history goes now, the rest when the alarm finds
             // the room still empty after the resume window.
             self.history.clear().await;
-            self.sql()
-                .exec("DELETE FROM meta WHERE key = 'private'", None)
-                .ok();
+            self.set_private(false);
             self.keep_sweeping().await;
         }
-        self.report(remaining).await;
+        self.report().await;
     }
 
     /// Closes sockets that have gone silent (no frame and no ping for the heartbeat timeout):
@@ -425,14 +444,17 @@ impl Room {
 
     /// Makes sure an alarm is pending (see `alarm`).
     async fn keep_sweeping(&self) {
+        if self.alarm_pending.get() {
+            return;
+        }
         let storage = self.state.storage();
-        if let Ok(None) = storage.get_alarm().await {
-            if let Err(why) = storage
-                .set_alarm(self.limits.sweep_interval_ms as i64)
-                .await
-            {
-                console_warn!("setting the room alarm failed: {why}");
-            }
+        let set = match storage.get_alarm().await {
+            Ok(Some(_)) => Ok(()),
+            _ => storage.set_alarm(self.limits.sweep_interval_ms as i64).await,
+        };
+        match set {
+            Ok(()) => self.alarm_pending.set(true),
+            Err(why) => console_warn!("setting the room alarm failed: {why}"),
         }
     }
 
@@ -448,15 +470,29 @@ impl Room {
         cursor.one::<Row>().ok()?.oldest.map(|ms| ms as u64)
     }
 
-    async fn report(&self, count: usize) {
-        let Some(name) = self.meta("name") else {
+    /// Tells the lobby the room's head count and privacy. One report at a time: what changes
+    /// while one is on its way goes in the next, so a burst of joins costs the lobby a few
+    /// requests, not one each, and the last report always carries the latest count.
+    async fn report(&self) {
+        self.report_due.set(true);
+        if self.reporting.replace(true) {
             return;
-        };
-        let private = self.meta("private").as_deref() == Some("1");
-        self.reported_since_wake.set(true);
-        if let Err(why) = lobby::report_count(&self.env, &name, count, private).await {
-            console_warn!("room {name}: reporting count to the lobby failed: {why}");
         }
+        while self.report_due.replace(false) {
+            let Meta {
+                name: Some(name),
+                private,
+            } = self.meta()
+            else {
+                break;
+            };
+            let count = self.sockets().iter().filter(|s| s.member().is_some()).count();
+            self.reported_since_wake.set(true);
+            if let Err(why) = lobby::report_count(&self.env, &name, count, private).await {
+                console_warn!("room {name}: reporting count to the lobby failed: {why}");
+            }
+        }
+        self.reporting.set(false);
     }
 
     fn peers_report(&self) -> Result<Response> {
@@ -465,11 +501,12 @@ impl Room {
             .into_iter()
             .filter_map(|s| s.member().map(|m| m.peer.clone()))
             .collect();
+        let meta = self.meta();
         http::json(
             200,
             &serde_json::json!({
-                "name": self.meta("name"),
-                "private": self.meta("private").as_deref() == Some("1"),
+                "name": meta.name,
+                "private": meta.private,
                 "count": peers.len(),
                 "peers": peers,
             }),
@@ -491,16 +528,45 @@ impl Room {
         http::json(200, &serde_json::json!({ "ok": true }))
     }
 
-    fn meta(&self, key: &str) -> Option<String> {
+    fn meta(&self) -> Meta {
         #[derive(Deserialize)]
         struct Row {
+            key: String,
             value: String,
         }
-        let cursor = self
-            .sql()
-            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])
-            .ok()?;
-        cursor.to_array::<Row>().ok()?.pop().map(|row| row.value)
+        let mut cached = self.meta.borrow_mut();
+        let meta = cached.get_or_insert_with(|| {
+            let rows = (self.sql().exec("SELECT key, value FROM meta", None))
+                .and_then(|cursor| cursor.to_array::<Row>())
+                .unwrap_or_else(|why| {
+                    console_warn!("reading the room's meta failed: {why}");
+                    vec![]
+                });
+            let value = |key: &str| rows.iter().find(|r| r.key == key).map(|r| r.value.clone());
+            Meta {
+                name: value("name"),
+                private: value("private").as_deref() == Some("1"),
+            }
+        });
+        meta.clone()
+    }
+
+    fn set_name(&self, name: &str) {
+        if self.meta().name.as_deref() != Some(name) {
+            self.set_meta("name", name);
+            if let Some(meta) = self.meta.borrow_mut().as_mut() {
+                meta.name = Some(name.to_owned());
+            }
+        }
+    }
+
+    fn set_private(&self, private: bool) {
+        if self.meta().private != private {
+            self.set_meta("private", if private { "1" } else { "0" });
+            if let Some(meta) = self.meta.borrow_mut().as_mut() {
+                meta.private = private;
+            }
+        }
     }
 
     fn set_meta(&self, key: &str, value: &str) {
