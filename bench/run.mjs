@@ -4,7 +4,8 @@
 // in turn, so that the machine's background load hits them alike; ratios come from one run.
 //
 // Environment: BENCH_TARGETS=room,wrangler,jsdo,socketio (a subset to run),
-// BENCH_OUT=<file> (default docs/benchmarks.md; "-" prints only).
+// BENCH_WORKLOADS=standard,manyRooms,joinStorm,wakeUp,knee (a subset to run: a quick A/B of
+// one change), BENCH_OUT=<file> (default docs/benchmarks.md; "-" prints only).
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { execFileSync } from "node:child_process";
@@ -29,7 +30,7 @@ const TARGETS = [
 // Each workload with a time bound per target. The standard load, which the bar is about, runs
 // three times, spread over the run, so that one burst of other work on the machine cannot
 // decide it.
-const PHASES = [
+const ALL_PHASES = [
   { key: "standard", run: standard, limitMs: 40_000 },
   { key: "manyRooms", run: manyRooms, limitMs: 60_000 },
   { key: "standard2", run: standard, limitMs: 40_000 },
@@ -46,6 +47,8 @@ const log = (message) => process.stderr.write(`[bench ${((performance.now() - T0
 const T0 = performance.now();
 
 const wanted = (process.env.BENCH_TARGETS ?? "room,wrangler,jsdo,socketio").split(",");
+const workloads = process.env.BENCH_WORKLOADS?.split(",");
+const PHASES = ALL_PHASES.filter((phase) => !workloads || workloads.includes(phase.run.name));
 const targets = TARGETS.filter((t) => wanted.includes(t.key));
 const results = Object.fromEntries(targets.map((t) => [t.key, {}]));
 
