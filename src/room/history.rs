@@ -308,7 +308,11 @@ mod tests {
         assert_eq!(lines(&recent), ["c", "d", "e"]);
         let batch = recent.take_batch();
         assert_eq!(puts(&batch), [(2, "c"), (3, "d"), (4, "e")]);
-        assert_eq!(deletes(&batch), [key(0), key(1)], "stored lines that fell out go");
+        assert_eq!(
+            deletes(&batch),
+            [key(0), key(1)],
+            "stored lines that fell out go"
+        );
     }
 
     #[test]
@@ -328,7 +332,10 @@ mod tests {
             (key(7), "old".into()),
             (key(8), "x".into()),
             (key(9), "y".into()),
-            ("chat:1700000000000:0000000001".into(), "older format".into()),
+            (
+                "chat:1700000000000:0000000001".into(),
+                "older format".into(),
+            ),
         ];
         let mut recent = Recent::from_stored(2, stored);
         assert_eq!(lines(&recent), ["x", "y"]);

@@ -450,7 +450,11 @@ impl Room {
         let storage = self.state.storage();
         let set = match storage.get_alarm().await {
             Ok(Some(_)) => Ok(()),
-            _ => storage.set_alarm(self.limits.sweep_interval_ms as i64).await,
+            _ => {
+                storage
+                    .set_alarm(self.limits.sweep_interval_ms as i64)
+                    .await
+            }
         };
         match set {
             Ok(()) => self.alarm_pending.set(true),
@@ -486,7 +490,11 @@ impl Room {
             else {
                 break;
             };
-            let count = self.sockets().iter().filter(|s| s.member().is_some()).count();
+            let count = self
+                .sockets()
+                .iter()
+                .filter(|s| s.member().is_some())
+                .count();
             self.reported_since_wake.set(true);
             if let Err(why) = lobby::report_count(&self.env, &name, count, private).await {
                 console_warn!("room {name}: reporting count to the lobby failed: {why}");
