@@ -177,48 +177,59 @@ const FINDINGS = `## Where Room's time goes, and what was changed
 Profiled with V8's CPU profiler attached to the worker's isolate (Miniflare \`inspectorPort\`),
 under the standard load, in one room of 64 clients and in the join storm; to look again:
 \`source scripts/tools.sh && node bench/profile.mjs room standard\` (or \`crowd\`, \`joinStorm\`;
-\`jsdo\` for the baseline). Before/after figures are in each change's commit message.
+\`jsdo\` for the baseline). A change is judged by a same-run A/B
+(\`BENCH_TARGETS=room,jsdo BENCH_WORKLOADS=standard BENCH_OUT=- node bench/run.mjs\`, about a
+minute); the figures below are medians of such runs, Room vs the JS DO, p50 / p99 in ms and
+CPU per delivery in µs. Each change's commit message says more.
 
-- **The output gate** cost about a third of a chat message's relay latency: the room stored the
-  line in its SQLite history and then sent it, and workerd holds everything a Durable Object
-  sends after a storage write until the write is durable. The room now sends first and stores
-  the line right after, in the same event (so a later join still sees it): relay p50 fell by
-  a quarter to a third, to the JavaScript baseline's or below (the baseline, written the usual
-  way, stores first).
-- **Reading every socket's attachment on every frame** was the largest CPU cost: the room
-  rebuilt its list of people from \`state.get_websockets()\` and each attachment for each frame
-  (a structured clone, a field-by-field walk through serde-wasm-bindgen, allocations), so a
-  frame in a room of N cost N reads: about 30 % of the room's time at 8 per room, a third at
-  64. Now attachments are one JSON string each (one crossing into wasm, one serde_json parse),
-  and each room instance keeps the sockets with their attachments in memory (\`Room::known\`,
-  written through by \`Room::store\`, dropped on close), read from the runtime once per wake-up;
-  the sender's own attachment comes from there too. At 64 per room the room's time per message
-  about halved; sending is now the largest part, as in the baseline.
-- **Two storage writes per chat message** (store, trim the history): the trim now runs on every
-  16th message (at most \`CHAT_HISTORY\` + 15 lines are kept).
-- What remains beyond the baseline's work, at 8 per room: the per-event glue of workers-rs and
-  worker-build's shim (a \`future_to_promise\`, a microtask and a \`Proxy\` with an async
-  \`apply\` around every Durable Object method call: about 15 % of the room's time), writing
-  the sender's attachment on every frame (its rate budgets and last-seen time, about 6 %: the
-  baseline has no rate limits) and cloning the members for \`relay::on_frame\` (about 3 %).
-  The SQLite insert per chat message and the sends are common to both.
-- **Joins** cost Room about three times the baseline's CPU: each join reports the new count to
-  the Lobby Durable Object (a fetch, the lobby's SQLite write and fan-out: about a quarter of
-  the join's cost), reads the room's name and privacy from SQLite for that report, upserts the
-  room's name on every upgrade and checks the alarm. The baseline has no lobby. Coalescing lobby
-  reports (at most one per room per interval) is the lever there.
-- **Still open: the p99 at the standard load.** Room's p99 there stays about 1.3 to 2.6 times
-  the baseline's, its slow copies in clusters (tens within 100 ms). An experiment without the
-  history write halved Room's CPU per delivery and brought its p99 below the baseline's, so
-  the chat history now goes to key-value storage written with \`allowUnconfirmed\`
-  (\`src/room/history.rs\`): the output gate no longer waits for it. In the first run after
-  that change the many-rooms p99 fell from 4.98 to 2.32 ms (0.91x the baseline), p50 and CPU
-  per delivery improved a little, but the standard-load p99 did not move (5.3 ms): what still
-  clusters there is not yet explained. Next suspects, to profile: the per-frame attachment
-  write, the awaits between relaying and storing, and wasm allocation in bursts.
-- Tried and not kept: converting a frame to a JavaScript string once per fan-out instead of
-  once per recipient (web-sys' \`send_with_str\` decodes UTF-8 on every call) made no difference
-  this machine could measure.
+- **A storage write per chat line was half of Room's CPU and most of its tail.** Before:
+  Room 1.08 / 4.48 ms, 77 µs; JS DO 0.98 / 2.61 ms, 59 µs. Switching the history write off, as
+  an experiment, gave Room 0.56 / 1.85 ms, 37 µs. What did not help: writing to key-value
+  storage with \`allowUnconfirmed\` so that the output gate no longer waits (p99 unchanged), not
+  awaiting the write (unchanged), dropping the trim (4.62 ms, 70 µs); writing only every 8th
+  line gave 3.32 ms, 45 µs. So the cost is in the write itself, per call. Now the last
+  \`CHAT_HISTORY\` lines live in memory (a joiner's \`welcome\` reads them there), and are
+  written in one \`put\` a while after the first unwritten one, with the lines that fell out
+  deleted in one \`delete\`: no listing, no trim (\`src/room/history.rs\`). A pending batch holds
+  off an eviction (Miniflare's forced eviction waits for it), so a room goes to sleep with its
+  history written. After, with batches 250 ms apart: Room 0.42 / 1.98 ms, 35 µs; JS DO
+  0.90 / 3.60 ms, 43 µs. Each \`put\` still costs the room a stall of its own (the earlier
+  experiments put it near half a millisecond of CPU per call), so the batches are now a second
+  apart: Room's p99 over the baseline's in six A/B runs at 250 ms was 0.81 to 1.37 (median
+  0.95), in four at 1 s 0.62 to 0.93 (median 0.78). A crash can cost the history up to a
+  second of lines; a delivery, never.
+- **Writing the sender's attachment on every frame** (its rate budgets and last-heard time):
+  8 % of the room's samples. Now written when the peer changes (join, rename, media state);
+  the budgets and time live in memory in between. A room is only evicted after seconds of
+  silence, which refill the budgets, and liveness after a wake-up rests on the runtime's
+  \`ping\` record. After: Room 0.42 / 1.79 ms, 33 µs; JS DO 0.79 / 2.16 ms, 44 µs.
+- **The output gate** (earlier): the room stored the line and then sent it, and workerd holds
+  what a Durable Object sends after a storage write until the write is durable. The room sends
+  first; the baseline, written the usual way, stores first, which is most of its p50 gap.
+- **Reading every socket's attachment on every frame** (earlier): a structured clone, a walk
+  through serde-wasm-bindgen and allocations per socket per frame, about 30 % of the room's
+  time at 8 per room. Attachments are one JSON string each, and each room instance keeps the
+  sockets with their attachments in memory (\`Room::known\`), read once per wake-up.
+- **Joins**: each join sent the lobby its own awaited report, read the room's name and privacy
+  from SQLite for it, upserted the name on every upgrade and asked storage for the alarm. Now
+  one report is in flight at a time (the next carries what changed meanwhile, the last always
+  the live count), name and privacy are read once per wake-up and written when they change,
+  and a known pending alarm is not asked for again. Join storm p50: about 120 to about 80 ms
+  (the baseline: about 45 ms, with no lobby, no resume tokens and no origin check).
+- What remains beyond the baseline's work: the per-event glue of workers-rs and worker-build's
+  shim (a \`future_to_promise\`, a microtask, and a fresh \`Proxy\` with an async \`apply\`
+  around every Durable Object method call: about 15 % of the room's samples) and garbage
+  collection of the objects it makes (about 6 %, the baseline 2 %). \`WebSocket.send\` is now the
+  largest part (a third at 8 per room, 44 % at 64), as in the baseline.
+- Tried and not kept: handing each socket's \`send\` one JavaScript string per fan-out instead
+  of web-sys' \`send_with_str\`, which decodes the frame's UTF-8 per recipient: in a room of 64
+  \`send\` stayed at 44 % of the samples and the decode it saves was about 1 %. Also
+  \`opt-level = 3\` instead of \`"s"\`: 45 KB more wasm, and no difference the machine's noise
+  let through (p99 ratios 0.61 to 0.82 against 0.89 to 1.21 for \`"s"\`, CPU ratios overlapping).
+- **Noise**: on this 2-core machine the same build's standard-load p99 moves between about 1.3
+  and 2.9 ms from run to run (the baseline's alike), in clusters of slow copies that hit every
+  server; hence three rounds and medians. Room's p50 is clearly below the baseline's (0.4 to
+  0.6×); its p99 is at or below it in most runs, not all.
 - Through \`wrangler dev\`, every frame also crosses wrangler's proxy worker (a second workerd),
   which costs CPU and memory on top of the same Room; Miniflare is the like-for-like comparison.
 `.split("\n");
