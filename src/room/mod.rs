@@ -606,12 +606,11 @@ fn attachment(ws: &WebSocket) -> Conn {
 }
 
 /// The joined members, leaving out `except` (the sender, or the one leaving).
-fn joined_except(sockets: &[Rc<Socket>], except: Option<&str>) -> Vec<Member> {
+fn joined_except<'a>(sockets: &'a [Rc<Socket>], except: Option<&str>) -> Vec<&'a Member> {
     sockets
         .iter()
         .filter_map(|s| s.member())
         .filter(|m| Some(m.peer.id.as_str()) != except)
-        .cloned()
         .collect()
 }
 

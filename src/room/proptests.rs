@@ -57,7 +57,8 @@ fn check(text: &str) -> Result<(), TestCaseError> {
         max_frame_bytes: 4096,
         ..Limits::default()
     };
-    let others = [member("b"), member("c")];
+    let members = [member("b"), member("c")];
+    let others: Vec<_> = members.iter().collect();
     for conn in [
         Conn::default(),
         Conn {

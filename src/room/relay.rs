@@ -159,7 +159,7 @@ pub trait RoomIo {
 pub fn on_frame(
     conn: &Conn,
     incoming: Incoming,
-    others: &[Member],
+    others: &[&Member],
     limits: &Limits,
     io: &impl RoomIo,
 ) -> Outcome {
@@ -200,7 +200,7 @@ fn refuse(mut conn: Conn, refusal: Refusal, limits: &Limits, now: u64) -> Outcom
 fn handle(
     conn: &mut Conn,
     incoming: Incoming,
-    others: &[Member],
+    others: &[&Member],
     limits: &Limits,
     io: &impl RoomIo,
     now: u64,
@@ -293,21 +293,20 @@ fn join(
     nick: &str,
     private: bool,
     resume: Option<&str>,
-    others: &[Member],
+    others: &[&Member],
     limits: &Limits,
     io: &impl RoomIo,
 ) -> Result<(Outcome, Member), Refusal> {
     let nick = valid_nick(nick, limits)?;
     // A resume token held by a live socket: take its place, unseen by the others.
-    if let Some(old) = resume.and_then(|token| others.iter().find(|m| m.resume == token)) {
+    let held = resume.and_then(|token| others.iter().copied().find(|m| m.resume == token));
+    if let Some(old) = held {
         let member = Member {
             resume: fresh_resume(io),
             ..old.clone()
         };
-        let rest: Vec<Member> = others
-            .iter()
+        let rest: Vec<&Member> = (others.iter().copied())
             .filter(|m| m.peer.id != old.peer.id)
-            .cloned()
             .collect();
         let outcome = Outcome {
             resumed: Some(Resumed::TookOver {
@@ -380,7 +379,7 @@ fn join(
 /// The `welcome` for `member`.
 fn welcome(
     member: &Member,
-    others: &[Member],
+    others: &[&Member],
     resumed: bool,
     limits: &Limits,
     io: &impl RoomIo,
@@ -408,7 +407,7 @@ fn fresh_resume(io: &impl RoomIo) -> String {
 
 /// A fresh id, unique in the room (a collision of 64 random bits is all but impossible, but
 /// costs nothing to rule out).
-fn unused_id(others: &[Member], io: &impl RoomIo) -> String {
+fn unused_id(others: &[&Member], io: &impl RoomIo) -> String {
     loop {
         let id = io.random_id();
         if others.iter().all(|m| m.peer.id != id) {
@@ -458,7 +457,7 @@ fn signal(
     me: &Member,
     to: &str,
     data: &serde_json::Value,
-    others: &[Member],
+    others: &[&Member],
 ) -> Result<Outcome, Refusal> {
     if !data.is_object() {
         return Err(Refusal::new(
@@ -606,11 +605,15 @@ mod tests {
             .collect()
     }
 
+    fn refs(members: &[Member]) -> Vec<&Member> {
+        members.iter().collect()
+    }
+
     fn run(sender: Option<&Member>, text: &str, others: &[Member]) -> Outcome {
         on_frame(
             &conn(sender),
             Incoming::Text(text),
-            others,
+            &refs(others),
             &Limits::default(),
             &FakeIo::new(),
         )
@@ -632,7 +635,7 @@ mod tests {
         let outcome = on_frame(
             &conn(None),
             Incoming::Text(r#"{"type":"join","nick":" bob "}"#),
-            &others,
+            &refs(&others),
             &Limits::default(),
             &io,
         );
@@ -864,7 +867,7 @@ mod tests {
         let outcome = on_frame(
             &state,
             Incoming::Text(r#"{"type":"signal","to":"b","data":{}}"#),
-            &others,
+            &refs(&others),
             &limits,
             &io,
         );
@@ -934,7 +937,7 @@ mod tests {
         let outcome = on_frame(
             &conn(None),
             Incoming::Text(text),
-            &others,
+            &refs(&others),
             &Limits::default(),
             &io,
         );
@@ -953,7 +956,7 @@ mod tests {
         let outcome = on_frame(
             &conn(None),
             Incoming::Text(text),
-            &others,
+            &refs(&others),
             &Limits::default(),
             &io,
         );
