@@ -1,18 +1,21 @@
 //! The room's chat history: the last `CHAT_HISTORY` lines, kept in memory and written to the
-//! Durable Object's key-value storage in batches, under `chat:<seq>` keys.
+//! Durable Object's key-value storage in batches, as pages of up to `PAGE_LINES` lines under
+//! `chat:<page>` keys.
 //!
-//! Why batches: a storage write per chat line was half of the room's CPU time and most of its
-//! latency tail (docs/benchmarks.md). Lines are written `FLUSH_AFTER_MS` after the first one
-//! not yet stored, all at once. Why unconfirmed writes: the runtime's output gate holds every
-//! message a Durable Object sends after an ordinary write until that write is durable, which
-//! would put a commit on the next frames of the whole room. What both risk is the newest
-//! lines in a crash: a late joiner misses them, nobody misses a delivery. A room is only
-//! evicted after seconds of silence, long after its last batch was written.
+//! Why batches and pages: a storage write per chat line was half of the room's CPU time and
+//! most of its latency tail (docs/benchmarks.md), and each row written stalls the room for a
+//! moment. Lines are written `FLUSH_AFTER_MS` after the first one not yet stored, all at once,
+//! a page to a row: a busy room writes a few rows a second, not one per line (and pays for
+//! as few). Why unconfirmed writes: the runtime's output gate holds every message a Durable
+//! Object sends after an ordinary write until that write is durable, which would put a commit
+//! on the next frames of the whole room. What both risk is the newest lines in a crash: a
+//! late joiner misses them, nobody misses a delivery. A room is only evicted after seconds of
+//! silence, long after its last batch was written.
 //!
-//! `Recent` is the pure part (which lines to keep, write and delete); `History` applies it to
-//! the storage.
+//! `Recent` is the pure part (which lines to keep, which pages to write and delete); `History`
+//! applies it to the storage.
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -23,34 +26,43 @@ use worker::{console_warn, Delay};
 
 const PREFIX: &str = "chat:";
 /// How long a line may wait in memory before it is written with the others of its batch.
-/// Each write stalls the room for a moment whatever its size, so a busy room writes once a
-/// second; a crash then costs the history at most its last second.
+/// Each write stalls the room for a moment, so a busy room writes once a second; a crash then
+/// costs the history at most its last second.
 const FLUSH_AFTER_MS: u64 = 1000;
+/// A page holds this many lines at most, and this many bytes unless one line is larger: a
+/// value well under the storage's 128 KiB.
+const PAGE_LINES: usize = 16;
+const PAGE_BYTES: usize = 32 * 1024;
 /// The most keys one `put` or `delete` takes.
 const BATCH: usize = 128;
+/// Lines within a page: chat frames are JSON from serde_json, which never has a raw newline.
+const SEPARATOR: char = '\n';
 
-/// The storage key of line number `seq` (zero-padded, so key order is line order).
-pub fn key(seq: u64) -> String {
-    format!("{PREFIX}{seq:016}")
+/// The storage key of page `page` (zero-padded, so key order is page order).
+pub fn key(page: u64) -> String {
+    format!("{PREFIX}{page:016}")
 }
 
-fn seq_of(key: &str) -> Option<u64> {
+fn page_of(key: &str) -> Option<u64> {
     let digits = key.strip_prefix(PREFIX)?;
     (digits.len() == 16).then(|| digits.parse().ok())?
 }
 
-/// The last `limit` lines, numbered, and what storage still lacks or holds in excess.
+/// The last `limit` lines, each with its page, and which pages storage lacks or holds in excess.
 #[derive(Debug, Default)]
 pub struct Recent {
     limit: usize,
-    /// `(seq, line)`, oldest first, at most `limit`.
+    /// `(page, line)`, oldest first, at most `limit`.
     lines: VecDeque<(u64, String)>,
-    next_seq: u64,
-    /// Lines up to this number were handed to storage (`None`: none yet).
-    written_through: Option<u64>,
-    /// Stored lines no longer kept: to delete.
-    dropped: Vec<u64>,
-    /// Stored keys that are not lines of ours (another key format): to delete.
+    /// The page new lines go to, and how full it is.
+    page: u64,
+    page_lines: usize,
+    page_bytes: usize,
+    /// Pages in storage.
+    stored: BTreeSet<u64>,
+    /// Pages with lines storage lacks.
+    dirty: BTreeSet<u64>,
+    /// Stored keys that are not pages of ours (another key format): to delete.
     foreign: Vec<String>,
 }
 
@@ -68,22 +80,26 @@ impl Batch {
 }
 
 impl Recent {
-    /// What storage holds, as `(key, line)` in key order.
+    /// What storage holds, as `(key, page)` in key order.
     pub fn from_stored(limit: usize, stored: Vec<(String, String)>) -> Self {
         let mut recent = Self {
             limit,
             ..Self::default()
         };
-        for (key, line) in stored {
-            match seq_of(&key) {
-                Some(seq) => {
-                    recent.next_seq = seq + 1;
-                    recent.written_through = Some(seq);
-                    recent.keep(seq, line);
-                }
-                None => recent.foreign.push(key),
-            }
+        for (key, value) in stored {
+            let Some(page) = page_of(&key) else {
+                recent.foreign.push(key);
+                continue;
+            };
+            let lines = value.split(SEPARATOR).filter(|line| !line.is_empty());
+            recent
+                .lines
+                .extend(lines.map(|line| (page, line.to_owned())));
+            recent.stored.insert(page);
+            // Stored pages are never written again: new lines start a page of their own.
+            recent.page = page + 1;
         }
+        recent.keep_limit();
         recent
     }
 
@@ -93,50 +109,73 @@ impl Recent {
 
     /// Adds the newest line.
     pub fn push(&mut self, line: String) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.keep(seq, line);
-    }
-
-    /// Everything storage lacks or holds in excess, handed over: the lines count as written.
-    pub fn take_batch(&mut self) -> Batch {
-        let after = self.written_through;
-        let put = (self.lines.iter())
-            .filter(|(seq, _)| after.is_none_or(|through| *seq > through))
-            .map(|(seq, line)| (key(*seq), line.clone()))
-            .collect();
-        if let Some((newest, _)) = self.lines.back() {
-            self.written_through = Some(*newest);
+        let full = self.page_lines == PAGE_LINES
+            || (self.page_lines > 0 && self.page_bytes + line.len() > PAGE_BYTES);
+        if full {
+            self.page += 1;
+            self.page_lines = 0;
+            self.page_bytes = 0;
         }
-        let mut delete: Vec<String> = self.dropped.drain(..).map(key).collect();
-        delete.append(&mut self.foreign);
-        Batch { put, delete }
+        self.page_lines += 1;
+        self.page_bytes += line.len() + 1;
+        self.dirty.insert(self.page);
+        self.lines.push_back((self.page, line));
+        self.keep_limit();
     }
 
-    /// Forgets every line (the room is empty): returns the batch deleting the stored ones.
+    /// Everything storage lacks or holds in excess, handed over: the pages count as written.
+    pub fn take_batch(&mut self) -> Batch {
+        let mut put = Vec::new();
+        for page in std::mem::take(&mut self.dirty) {
+            let lines: Vec<&str> = (self.lines.iter())
+                .filter(|(p, _)| *p == page)
+                .map(|(_, line)| line.as_str())
+                .collect();
+            // A page whose lines all fell out before it was written is never written.
+            if !lines.is_empty() {
+                put.push((key(page), lines.join(&SEPARATOR.to_string())));
+                self.stored.insert(page);
+            }
+        }
+        // Pages older than the oldest line kept hold nothing a joiner gets.
+        let oldest_kept = self.lines.front().map_or(u64::MAX, |(page, _)| *page);
+        let stale: Vec<u64> = self.stored.range(..oldest_kept).copied().collect();
+        Batch {
+            put,
+            delete: self.forget(stale),
+        }
+    }
+
+    /// Forgets every line (the room is empty): returns the batch deleting the stored pages.
     pub fn clear(&mut self) -> Batch {
-        let stored = (self.lines.drain(..))
-            .map(|(seq, _)| seq)
-            .filter(|seq| self.written_through.is_some_and(|through| *seq <= through));
-        self.dropped.extend(stored);
-        let mut delete: Vec<String> = self.dropped.drain(..).map(key).collect();
-        delete.append(&mut self.foreign);
+        self.lines.clear();
+        self.dirty.clear();
+        // The next line starts a page that was never stored.
+        self.page += 1;
+        self.page_lines = 0;
+        self.page_bytes = 0;
+        let stored: Vec<u64> = self.stored.iter().copied().collect();
         Batch {
             put: vec![],
-            delete,
+            delete: self.forget(stored),
         }
     }
 
-    fn keep(&mut self, seq: u64, line: String) {
-        self.lines.push_back((seq, line));
+    /// Drops `pages` from `stored`; their keys, and the foreign ones, to delete.
+    fn forget(&mut self, pages: Vec<u64>) -> Vec<String> {
+        let mut delete: Vec<String> = (pages.into_iter())
+            .inspect(|page| {
+                self.stored.remove(page);
+            })
+            .map(key)
+            .collect();
+        delete.append(&mut self.foreign);
+        delete
+    }
+
+    fn keep_limit(&mut self) {
         while self.lines.len() > self.limit {
-            let Some((old, _)) = self.lines.pop_front() else {
-                break;
-            };
-            // A line never handed to storage needs no delete.
-            if self.written_through.is_some_and(|through| old <= through) {
-                self.dropped.push(old);
-            }
+            self.lines.pop_front();
         }
     }
 }
@@ -273,88 +312,107 @@ mod tests {
         recent.lines().collect()
     }
 
+    /// The batch's puts as `(page, stored value)`.
     fn puts(batch: &Batch) -> Vec<(u64, &str)> {
         (batch.put.iter())
-            .map(|(key, line)| (seq_of(key).unwrap(), line.as_str()))
+            .map(|(key, value)| (page_of(key).unwrap(), value.as_str()))
             .collect()
     }
 
-    fn deletes(batch: &Batch) -> Vec<String> {
-        batch.delete.clone()
+    /// Lines `l<n>` for `range`, one per line as a page stores them.
+    fn page(range: std::ops::Range<usize>) -> String {
+        range
+            .map(|n| format!("l{n}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn push_numbered(recent: &mut Recent, range: std::ops::Range<usize>) {
+        for n in range {
+            recent.push(format!("l{n}"));
+        }
     }
 
     #[test]
-    fn keys_sort_in_line_order() {
+    fn keys_sort_in_page_order() {
         let mut keys = vec![key(10), key(2), key(100)];
         keys.sort();
         assert_eq!(keys, [key(2), key(10), key(100)]);
-        assert_eq!(seq_of(&key(12_345)), Some(12_345));
-        assert_eq!(seq_of("chat:1700000000000:0000000001"), None);
+        assert_eq!(page_of(&key(12_345)), Some(12_345));
+        assert_eq!(page_of("chat:1700000000000:0000000001"), None);
     }
 
     #[test]
-    fn keeps_the_last_limit_lines_and_writes_each_once() {
-        let mut recent = Recent::from_stored(3, vec![]);
-        recent.push("a".into());
-        recent.push("b".into());
+    fn lines_fill_pages_and_a_page_is_written_again_only_when_it_grows() {
+        let mut recent = Recent::from_stored(100, vec![]);
+        push_numbered(&mut recent, 0..20);
         let batch = recent.take_batch();
-        assert_eq!(puts(&batch), [(0, "a"), (1, "b")]);
+        assert_eq!(puts(&batch), [(0, &*page(0..16)), (1, &*page(16..20))]);
         assert!(batch.delete.is_empty());
         assert!(recent.take_batch().is_empty(), "nothing is written twice");
+        recent.push("l20".into());
+        assert_eq!(puts(&recent.take_batch()), [(1, &*page(16..21))]);
+    }
 
-        for line in ["c", "d", "e"] {
-            recent.push(line.into());
-        }
-        assert_eq!(lines(&recent), ["c", "d", "e"]);
+    #[test]
+    fn pages_that_fall_out_are_deleted_and_lines_that_fall_out_unwritten_are_not_written() {
+        let mut recent = Recent::from_stored(3, vec![]);
+        push_numbered(&mut recent, 0..20);
+        assert_eq!(lines(&recent), ["l17", "l18", "l19"]);
         let batch = recent.take_batch();
-        assert_eq!(puts(&batch), [(2, "c"), (3, "d"), (4, "e")]);
         assert_eq!(
-            deletes(&batch),
-            [key(0), key(1)],
-            "stored lines that fell out go"
+            puts(&batch),
+            [(1, &*page(17..20))],
+            "page 0 fell out unwritten"
         );
-    }
-
-    #[test]
-    fn a_line_that_falls_out_before_it_is_written_is_neither_written_nor_deleted() {
-        let mut recent = Recent::from_stored(2, vec![]);
-        for line in ["a", "b", "c", "d"] {
-            recent.push(line.into());
-        }
-        let batch = recent.take_batch();
-        assert_eq!(puts(&batch), [(2, "c"), (3, "d")]);
         assert!(batch.delete.is_empty());
+
+        push_numbered(&mut recent, 20..36);
+        assert_eq!(lines(&recent), ["l33", "l34", "l35"]);
+        let batch = recent.take_batch();
+        assert_eq!(puts(&batch), [(2, &*page(33..36))]);
+        assert_eq!(batch.delete, [key(1)]);
     }
 
     #[test]
-    fn reading_storage_continues_the_numbering_and_sheds_the_excess() {
+    fn a_large_line_starts_a_page() {
+        let mut recent = Recent::from_stored(10, vec![]);
+        recent.push("small".into());
+        recent.push("x".repeat(PAGE_BYTES));
+        recent.push("after".into());
+        let pages: Vec<u64> = puts(&recent.take_batch()).iter().map(|(p, _)| *p).collect();
+        assert_eq!(pages, [0, 1, 2], "the large line has a page to itself");
+    }
+
+    #[test]
+    fn reading_storage_keeps_the_last_lines_and_new_ones_start_a_page() {
         let stored = vec![
-            (key(7), "old".into()),
-            (key(8), "x".into()),
-            (key(9), "y".into()),
+            (key(0), "a\nb".into()),
+            (key(1), "c".into()),
             (
                 "chat:1700000000000:0000000001".into(),
                 "older format".into(),
             ),
         ];
         let mut recent = Recent::from_stored(2, stored);
-        assert_eq!(lines(&recent), ["x", "y"]);
-        recent.push("z".into());
+        assert_eq!(lines(&recent), ["b", "c"]);
+        recent.push("d".into());
+        assert_eq!(lines(&recent), ["c", "d"]);
         let batch = recent.take_batch();
-        assert_eq!(puts(&batch), [(10, "z")]);
+        assert_eq!(puts(&batch), [(2, "d")], "stored pages are not rewritten");
         assert_eq!(
-            deletes(&batch),
-            [key(7), key(8), "chat:1700000000000:0000000001".into()]
+            batch.delete,
+            [key(0), "chat:1700000000000:0000000001".into()]
         );
     }
 
     #[test]
-    fn clearing_deletes_what_was_stored_and_forgets_the_rest() {
+    fn clearing_deletes_the_stored_pages_and_forgets_the_rest() {
         let mut recent = Recent::from_stored(5, vec![(key(0), "a".into())]);
         recent.push("b".into());
         let batch = recent.clear();
         assert!(batch.put.is_empty());
-        assert_eq!(deletes(&batch), [key(0)], "line 1 was never written");
+        assert_eq!(batch.delete, [key(0)], "page 1 was never written");
         assert_eq!(lines(&recent).len(), 0);
         recent.push("c".into());
         assert_eq!(puts(&recent.take_batch()), [(2, "c")]);
