@@ -189,8 +189,9 @@ CPU per delivery in µs. Each change's commit message says more.
   awaiting the write (unchanged), dropping the trim (4.62 ms, 70 µs); writing only every 8th
   line gave 3.32 ms, 45 µs. So the cost is in the write itself, per call. Now the last
   \`CHAT_HISTORY\` lines live in memory (a joiner's \`welcome\` reads them there), and are
-  written in one \`put\` a while after the first unwritten one, with the lines that fell out
-  deleted in one \`delete\`: no listing, no trim (\`src/room/history.rs\`). A pending batch holds
+  written in one \`put\` a while after the first unwritten one, as pages of up to 16 lines, a
+  row per page; a page is deleted once all its lines have fallen out: no listing, no trim,
+  a few rows a second in a busy room instead of a hundred (\`src/room/history.rs\`). A pending batch holds
   off an eviction (Miniflare's forced eviction waits for it), so a room goes to sleep with its
   history written. After, with batches 250 ms apart: Room 0.42 / 1.98 ms, 35 µs; JS DO
   0.90 / 3.60 ms, 43 µs. Each \`put\` still costs the room a stall of its own (the earlier
@@ -203,6 +204,10 @@ CPU per delivery in µs. Each change's commit message says more.
   the budgets and time live in memory in between. A room is only evicted after seconds of
   silence, which refill the budgets, and liveness after a wake-up rests on the runtime's
   \`ping\` record. After: Room 0.42 / 1.79 ms, 33 µs; JS DO 0.79 / 2.16 ms, 44 µs.
+- **Cloning every member for every frame**: \`relay::on_frame\` took the room's other members by
+  value, so in a room of 200 each frame cloned 199 ids, nicknames and resume tokens. It borrows
+  them now. Crowded room at 200, Room's CPU per delivery over the baseline's, same-run knee
+  A/Bs: 1.12 and 1.19 before, 1.10 after; the room's isolate at 90 % of a core instead of 100 %.
 - **The output gate** (earlier): the room stored the line and then sent it, and workerd holds
   what a Durable Object sends after a storage write until the write is durable. The room sends
   first; the baseline, written the usual way, stores first, which is most of its p50 gap.
@@ -216,20 +221,34 @@ CPU per delivery in µs. Each change's commit message says more.
   the live count), name and privacy are read once per wake-up and written when they change,
   and a known pending alarm is not asked for again. Join storm p50: about 120 to about 80 ms
   (the baseline: about 45 ms, with no lobby, no resume tokens and no origin check).
-- What remains beyond the baseline's work: the per-event glue of workers-rs and worker-build's
+- What remains beyond the baseline's work: in a crowded room, each copy is a call from wasm
+  into wasm-bindgen's JavaScript glue and a UTF-8 decode before the native \`send\`, about 10 %
+  more CPU per delivery than the baseline's loop over \`ws.send\`; at 200 clients × 2 msg/s
+  (80,000 deliveries/s) Room's isolate is at 90 % of a core or more, the baseline's at 82 to
+  90 %, so on a slow spell of this machine Room's knee can fall to 160 (it did in one full
+  run). At 8 per room: the per-event glue of workers-rs and worker-build's
   shim (a \`future_to_promise\`, a microtask, and a fresh \`Proxy\` with an async \`apply\`
   around every Durable Object method call: about 15 % of the room's samples) and garbage
   collection of the objects it makes (about 6 %, the baseline 2 %). \`WebSocket.send\` is now the
   largest part (a third at 8 per room, 44 % at 64), as in the baseline.
 - Tried and not kept: handing each socket's \`send\` one JavaScript string per fan-out instead
   of web-sys' \`send_with_str\`, which decodes the frame's UTF-8 per recipient: in a room of 64
-  \`send\` stayed at 44 % of the samples and the decode it saves was about 1 %. Also
+  \`send\` stayed at 44 % of the samples and the decode it saves was about 1 %, and at 200 the
+  CPU per delivery over the baseline's was 1.10 with it and without it. Also
   \`opt-level = 3\` instead of \`"s"\`: 45 KB more wasm, and no difference the machine's noise
   let through (p99 ratios 0.61 to 0.82 against 0.89 to 1.21 for \`"s"\`, CPU ratios overlapping).
+- **What sets the p99 now**: timelines of the slow copies (the slowest 1 % of a round, by send
+  time and room) show them in clusters at the load generator's 100 ms send period, where
+  several of the 32 clients' timers fire together and the last message of the burst waits for
+  the others to be relayed, and in process-wide stalls of 5 to 15 ms that hit whichever server
+  is running. The history writes are no longer among them: batches 5 s apart gave 2.43 and
+  2.58 ms against 1.96 and 2.93 at 1 s. So the p99 is about a burst times a message's cost,
+  plus the machine's hiccups.
 - **Noise**: on this 2-core machine the same build's standard-load p99 moves between about 1.3
-  and 2.9 ms from run to run (the baseline's alike), in clusters of slow copies that hit every
-  server; hence three rounds and medians. Room's p50 is clearly below the baseline's (0.4 to
-  0.6×); its p99 is at or below it in most runs, not all.
+  and 3.8 ms from run to run (the baseline's alike); hence three rounds and medians. Room's
+  p50 is clearly below the baseline's (0.4 to 0.7×) and its CPU per delivery too (0.7 to
+  0.87×); its p99 is at or below the baseline's in most same-run A/Bs, not all (0.62 to 1.68,
+  median about 0.9 over the last dozen).
 - Through \`wrangler dev\`, every frame also crosses wrangler's proxy worker (a second workerd),
   which costs CPU and memory on top of the same Room; Miniflare is the like-for-like comparison.
 `.split("\n");
