@@ -193,9 +193,9 @@ CPU per delivery in µs. Each change's commit message says more.
   \`CHAT_HISTORY\` lines live in memory (a joiner's \`welcome\` reads them there), and are
   written in one \`put\` a while after the first unwritten one, as pages of up to 16 lines, a
   row per page; a page is deleted once all its lines have fallen out: no listing, no trim,
-  a few rows a second in a busy room instead of a hundred (\`src/room/history.rs\`). A pending batch holds
-  off an eviction (Miniflare's forced eviction waits for it), so a room goes to sleep with its
-  history written. After, with batches 250 ms apart: Room 0.42 / 1.98 ms, 35 µs; JS DO
+  a few rows a second in a busy room instead of a hundred (\`src/room/history.rs\`). A
+  pending batch holds off an eviction (Miniflare's forced eviction waits for it), so a room
+  goes to sleep with its history written. After, with batches 250 ms apart: Room 0.42 / 1.98 ms, 35 µs; JS DO
   0.90 / 3.60 ms, 43 µs. Each \`put\` still costs the room a stall of its own (the earlier
   experiments put it near half a millisecond of CPU per call), so the batches are now a second
   apart: Room's p99 over the baseline's in six A/B runs at 250 ms was 0.81 to 1.37 (median
@@ -236,9 +236,14 @@ CPU per delivery in µs. Each change's commit message says more.
 - Tried and not kept: handing each socket's \`send\` one JavaScript string per fan-out instead
   of web-sys' \`send_with_str\`, which decodes the frame's UTF-8 per recipient: in a room of 64
   \`send\` stayed at 44 % of the samples and the decode it saves was about 1 %, and at 200 the
-  CPU per delivery over the baseline's was 1.10 with it and without it. Also
-  \`opt-level = 3\` instead of \`"s"\`: 45 KB more wasm, and no difference the machine's noise
-  let through (p99 ratios 0.61 to 0.82 against 0.89 to 1.21 for \`"s"\`, CPU ratios overlapping).
+  CPU per delivery over the baseline's was 1.10 with it and without it.
+- **\`opt-level = 3\`** instead of \`"s"\`: in five same-run A/Bs each, Room's CPU per delivery
+  over the baseline's had a median of 0.70 against 0.77, its p99 ratio ranged 0.61 to 1.30
+  against 0.89 to 1.68; for 45 KB more wasm (18 KB gzipped). Kept: a room lives long, and a
+  module is compiled once per isolate.
+- **Warm servers**: a server just started runs cold code (V8 optimises wasm once a function is
+  hot), and Room's first round after start often had a p99 two to four times its later ones.
+  Every server now runs one uncounted round first.
 - **What sets the p99 now**: timelines of the slow copies (the slowest 1 % of a round, by send
   time and room) show them in clusters at the load generator's 100 ms send period, where
   several of the 32 clients' timers fire together and the last message of the burst waits for
