@@ -286,9 +286,10 @@ impl Room {
         Ok(())
     }
 
-    /// Updates a socket's attachment in `known` only: what is lost with it in an eviction is
-    /// the rate budgets and the last-heard time, and a room is only evicted after seconds of
-    /// silence, which refill the one and make the runtime's `ping` record the better other.
+    /// Updates a socket's attachment in `known` only. An eviction loses the change, which is
+    /// only ever the rate budgets and the last-heard time: a room is only evicted after seconds
+    /// of silence, by which the budgets have refilled, and the runtime's record of the last
+    /// `ping` then says more about a socket's liveness than its last frame.
     fn remember(&self, ws: &WebSocket, conn: &Conn) {
         if let Some(known) = self.known.borrow_mut().as_mut() {
             let socket = Rc::new(Socket {
