@@ -610,12 +610,17 @@ mod tests {
     }
 
     fn run(sender: Option<&Member>, text: &str, others: &[Member]) -> Outcome {
+        run_with(&FakeIo::new(), sender, text, others)
+    }
+
+    /// `run` with a prepared `io` (history, departed members).
+    fn run_with(io: &FakeIo, sender: Option<&Member>, text: &str, others: &[Member]) -> Outcome {
         on_frame(
             &conn(sender),
             Incoming::Text(text),
             &refs(others),
             &Limits::default(),
-            &FakeIo::new(),
+            io,
         )
     }
 
@@ -632,13 +637,7 @@ mod tests {
         let mut io = FakeIo::new();
         io.history = vec![r#"{"type":"chat","from":"x","nick":"x","text":"hi","ts":1}"#];
         let others = [member("a", "ann")];
-        let outcome = on_frame(
-            &conn(None),
-            Incoming::Text(r#"{"type":"join","nick":" bob "}"#),
-            &refs(&others),
-            &Limits::default(),
-            &io,
-        );
+        let outcome = run_with(&io, None, r#"{"type":"join","nick":" bob "}"#, &others);
         let sends = frames(&outcome);
         assert_eq!(sends[0].0, Target::Sender);
         let welcome = &sends[0].1;
@@ -934,13 +933,7 @@ mod tests {
         io.departed = vec![member("a", "ann")];
         let others = [member("b", "bob")];
         let text = r#"{"type":"join","nick":"ann","resume":"resume-a"}"#;
-        let outcome = on_frame(
-            &conn(None),
-            Incoming::Text(text),
-            &refs(&others),
-            &Limits::default(),
-            &io,
-        );
+        let outcome = run_with(&io, None, text, &others);
         assert_eq!(
             outcome.resumed,
             Some(Resumed::Returned {
@@ -953,13 +946,7 @@ mod tests {
         assert_eq!(sends[1].1["peer"]["id"], "a");
         // A forged or foreign token is just a fresh join.
         let text = r#"{"type":"join","nick":"eve","resume":"resume-zz"}"#;
-        let outcome = on_frame(
-            &conn(None),
-            Incoming::Text(text),
-            &refs(&others),
-            &Limits::default(),
-            &io,
-        );
+        let outcome = run_with(&io, None, text, &others);
         assert_eq!(outcome.resumed, None);
         assert_ne!(outcome.conn.member.unwrap().peer.id, "a");
     }
