@@ -1,0 +1,430 @@
+//! The relay's rules, tested natively against a fake `RoomIo`: what each frame causes, for
+//! whom, and what the sender's socket remembers afterwards.
+use super::*;
+use serde_json::{json, Value};
+use std::cell::Cell;
+
+struct FakeIo {
+    next_id: Cell<u32>,
+    now_ms: Cell<u64>,
+    history: Vec<&'static str>,
+    departed: Vec<Member>,
+}
+
+impl FakeIo {
+    fn new() -> Self {
+        Self {
+            next_id: Cell::new(0),
+            now_ms: Cell::new(1_700_000_000_000),
+            history: vec![],
+            departed: vec![],
+        }
+    }
+}
+
+impl RoomIo for FakeIo {
+    fn now_ms(&self) -> u64 {
+        self.now_ms.get()
+    }
+    fn random_id(&self) -> String {
+        self.next_id.set(self.next_id.get() + 1);
+        format!("id{}", self.next_id.get())
+    }
+    fn history(&self) -> Vec<Box<RawValue>> {
+        self.history
+            .iter()
+            .map(|h| RawValue::from_string(h.to_string()).unwrap())
+            .collect()
+    }
+    fn departed(&self, token: &str) -> Option<Member> {
+        self.departed.iter().find(|m| m.resume == token).cloned()
+    }
+}
+
+fn conn(member: Option<&Member>) -> Conn {
+    Conn {
+        member: member.cloned(),
+        ..Conn::default()
+    }
+}
+
+fn member(id: &str, nick: &str) -> Member {
+    Member {
+        peer: PeerInfo {
+            id: id.into(),
+            nick: nick.into(),
+            muted: false,
+            camera: true,
+            screen: false,
+            joined_at: 1,
+        },
+        resume: format!("resume-{id}"),
+    }
+}
+
+fn frames(outcome: &Outcome) -> Vec<(Target, Value)> {
+    outcome
+        .sends
+        .iter()
+        .map(|s| (s.to.clone(), serde_json::from_str(&s.frame).unwrap()))
+        .collect()
+}
+
+fn refs(members: &[Member]) -> Vec<&Member> {
+    members.iter().collect()
+}
+
+fn run(sender: Option<&Member>, text: &str, others: &[Member]) -> Outcome {
+    run_with(&FakeIo::new(), sender, text, others)
+}
+
+/// `run` with a prepared `io` (history, departed members).
+fn run_with(io: &FakeIo, sender: Option<&Member>, text: &str, others: &[Member]) -> Outcome {
+    on_frame(
+        &conn(sender),
+        Incoming::Text(text),
+        &refs(others),
+        &Limits::default(),
+        io,
+    )
+}
+
+fn error_code(outcome: &Outcome) -> String {
+    let sends = frames(outcome);
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert_eq!(sends[0].0, Target::Sender);
+    assert_eq!(sends[0].1["type"], "error");
+    sends[0].1["code"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn join_welcomes_the_joiner_and_tells_the_others() {
+    let mut io = FakeIo::new();
+    io.history = vec![r#"{"type":"chat","from":"x","nick":"x","text":"hi","ts":1}"#];
+    let others = [member("a", "ann")];
+    let outcome = run_with(&io, None, r#"{"type":"join","nick":" bob "}"#, &others);
+    let sends = frames(&outcome);
+    assert_eq!(sends[0].0, Target::Sender);
+    let welcome = &sends[0].1;
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["you"], json!({"id": "id1", "nick": "bob"}));
+    assert_eq!(welcome["peers"][0]["id"], "a");
+    assert_eq!(welcome["count"], 2);
+    assert_eq!(welcome["resume"], "id2id3");
+    assert_eq!(welcome["history"][0]["text"], "hi");
+    assert_eq!(welcome["limits"]["maxPeers"], 8);
+    assert_eq!(sends[1].0, Target::Others);
+    assert_eq!(sends[1].1["type"], "peer_joined");
+    assert_eq!(sends[1].1["peer"]["nick"], "bob");
+    assert_eq!(sends[1].1["count"], 2);
+    assert!(outcome.count_changed);
+    assert_eq!(outcome.conn.member.unwrap().peer.id, "id1");
+    assert_eq!(welcome["resumed"], false);
+    // Only the first joiner of an empty room decides privacy.
+    assert_eq!(outcome.room_private, None);
+    let first = run(None, r#"{"type":"join","nick":"ann","private":true}"#, &[]);
+    assert_eq!(first.room_private, Some(true));
+}
+
+#[test]
+fn a_full_room_refuses_and_closes() {
+    let others: Vec<Member> = (0..8).map(|i| member(&format!("p{i}"), "x")).collect();
+    let outcome = run(None, r#"{"type":"join","nick":"late"}"#, &others);
+    assert_eq!(error_code(&outcome), "room_full");
+    assert_eq!(outcome.close, Some(close::ROOM_FULL));
+    assert!(outcome.conn.member.is_none());
+}
+
+#[test]
+fn chat_goes_to_everyone_stamped_by_the_server() {
+    let me = member("a", "ann");
+    let outcome = run(
+        Some(&me),
+        r#"{"type":"chat","text":"hello","from":"forged","nick":"eve","ts":5}"#,
+        &[],
+    );
+    let sends = frames(&outcome);
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].0, Target::Everyone);
+    assert_eq!(
+        sends[0].1,
+        json!({"type": "chat", "from": "a", "nick": "ann", "text": "hello", "ts": 1_700_000_000_000u64})
+    );
+    assert_eq!(
+        outcome.chat.as_deref(),
+        Some(outcome.sends[0].frame.as_str())
+    );
+}
+
+#[test]
+fn signal_goes_to_exactly_one_peer_with_a_stamped_from() {
+    let me = member("a", "ann");
+    let others = [member("b", "bob"), member("c", "cy")];
+    let outcome = run(
+        Some(&me),
+        r#"{"type":"signal","to":"b","from":"c","data":{"description":{"type":"offer","sdp":"v=0"}}}"#,
+        &others,
+    );
+    let sends = frames(&outcome);
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].0, Target::Peer("b".into()));
+    assert_eq!(
+        sends[0].1,
+        json!({"type": "signal", "from": "a", "data": {"description": {"type": "offer", "sdp": "v=0"}}})
+    );
+    // Unknown, departed or oneself: refused.
+    for to in ["zz", "a"] {
+        let text = format!(r#"{{"type":"signal","to":"{to}","data":{{}}}}"#);
+        assert_eq!(error_code(&run(Some(&me), &text, &others)), "unknown_peer");
+    }
+    assert_eq!(
+        error_code(&run(
+            Some(&me),
+            r#"{"type":"signal","to":"b","data":"x"}"#,
+            &others
+        )),
+        "bad_message"
+    );
+}
+
+#[test]
+fn state_and_nick_update_the_attachment_and_are_relayed() {
+    let me = member("a", "ann");
+    let outcome = run(Some(&me), r#"{"type":"state","muted":true}"#, &[]);
+    let updated = outcome.conn.member.clone().unwrap();
+    assert!(updated.peer.muted && updated.peer.camera);
+    assert_eq!(
+        frames(&outcome),
+        vec![(
+            Target::Others,
+            json!({"type": "state", "id": "a", "muted": true, "camera": true, "screen": false})
+        )]
+    );
+    assert_eq!(
+        error_code(&run(Some(&me), r#"{"type":"state"}"#, &[])),
+        "bad_message"
+    );
+
+    let outcome = run(Some(&me), r#"{"type":"nick","nick":"annie"}"#, &[]);
+    assert_eq!(outcome.conn.member.clone().unwrap().peer.nick, "annie");
+    assert_eq!(
+        frames(&outcome),
+        vec![(
+            Target::Everyone,
+            json!({"type": "nick", "id": "a", "nick": "annie"})
+        )]
+    );
+}
+
+#[test]
+fn leave_closes_normally_and_the_others_hear_once() {
+    let me = member("a", "ann");
+    let outcome = run(Some(&me), r#"{"type":"leave"}"#, &[]);
+    assert_eq!(outcome.close, Some(close::NORMAL));
+    assert!(outcome.sends.is_empty());
+    let left = on_leave(&me, 2);
+    assert_eq!(left.to, Target::Others);
+    assert_eq!(
+        serde_json::from_str::<Value>(&left.frame).unwrap(),
+        json!({"type": "peer_left", "id": "a", "nick": "ann", "count": 2})
+    );
+}
+
+#[test]
+fn bad_input_gets_the_right_error_code() {
+    let me = member("a", "ann");
+    let long_nick = format!(r#"{{"type":"join","nick":"{}"}}"#, "n".repeat(33));
+    let long_chat = format!(r#"{{"type":"chat","text":"{}"}}"#, "c".repeat(2001));
+    let cases: &[(Option<&Member>, &str, &str)] = &[
+        (None, "not json", "bad_message"),
+        (None, "[1,2]", "bad_message"),
+        (None, r#"{"type":"dance"}"#, "bad_message"),
+        (None, r#"{"type":"join"}"#, "bad_message"),
+        (None, r#"{"type":"join","nick":5}"#, "bad_message"),
+        (None, r#"{"type":"chat","text":"early"}"#, "not_joined"),
+        (None, r#"{"type":"join","nick":"   "}"#, "bad_nick"),
+        (None, &long_nick, "bad_nick"),
+        (None, r#"{"type":"join","nick":"a\u0007b"}"#, "bad_nick"),
+        (
+            Some(&me),
+            r#"{"type":"join","nick":"again"}"#,
+            "already_joined",
+        ),
+        (Some(&me), r#"{"type":"chat","text":" "}"#, "bad_chat"),
+        (Some(&me), &long_chat, "bad_chat"),
+        (
+            Some(&me),
+            r#"{"type":"chat","text":"a\u001bb"}"#,
+            "bad_chat",
+        ),
+        (Some(&me), r#"{"type":"nick","nick":""}"#, "bad_nick"),
+    ];
+    for (sender, text, code) in cases {
+        let outcome = run(*sender, text, &[]);
+        assert_eq!(&error_code(&outcome), code, "{text}");
+        assert_eq!(outcome.close, None, "{text}");
+        assert_eq!(outcome.conn.member, sender.cloned(), "{text}");
+    }
+    // Newlines and tabs are fine in chat.
+    assert!(run(Some(&me), r#"{"type":"chat","text":"a\nb\tc"}"#, &[])
+        .chat
+        .is_some());
+}
+
+#[test]
+fn binary_and_oversize_frames() {
+    let limits = Limits {
+        max_frame_bytes: 100,
+        ..Limits::default()
+    };
+    let io = FakeIo::new();
+    let outcome = on_frame(&conn(None), Incoming::Binary, &[], &limits, &io);
+    assert_eq!(error_code(&outcome), "bad_message");
+    assert_eq!(outcome.close, None);
+    let big = format!(r#"{{"type":"chat","text":"{}"}}"#, "x".repeat(100));
+    let outcome = on_frame(&conn(None), Incoming::Text(&big), &[], &limits, &io);
+    assert_eq!(error_code(&outcome), "too_large");
+    assert_eq!(outcome.close, Some(close::TOO_LARGE));
+}
+
+#[test]
+fn buckets_refill_with_time() {
+    let rate = Rate {
+        per_sec: 2.0,
+        burst: 3.0,
+    };
+    let mut bucket = Bucket::default();
+    assert!((0..3).all(|_| bucket.take(1000, rate)));
+    assert!(!bucket.take(1000, rate));
+    assert!(!bucket.take(1400, rate), "0.8 of a token is not a token");
+    assert!(bucket.take(1500, rate));
+    assert!(bucket.take(10_000, rate) && bucket.take(10_000, rate) && bucket.take(10_000, rate));
+    assert!(!bucket.take(10_000, rate), "never more than the burst");
+}
+
+#[test]
+fn chat_over_budget_is_rate_limited_and_recovers() {
+    let limits = Limits::default();
+    let io = FakeIo::new();
+    let mut state = conn(Some(&member("a", "ann")));
+    let mut codes = vec![];
+    for _ in 0..25 {
+        let outcome = on_frame(
+            &state,
+            Incoming::Text(r#"{"type":"chat","text":"x"}"#),
+            &[],
+            &limits,
+            &io,
+        );
+        codes.push(outcome.chat.is_some());
+        state = outcome.conn;
+    }
+    assert_eq!(
+        codes.iter().filter(|ok| **ok).count(),
+        20,
+        "the burst, then refused"
+    );
+    // Signaling has its own budget: chat abuse does not stall a call.
+    let others = [member("b", "bob")];
+    let outcome = on_frame(
+        &state,
+        Incoming::Text(r#"{"type":"signal","to":"b","data":{}}"#),
+        &refs(&others),
+        &limits,
+        &io,
+    );
+    assert_eq!(outcome.sends[0].to, Target::Peer("b".into()));
+    io.now_ms.set(io.now_ms.get() + 1000);
+    let outcome = on_frame(
+        &state,
+        Incoming::Text(r#"{"type":"chat","text":"x"}"#),
+        &[],
+        &limits,
+        &io,
+    );
+    assert!(
+        outcome.chat.is_some(),
+        "a second later the budget has refilled"
+    );
+}
+
+#[test]
+fn sustained_abuse_closes_the_socket() {
+    let limits = Limits::default();
+    let io = FakeIo::new();
+    let mut state = conn(None);
+    for i in 0..31 {
+        let outcome = on_frame(&state, Incoming::Text("garbage"), &[], &limits, &io);
+        state = outcome.conn.clone();
+        if i < 30 {
+            assert_eq!(error_code(&outcome), "bad_message");
+            assert_eq!(outcome.close, None);
+        } else {
+            assert_eq!(error_code(&outcome), "rate_limited");
+            assert_eq!(outcome.close, Some(close::RATE_LIMITED));
+        }
+    }
+}
+
+#[test]
+fn resume_takes_over_a_live_socket_unseen() {
+    let old = member("a", "ann");
+    let others = [old.clone(), member("b", "bob")];
+    let outcome = run(
+        None,
+        r#"{"type":"join","nick":"ann","resume":"resume-a"}"#,
+        &others,
+    );
+    assert_eq!(
+        outcome.resumed,
+        Some(Resumed::TookOver { old_id: "a".into() })
+    );
+    let sends = frames(&outcome);
+    assert_eq!(sends.len(), 1, "only the welcome: the others see nothing");
+    assert_eq!(sends[0].1["you"]["id"], "a");
+    assert_eq!(sends[0].1["resumed"], true);
+    assert_eq!(sends[0].1["count"], 2);
+    assert_eq!(sends[0].1["peers"].as_array().unwrap().len(), 1);
+    let member = outcome.conn.member.unwrap();
+    assert_ne!(member.resume, "resume-a", "a token is used once");
+    assert!(!outcome.count_changed);
+}
+
+#[test]
+fn resume_brings_back_a_departed_id_with_one_peer_joined() {
+    let mut io = FakeIo::new();
+    io.departed = vec![member("a", "ann")];
+    let others = [member("b", "bob")];
+    let text = r#"{"type":"join","nick":"ann","resume":"resume-a"}"#;
+    let outcome = run_with(&io, None, text, &others);
+    assert_eq!(
+        outcome.resumed,
+        Some(Resumed::Returned {
+            token: "resume-a".into()
+        })
+    );
+    let sends = frames(&outcome);
+    assert_eq!(sends[0].1["you"]["id"], "a");
+    assert_eq!(sends[1].0, Target::Others);
+    assert_eq!(sends[1].1["peer"]["id"], "a");
+    // A forged or foreign token is just a fresh join.
+    let text = r#"{"type":"join","nick":"eve","resume":"resume-zz"}"#;
+    let outcome = run_with(&io, None, text, &others);
+    assert_eq!(outcome.resumed, None);
+    assert_ne!(outcome.conn.member.unwrap().peer.id, "a");
+}
+
+#[test]
+fn silence_past_the_heartbeat_timeout_is_death() {
+    let limits = Limits::default();
+    assert!(!is_silent(
+        100_000,
+        100_000 - limits.heartbeat_timeout_ms,
+        &limits
+    ));
+    assert!(is_silent(
+        100_000,
+        100_000 - limits.heartbeat_timeout_ms - 1,
+        &limits
+    ));
+}
