@@ -2,20 +2,20 @@
 //! <ADMIN_TOKEN>` (a secret):
 //!
 //! - `GET /api/admin/rooms`: every room the lobby knows, private ones too, with its
-//!   participants as the room itself reports them (`/internal/peers`).
+//!   participants as the room itself reports them (`room::peers`).
 //! - `POST /api/admin/rooms/{name}/kick` with `{"id": "<peer id>"}`: the room closes that
-//!   socket with 4003 and tells the others (`/internal/kick`).
+//!   socket with 4003 and tells the others (`room::kick`).
 //!
 //! With no token configured every admin path is the plain 404 of an unknown path, so nothing
 //! tells that the API exists; a missing or wrong token is 401. Authorisation, routing and the
 //! listing's shape are pure and tested natively.
 use futures::future::join_all;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use worker::*;
 
 use crate::http;
 use crate::lobby::{self, Report};
+use crate::room::{self, Kicked, Peers};
 use crate::room_name::{RoomName, RoomNameError};
 
 /// The listing asks at most this many rooms (the largest), one subrequest each.
@@ -29,8 +29,9 @@ pub enum AdminRoute {
     Kick(RoomName),
 }
 
+/// Why an admin request is not carried out, each with its HTTP answer (`respond`).
 #[derive(Debug, PartialEq, Eq)]
-pub enum Refusal {
+pub enum AdminError {
     /// No `ADMIN_TOKEN` configured.
     Disabled,
     Unauthorized,
@@ -39,7 +40,7 @@ pub enum Refusal {
     BadRoomName(RoomNameError),
 }
 
-impl Refusal {
+impl AdminError {
     fn respond(&self) -> Result<Response> {
         match self {
             Self::Disabled | Self::NotFound => http::error(404, "not_found", "no such path"),
@@ -64,11 +65,11 @@ impl Refusal {
 
 /// Checks the `Authorization` header against the configured token (`None` or empty: the admin
 /// API is off). Both are trimmed: a secret pasted with a newline still works.
-pub fn authorize(configured: Option<&str>, authorization: Option<&str>) -> Result<(), Refusal> {
+pub fn authorize(configured: Option<&str>, authorization: Option<&str>) -> Result<(), AdminError> {
     let token = configured
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or(Refusal::Disabled)?;
+        .ok_or(AdminError::Disabled)?;
     let offered = authorization
         .and_then(|h| h.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
@@ -76,7 +77,7 @@ pub fn authorize(configured: Option<&str>, authorization: Option<&str>) -> Resul
     if constant_time_eq(offered.as_bytes(), token.as_bytes()) {
         Ok(())
     } else {
-        Err(Refusal::Unauthorized)
+        Err(AdminError::Unauthorized)
     }
 }
 
@@ -91,22 +92,24 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Which admin action a request asks for (only called once authorised).
-pub fn admin_route(method: &str, path: &str) -> Result<AdminRoute, Refusal> {
-    let rest = path.strip_prefix("/api/admin/").ok_or(Refusal::NotFound)?;
+pub fn admin_route(method: &str, path: &str) -> Result<AdminRoute, AdminError> {
+    let rest = path
+        .strip_prefix("/api/admin/")
+        .ok_or(AdminError::NotFound)?;
     let segments: Vec<&str> = rest.split('/').collect();
     let (route, allowed) = match segments.as_slice() {
         ["rooms"] => (None, "GET"),
         ["rooms", name, "kick"] => (Some(name), "POST"),
-        _ => return Err(Refusal::NotFound),
+        _ => return Err(AdminError::NotFound),
     };
     if method != allowed {
-        return Err(Refusal::MethodNotAllowed);
+        return Err(AdminError::MethodNotAllowed);
     }
     match route {
         None => Ok(AdminRoute::Rooms),
         Some(segment) => RoomName::from_path_segment(segment)
             .map(AdminRoute::Kick)
-            .map_err(Refusal::BadRoomName),
+            .map_err(AdminError::BadRoomName),
     }
 }
 
@@ -124,31 +127,54 @@ impl Kick {
     }
 }
 
-/// The operator's listing: each room as it answered for itself, or, when it could not be
-/// reached, what the lobby last heard with `"error":"unreachable"`. Rooms that answered with
-/// nobody in them are left out (they emptied since the lobby heard). Largest first.
-pub fn listing(known: &[Report], answers: Vec<Option<Value>>, total: usize) -> Value {
-    let mut rooms: Vec<Value> = known
+/// The operator's listing of rooms.
+#[derive(Debug, Serialize)]
+pub struct Listing {
+    pub rooms: Vec<ListedRoom>,
+    /// How many rooms the lobby knows, of which `rooms` are the largest.
+    pub total: usize,
+    pub truncated: bool,
+}
+
+/// One room of the listing: as it answered for itself, or, when it could not be reached, what
+/// the lobby last heard of it with `"error": "unreachable"`.
+#[derive(Debug, Serialize)]
+pub struct ListedRoom {
+    #[serde(flatten)]
+    pub room: Peers,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+}
+
+/// The listing from what the lobby knows and what each room answered (`None`: unreachable).
+/// Rooms that answered with nobody in them are left out (they emptied since the lobby
+/// heard). Largest first.
+pub fn listing(known: &[Report], answers: Vec<Option<Peers>>, total: usize) -> Listing {
+    let mut rooms: Vec<ListedRoom> = known
         .iter()
         .zip(answers)
         .filter_map(|(known, answer)| match answer {
-            Some(room) if room["count"].as_u64() == Some(0) => None,
-            Some(room) => Some(room),
-            None => Some(json!({
-                "name": known.name,
-                "private": known.private,
-                "count": known.count,
-                "peers": [],
-                "error": "unreachable",
-            })),
+            Some(room) if room.count == 0 => None,
+            Some(room) => Some(ListedRoom { room, error: None }),
+            None => Some(ListedRoom {
+                room: Peers {
+                    name: Some(known.name.clone()),
+                    private: known.private,
+                    count: known.count as usize,
+                    peers: vec![],
+                },
+                error: Some("unreachable"),
+            }),
         })
         .collect();
     rooms.sort_by(|a, b| {
-        let count = |r: &Value| r["count"].as_u64().unwrap_or(0);
-        let name = |r: &Value| r["name"].as_str().unwrap_or("").to_owned();
-        count(b).cmp(&count(a)).then_with(|| name(a).cmp(&name(b)))
+        (b.room.count.cmp(&a.room.count)).then_with(|| a.room.name.cmp(&b.room.name))
     });
-    json!({ "rooms": rooms, "total": total, "truncated": total > known.len() })
+    Listing {
+        rooms,
+        total,
+        truncated: total > known.len(),
+    }
 }
 
 /// Everything under `/api/admin/`.
@@ -173,7 +199,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
 async fn list_rooms(env: &Env) -> Result<Response> {
     let known = lobby::all_rooms(env).await?;
     let shown = &known[..known.len().min(MAX_LISTED_ROOMS)];
-    let answers = join_all(shown.iter().map(|r| lobby::room_peers(env, &r.name))).await;
+    let answers = join_all(shown.iter().map(|r| room::peers(env, &r.name))).await;
     let answers = answers
         .into_iter()
         .zip(shown)
@@ -187,30 +213,26 @@ async fn list_rooms(env: &Env) -> Result<Response> {
 }
 
 async fn kick_peer(env: &Env, name: &RoomName, kick: &Kick) -> Result<Response> {
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(json!({ "id": kick.id }).to_string().into()));
-    let room = env.durable_object("ROOMS")?.get_by_name(name.as_str())?;
-    let mut answer = room
-        .fetch_with_request(Request::new_with_init("https://room/internal/kick", &init)?)
-        .await?;
-    let status = answer.status_code();
-    let body: Value = answer.json().await.unwrap_or_else(|_| json!({}));
-    http::json(status, &body)
+    match room::kick(env, name.as_str(), &kick.id).await? {
+        Kicked::Removed => http::json(200, &serde_json::json!({ "ok": true })),
+        Kicked::UnknownPeer => http::error(404, "unknown_peer", "no such peer in this room"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::PeerInfo;
+    use serde_json::json;
 
     #[test]
     fn no_token_configured_means_no_admin_api() {
         for configured in [None, Some(""), Some("  \n")] {
             assert_eq!(
                 authorize(configured, Some("Bearer anything")),
-                Err(Refusal::Disabled)
+                Err(AdminError::Disabled)
             );
-            assert_eq!(authorize(configured, None), Err(Refusal::Disabled));
+            assert_eq!(authorize(configured, None), Err(AdminError::Disabled));
         }
     }
 
@@ -236,7 +258,7 @@ mod tests {
         ] {
             assert_eq!(
                 authorize(token, wrong),
-                Err(Refusal::Unauthorized),
+                Err(AdminError::Unauthorized),
                 "{wrong:?}"
             );
         }
@@ -266,15 +288,15 @@ mod tests {
         );
         assert_eq!(
             admin_route("POST", "/api/admin/rooms"),
-            Err(Refusal::MethodNotAllowed)
+            Err(AdminError::MethodNotAllowed)
         );
         assert_eq!(
             admin_route("GET", "/api/admin/rooms/a/kick"),
-            Err(Refusal::MethodNotAllowed)
+            Err(AdminError::MethodNotAllowed)
         );
         assert_eq!(
             admin_route("POST", "/api/admin/rooms/a%20b/kick"),
-            Err(Refusal::BadRoomName(RoomNameError::BadCharacter(' ')))
+            Err(AdminError::BadRoomName(RoomNameError::BadCharacter(' ')))
         );
         for path in [
             "/api/admin/",
@@ -283,7 +305,11 @@ mod tests {
             "/api/admin/rooms/a/kick/x",
             "/api/admin/nope",
         ] {
-            assert_eq!(admin_route("GET", path), Err(Refusal::NotFound), "{path}");
+            assert_eq!(
+                admin_route("GET", path),
+                Err(AdminError::NotFound),
+                "{path}"
+            );
         }
     }
 
@@ -309,15 +335,29 @@ mod tests {
             known("left", 1, false),
             known("down", 1, false),
         ];
-        let peer = json!({ "id": "p1", "nick": "ann", "muted": false, "camera": true,
-                           "screen": false, "joinedAt": 5 });
+        let peer = PeerInfo {
+            id: "p1".to_owned(),
+            nick: "ann".to_owned(),
+            muted: false,
+            camera: true,
+            screen: false,
+            joined_at: 5,
+        };
+        let answer = |name: &str, private, peers: Vec<PeerInfo>| {
+            Some(Peers {
+                name: Some(name.to_owned()),
+                private,
+                count: peers.len(),
+                peers,
+            })
+        };
         let answers = vec![
-            Some(json!({ "name": "a", "private": false, "count": 1, "peers": [peer] })),
-            Some(json!({ "name": "secret", "private": true, "count": 2, "peers": [peer, peer] })),
-            Some(json!({ "name": "left", "private": false, "count": 0, "peers": [] })),
+            answer("a", false, vec![peer.clone()]),
+            answer("secret", true, vec![peer.clone(), peer]),
+            answer("left", false, vec![]),
             None,
         ];
-        let out = listing(&lobby_view, answers, 7);
+        let out = serde_json::to_value(listing(&lobby_view, answers, 7)).unwrap();
         let names: Vec<&str> = out["rooms"]
             .as_array()
             .unwrap()

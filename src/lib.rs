@@ -4,8 +4,11 @@
 //! - `room_name`: what a room may be called (pure).
 //! - `protocol`: the wire types (pure); `config`: limits from `[vars]` (pure).
 //! - `ice`: STUN/TURN servers and TURN credentials for `/api/ice` (pure but for `respond`).
-//! - `room`: the Durable Object holding one room's sockets; `room::relay`: what goes to
-//!   whom (pure).
+//! - `room`: the Durable Object holding one room's sockets (`mod.rs` applies what a frame
+//!   causes); `room::relay`: what goes to whom (pure); `room::sockets`, `room::storage`,
+//!   `room::history`, `room::lobby_report`: its sockets, SQL, chat history and lobby reports;
+//!   `room::api`: its internal HTTP API (`room::peers`, `room::kick`), used by the lobby and
+//!   the operator API.
 //! - `lobby`: the Durable Object holding the public room list.
 //! - `admin`: the operator API under `/api/admin/`.
 //!
@@ -51,7 +54,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             )
         }
         Ok(Route::RoomSocket(name)) => {
-            let room = env.durable_object("ROOMS")?.get_by_name(name.as_str())?;
+            let room = room::stub(&env, name.as_str())?;
             room.fetch_with_request(req).await
         }
         Ok(Route::LobbySocket) => {

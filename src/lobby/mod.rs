@@ -17,8 +17,8 @@ use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use worker::*;
 
-use crate::http;
 use crate::protocol::close;
+use crate::{http, room};
 pub use list::Report;
 use list::{
     check_interval_ms, fingerprint, rooms_frame, Check, Entry, Listed, RoomTable, PUBLIC_LIST_MAX,
@@ -40,20 +40,15 @@ const REPORT_URL: &str = "https://lobby/report";
 const PUBLIC_URL: &str = "https://lobby/rooms";
 const ALL_URL: &str = "https://lobby/all";
 
-/// Tells the lobby how many are in room `name` now (0: the room is empty). The caller logs an
+/// Tells the lobby how many are in a room now (0: the room is empty). The caller logs an
 /// error and goes on: the lobby's periodic check repairs a lost report.
-pub async fn report_count(env: &Env, name: &str, count: usize, private: bool) -> Result<()> {
-    let report = Report {
-        name: name.to_owned(),
-        count: u32::try_from(count).unwrap_or(u32::MAX),
-        private,
-    };
+pub async fn report_count(env: &Env, report: &Report) -> Result<()> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(serde_json::to_string(&report)?.into()));
+        .with_body(Some(serde_json::to_string(report)?.into()));
     let mut res = lobby(env)?
         .fetch_with_request(Request::new_with_init(REPORT_URL, &init)?)
         .await?;
@@ -83,16 +78,6 @@ pub async fn all_rooms(env: &Env) -> Result<Vec<Report>> {
     Ok(res.json::<All>().await?.rooms)
 }
 
-/// Asks a room for its participants: its `/internal/peers` answer, as JSON.
-pub async fn room_peers(env: &Env, name: &str) -> Result<serde_json::Value> {
-    let room = env.durable_object("ROOMS")?.get_by_name(name)?;
-    let mut res = room.fetch_with_str("https://room/internal/peers").await?;
-    match res.status_code() {
-        200 => res.json().await,
-        status => Err(Error::RustError(format!("room answered {status}"))),
-    }
-}
-
 fn lobby(env: &Env) -> Result<Stub> {
     env.durable_object("LOBBY")?.get_by_name(LOBBY_NAME)
 }
@@ -109,13 +94,6 @@ pub struct Lobby {
     /// When the pending coalesced frame goes out; `None` when no change waits.
     broadcast_due: Cell<Option<u64>>,
     check_interval_ms: u64,
-}
-
-/// What the lobby reads of a room's `/internal/peers` answer.
-#[derive(Deserialize)]
-struct Peers {
-    count: u32,
-    private: bool,
 }
 
 /// A row of the `rooms` table.
@@ -285,13 +263,13 @@ impl Lobby {
             .table
             .borrow()
             .due_for_check(now_ms(), self.check_interval_ms, CHECK_BATCH);
-        let answers = join_all(due.iter().map(|(name, _)| room_peers(&self.env, name))).await;
+        let answers = join_all(due.iter().map(|(name, _)| room::peers(&self.env, name))).await;
         let now = now_ms();
         for ((name, rev), answer) in due.iter().zip(answers) {
-            let check = match answer.and_then(|v| Ok(serde_json::from_value::<Peers>(v)?)) {
-                Ok(room) => Check::Answered {
-                    count: room.count,
-                    private: room.private,
+            let check = match answer {
+                Ok(peers) => Check::Answered {
+                    count: u32::try_from(peers.count).unwrap_or(u32::MAX),
+                    private: peers.private,
                 },
                 Err(e) => {
                     console_warn!("lobby: cannot check room {name:?}: {e}");

@@ -1,0 +1,216 @@
+//! The room's sockets and what each one's attachment says (`relay::Conn`), behind one type.
+//!
+//! Reading attachments from the runtime is slow: a structured clone, a copy into wasm and a
+//! JSON parse per socket. Doing that for every socket on every frame was once the room's
+//! largest cost, so `Sockets` reads them all once per wake-up and from then on keeps its own
+//! copy, writing through to the runtime when the person on a socket changes (`store`) and
+//! keeping only in memory what changes with every frame (`remember`).
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use worker::{console_warn, Result, State, WebSocket};
+
+use super::relay::{Conn, Member, Target};
+use crate::protocol::close;
+
+/// One socket and its attachment.
+pub struct Socket {
+    pub ws: WebSocket,
+    pub conn: Conn,
+}
+
+impl Socket {
+    /// The person on this socket, once joined.
+    pub fn member(&self) -> Option<&Member> {
+        self.conn.member.as_ref()
+    }
+}
+
+pub struct Sockets {
+    state: State,
+    /// Every open socket with its attachment; `None` until first read after a wake-up.
+    known: RefCell<Option<Vec<Rc<Socket>>>>,
+}
+
+impl Sockets {
+    pub fn new(state: &State) -> Self {
+        // A second handle on the same runtime object (`State` itself cannot be cloned).
+        let raw: &wasm_bindgen::JsValue = state.as_raw().as_ref();
+        Self {
+            state: State::from(
+                raw.clone()
+                    .unchecked_into::<worker::worker_sys::DurableObjectState>(),
+            ),
+            known: RefCell::new(None),
+        }
+    }
+
+    /// Takes a new socket into the room (hibernatable) with a fresh attachment.
+    pub fn accept(&self, ws: &WebSocket, conn: &Conn) -> Result<()> {
+        self.state.accept_web_socket(ws);
+        self.store(ws, conn)
+    }
+
+    /// Every open socket as this instance knows it.
+    pub fn all(&self) -> Snapshot {
+        if let Some(known) = self.known.borrow().as_ref() {
+            return Snapshot(known.clone());
+        }
+        let sockets: Vec<Rc<Socket>> = (self.state.get_websockets().into_iter())
+            .map(|ws| {
+                Rc::new(Socket {
+                    conn: read_attachment(&ws),
+                    ws,
+                })
+            })
+            .collect();
+        *self.known.borrow_mut() = Some(sockets.clone());
+        Snapshot(sockets)
+    }
+
+    /// One socket's attachment as this instance knows it.
+    pub fn conn(&self, ws: &WebSocket) -> Conn {
+        let known = self.known.borrow();
+        let socket = known.iter().flatten().find(|s| s.ws == *ws);
+        socket.map_or_else(|| read_attachment(ws), |s| s.conn.clone())
+    }
+
+    /// Writes a socket's attachment, so that it survives an eviction. Stored as JSON text: a
+    /// string crosses from JavaScript into wasm in one piece, where an object costs a property
+    /// read and a conversion per field.
+    pub fn store(&self, ws: &WebSocket, conn: &Conn) -> Result<()> {
+        ws.serialize_attachment(serde_json::to_string(conn)?)?;
+        self.remember(ws, conn);
+        Ok(())
+    }
+
+    /// Updates a socket's attachment in memory only. An eviction loses the change, which is
+    /// only ever the rate budgets and the last-heard time: a room is only evicted after seconds
+    /// of silence, by which the budgets have refilled, and the runtime's record of the last
+    /// `ping` then says more about a socket's liveness than its last frame.
+    pub fn remember(&self, ws: &WebSocket, conn: &Conn) {
+        if let Some(known) = self.known.borrow_mut().as_mut() {
+            let socket = Rc::new(Socket {
+                ws: ws.clone(),
+                conn: conn.clone(),
+            });
+            match known.iter_mut().find(|s| s.ws == *ws) {
+                Some(slot) => *slot = socket,
+                None => known.push(socket),
+            }
+        }
+    }
+
+    /// Closes a socket from the room's side with `code` and its documented reason.
+    pub fn close(&self, ws: &WebSocket, code: u16) {
+        ws.close(Some(code), Some(close_reason(code))).ok();
+        self.forget(ws);
+    }
+
+    /// Drops a closed socket.
+    pub fn forget(&self, ws: &WebSocket) {
+        if let Some(known) = self.known.borrow_mut().as_mut() {
+            known.retain(|s| s.ws != *ws);
+        }
+    }
+
+    /// When the socket was last heard from: its last frame, or the last `ping` the runtime
+    /// answered for the room (it does so without waking the room, so the attachment cannot
+    /// know).
+    pub fn last_heard_ms(&self, socket: &Socket) -> u64 {
+        let pinged = self.last_ping_ms(&socket.ws).unwrap_or(0);
+        socket.conn.seen_ms.max(pinged)
+    }
+
+    fn last_ping_ms(&self, ws: &WebSocket) -> Option<u64> {
+        let state: &wasm_bindgen::JsValue = self.state.as_raw().as_ref();
+        let getter =
+            js_sys::Reflect::get(state, &"getWebSocketAutoResponseTimestamp".into()).ok()?;
+        let when = getter
+            .dyn_into::<js_sys::Function>()
+            .ok()?
+            .call1(state, ws.as_ref())
+            .ok()?;
+        when.dyn_into::<js_sys::Date>()
+            .ok()
+            .map(|date| date.get_time() as u64)
+    }
+}
+
+/// The sockets as they were at one moment (when a frame arrived, say): what the relay decides
+/// over and what a frame is delivered to.
+pub struct Snapshot(Vec<Rc<Socket>>);
+
+impl Snapshot {
+    pub fn iter(&self) -> impl Iterator<Item = &Rc<Socket>> {
+        self.0.iter()
+    }
+
+    /// The joined members, leaving out `except` (the sender, or the one leaving).
+    pub fn members_except(&self, except: Option<&str>) -> Vec<&Member> {
+        self.members()
+            .filter(|m| Some(m.peer.id.as_str()) != except)
+            .collect()
+    }
+
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.0.iter().filter_map(|s| s.member())
+    }
+
+    /// The socket of the member with this peer id.
+    pub fn of_member(&self, id: &str) -> Option<&Rc<Socket>> {
+        (self.0.iter()).find(|s| s.member().is_some_and(|m| m.peer.id == id))
+    }
+
+    /// Sends one frame to its target; `sender` is the peer id on `sender_ws`, if joined. A
+    /// socket that fails (closing, gone) is skipped: one dead connection never costs the
+    /// others their frames.
+    pub fn deliver(&self, sender_ws: &WebSocket, sender: Option<&str>, to: &Target, frame: &str) {
+        let send = |ws: &WebSocket| {
+            if let Err(why) = ws.send_with_str(frame) {
+                console_warn!("send failed: {why}");
+            }
+        };
+        let others = || {
+            (self.0.iter())
+                .filter(|s| (s.member()).is_some_and(|m| Some(m.peer.id.as_str()) != sender))
+        };
+        match to {
+            Target::Sender => send(sender_ws),
+            Target::Peer(id) => {
+                if let Some(socket) = self.of_member(id) {
+                    send(&socket.ws);
+                }
+            }
+            Target::Others => others().for_each(|s| send(&s.ws)),
+            Target::Everyone => {
+                others().for_each(|s| send(&s.ws));
+                send(sender_ws);
+            }
+        }
+    }
+}
+
+/// A socket's attachment as the runtime holds it; a socket with none (or an unreadable one)
+/// counts as fresh.
+fn read_attachment(ws: &WebSocket) -> Conn {
+    ws.deserialize_attachment::<String>()
+        .ok()
+        .flatten()
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+fn close_reason(code: u16) -> &'static str {
+    match code {
+        close::NORMAL => "left",
+        close::TOO_LARGE => "frame too large",
+        close::ROOM_FULL => "room full",
+        close::RATE_LIMITED => "rate limited",
+        close::REMOVED => "removed by the operator",
+        close::REPLACED => "replaced by a newer connection",
+        close::TIMED_OUT => "timed out",
+        _ => "closed",
+    }
+}

@@ -1,0 +1,134 @@
+//! What the room keeps in SQLite, and every SQL statement it runs:
+//!
+//! - `meta`: whether the room is private (a key-value table, so more can join it);
+//! - `departed`: for the resume window, the people whose connection was lost, by resume token,
+//!   so that one coming back gets the same id.
+//!
+//! The chat history is kept apart, in key-value storage (`history`).
+use std::cell::Cell;
+
+use serde::Deserialize;
+use worker::{console_error, console_warn, Result, SqlStorage, Storage};
+
+use super::relay::Member;
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS departed (resume TEXT PRIMARY KEY, member TEXT NOT NULL, left_ms INTEGER NOT NULL);";
+
+pub struct RoomStore {
+    storage: Storage,
+    sql: SqlStorage,
+    /// Whether the room is private, as stored: read once per wake-up.
+    private: Cell<Option<bool>>,
+}
+
+impl RoomStore {
+    /// Opens the room's tables, creating them if this is a new room.
+    pub fn open(storage: Storage) -> Self {
+        let sql = storage.sql();
+        if let Err(why) = sql.exec(SCHEMA, None) {
+            console_error!("room schema: {why}");
+        }
+        Self {
+            storage,
+            sql,
+            private: Cell::new(None),
+        }
+    }
+
+    pub fn is_private(&self) -> bool {
+        #[derive(Deserialize)]
+        struct Row {
+            value: String,
+        }
+        if let Some(private) = self.private.get() {
+            return private;
+        }
+        let query = "SELECT value FROM meta WHERE key = 'private'";
+        let rows = (self.sql.exec(query, None))
+            .and_then(|cursor| cursor.to_array::<Row>())
+            .unwrap_or_else(|why| {
+                console_warn!("reading the room's privacy failed: {why}");
+                vec![]
+            });
+        let private = rows.first().is_some_and(|row| row.value == "1");
+        self.private.set(Some(private));
+        private
+    }
+
+    pub fn set_private(&self, private: bool) {
+        if self.is_private() != private {
+            self.set_meta("private", if private { "1" } else { "0" });
+            self.private.set(Some(private));
+        }
+    }
+
+    fn set_meta(&self, key: &str, value: &str) {
+        let query = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+        if let Err(why) = self.sql.exec(query, vec![key.into(), value.into()]) {
+            console_warn!("storing room {key} failed: {why}");
+        }
+    }
+
+    /// Keeps a member whose connection was lost, for a return with their resume token.
+    pub fn record_departure(&self, member: &Member, now_ms: u64) {
+        let query = "INSERT OR REPLACE INTO departed (resume, member, left_ms) VALUES (?, ?, ?)";
+        let record = serde_json::to_string(member).unwrap_or_default();
+        let args = vec![
+            member.resume.as_str().into(),
+            record.into(),
+            (now_ms as f64).into(),
+        ];
+        if let Err(why) = self.sql.exec(query, args) {
+            console_warn!("recording a departure failed: {why}");
+        }
+    }
+
+    /// The member who left holding `token` at `since_ms` or later.
+    pub fn departed(&self, token: &str, since_ms: u64) -> Option<Member> {
+        #[derive(Deserialize)]
+        struct Row {
+            member: String,
+        }
+        let query = "SELECT member FROM departed WHERE resume = ? AND left_ms >= ?";
+        let cursor = (self.sql)
+            .exec(query, vec![token.into(), (since_ms as f64).into()])
+            .ok()?;
+        let row = cursor.to_array::<Row>().ok()?.pop()?;
+        serde_json::from_str(&row.member).ok()
+    }
+
+    /// Uses up a departure record: its member came back.
+    pub fn forget_departure(&self, token: &str) -> Result<()> {
+        let query = "DELETE FROM departed WHERE resume = ?";
+        self.sql.exec(query, vec![token.into()]).map(drop)
+    }
+
+    /// Forgets those who left before `before_ms`: they can no longer come back.
+    pub fn expire_departures(&self, before_ms: u64) -> Result<()> {
+        let query = "DELETE FROM departed WHERE left_ms < ?";
+        self.sql
+            .exec(query, vec![(before_ms as f64).into()])
+            .map(drop)
+    }
+
+    /// When the earliest departure still on record happened.
+    pub fn oldest_departure(&self) -> Option<u64> {
+        #[derive(Deserialize)]
+        struct Row {
+            oldest: Option<f64>,
+        }
+        let query = "SELECT MIN(left_ms) AS oldest FROM departed";
+        let cursor = self.sql.exec(query, None).ok()?;
+        cursor.one::<Row>().ok()?.oldest.map(|ms| ms as u64)
+    }
+
+    /// Deletes everything the room has stored, the chat history included: the room is empty
+    /// and nobody can come back. The tables stay, empty, for the next first joiner.
+    pub async fn wipe(&self) -> Result<()> {
+        self.storage.delete_all().await?;
+        self.private.set(None);
+        self.sql.exec(SCHEMA, None).map(drop)
+    }
+}
