@@ -1,7 +1,7 @@
 // Small DOM and browser helpers shared by the modules. Text always goes in as text nodes
 // (el's children, textContent): nothing a user typed is ever parsed as HTML.
 
-export const $ = (selector, root = document) => root.querySelector(selector);
+export const $ = (selector) => document.querySelector(selector);
 
 /** Builds an element: `el("li", { class: "msg", "data-id": id }, "text", child)`. */
 export function el(tag, attrs = {}, ...children) {

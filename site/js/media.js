@@ -117,15 +117,6 @@ export class LocalMedia extends EventTarget {
     this.#emit("screen");
   }
 
-  /** Stops everything (the page is going away or the user left and closed the preview). */
-  stop() {
-    this.stopScreen();
-    for (const track of this.stream.getTracks()) {
-      track.stop();
-      this.stream.removeTrack(track);
-    }
-  }
-
   async refreshDevices() {
     if (!navigator.mediaDevices?.enumerateDevices) return;
     const all = await navigator.mediaDevices.enumerateDevices();
