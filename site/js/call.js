@@ -9,7 +9,7 @@
 //   "welcome" ({ me, history, limits, rejoined }: rejoined after a reconnect)   "count" ({ count })
 //   "peer" ({ peer, change: "join" | "update" | "leave", quiet }) "chat" (the chat frame)
 //   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
-//   "status" (socket status, see signaling.js)   "error" (an error frame)
+//   "status" (socket status, see socket.js and signaling.js)   "error" (an error frame)
 //   "ended" ({ message }: the call is over; message is null after Leave)
 import { PeerLink } from "./peer.js";
 import { RoomSocket } from "./signaling.js";
@@ -58,7 +58,7 @@ export class Call extends EventTarget {
 
   async start() {
     this.#ice = await fetchIce();
-    this.socket.open();
+    this.socket.start();
   }
 
   sendChat(text) {
@@ -132,7 +132,7 @@ export class Call extends EventTarget {
       case "error":
         // Refused before we were in (a full room, a bad name): there is no call to go on with.
         if (!this.#welcomed) {
-          this.socket.close();
+          this.socket.stop();
           return this.#finish(sentence(frame.message));
         }
         return this.#emit("error", frame);

@@ -48,17 +48,6 @@ export function toast(message, kind = "info", ms = 5000) {
   }, ms);
 }
 
-/** Exponential backoff with jitter: about 0.5 s, 1 s, 2 s … capped at 10 s. */
-export function backoffMs(attempt) {
-  const ceiling = Math.min(10_000, 500 * 2 ** attempt);
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
-
-/** The websocket URL of a path on this site. */
-export function wsUrl(path) {
-  return location.origin.replace(/^http/, "ws") + path;
-}
-
 /** localStorage that never throws (it can in private windows or when storage is off). */
 export const store = {
   get(key, fallback) {
