@@ -4,11 +4,13 @@
 // that room. `relay=1` in the page's URL forces TURN relays (a test switch).
 import { Call } from "./call.js";
 import { ChatPanel } from "./chat.js";
-import { $, el, icon, plural, setIcon, store, toast } from "./dom.js";
+import { $, el, icon, setIcon, toast } from "./dom.js";
+import { plural } from "./format.js";
 import { Grid, Tile } from "./grid.js";
 import { watchRooms } from "./lobby.js";
 import { LocalMedia } from "./media.js";
 import { checkRoomName, privateRoomName, roomLink } from "./names.js";
+import { store } from "./storage.js";
 
 const params = new URLSearchParams(location.search);
 const relay = params.get("relay") === "1";

@@ -1,4 +1,4 @@
-// Small DOM and browser helpers shared by the modules. Text always goes in as text nodes
+// Small DOM helpers shared by the modules. Text always goes in as text nodes
 // (el's children, textContent): nothing a user typed is ever parsed as HTML.
 
 export const $ = (selector) => document.querySelector(selector);
@@ -46,31 +46,4 @@ export function toast(message, kind = "info", ms = 5000) {
     node.classList.add("leaving");
     setTimeout(() => node.remove(), 300);
   }, ms);
-}
-
-/** localStorage that never throws (it can in private windows or when storage is off). */
-export const store = {
-  get(key, fallback) {
-    try {
-      const raw = localStorage.getItem(`room.${key}`);
-      return raw === null ? fallback : JSON.parse(raw);
-    } catch {
-      return fallback;
-    }
-  },
-  set(key, value) {
-    try {
-      localStorage.setItem(`room.${key}`, JSON.stringify(value));
-    } catch {
-      // Not remembered: fine.
-    }
-  },
-};
-
-export function plural(n, one, many) {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-export function clockTime(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }

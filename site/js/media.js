@@ -6,7 +6,7 @@
 // Events: "change" (tracks, on/off or errors changed), "track" ({kind, track}: a new track
 // replaced the old one), "devices" (the device lists changed), "screen" (sharing started or
 // stopped), "speaker" (the output device changed).
-import { store } from "./dom.js";
+import { store } from "./storage.js";
 
 // A mesh sends one copy per peer: 360p keeps eight people within a home uplink.
 const VIDEO = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24, max: 30 } };
