@@ -6,7 +6,7 @@ import { Call } from "./call.js";
 import { ChatPanel } from "./chat.js";
 import { $, el, icon, setIcon, toast } from "./dom.js";
 import { plural } from "./format.js";
-import { Grid, Tile } from "./grid.js";
+import { Grid, ME } from "./grid.js";
 import { watchRooms } from "./lobby.js";
 import { LocalMedia } from "./media.js";
 import { checkRoomName, privateRoomName, roomLink } from "./names.js";
@@ -204,8 +204,7 @@ function enterCall(room, nick, isPrivate) {
   chat.setOpen(matchMedia("(min-width: 900px)").matches);
   if (!chat.isOpen) $("#mic-btn").focus();
   grid.clear();
-  const me = grid.add(new Tile({ key: "me", nick, local: true }));
-  me.setStream(media.stream);
+  grid.addCamera(ME, nick).setStream(media.stream);
   updateCallControls();
 
   call = new Call({ room, nick, isPrivate, media, relay });
@@ -213,7 +212,7 @@ function enterCall(room, nick, isPrivate) {
   const on = (type, handler) => current.addEventListener(type, ({ detail }) => call === current && handler(detail));
 
   on("welcome", ({ me: you, history: past, rejoined, limits }) => {
-    grid.get("me")?.setNick(you.nick);
+    grid.camera(ME)?.setNick(you.nick);
     if (limits?.maxChatChars) $("#chat-input").maxLength = limits.maxChatChars;
     for (const frame of past) chat.message(frame, frame.from === you.id);
     if (!rejoined) chat.notice(isPrivate ? "You joined the private room." : `You joined ${room}.`);
@@ -226,14 +225,13 @@ function enterCall(room, nick, isPrivate) {
   });
   on("peer", ({ peer, change, quiet }) => {
     if (change === "leave") {
-      grid.remove(peer.id);
-      grid.remove(`${peer.id}:screen`);
+      grid.removePeer(peer.id);
       chat.notice(`${peer.nick} left.`);
       return;
     }
-    let tile = grid.get(peer.id);
+    let tile = grid.camera(peer.id);
     if (!tile || change === "join") {
-      tile = grid.add(new Tile({ key: peer.id, nick: peer.nick }));
+      tile = grid.addCamera(peer.id, peer.nick);
       if (media.speakerId) tile.setSink(media.speakerId);
       if (!quiet) chat.notice(`${peer.nick} joined.`);
     }
@@ -241,19 +239,18 @@ function enterCall(room, nick, isPrivate) {
     tile.setMuted(peer.muted);
     if (peer.muted) tile.setSpeaking(false);
     tile.setCamera(peer.camera);
-    grid.get(`${peer.id}:screen`)?.setNick(peer.nick);
-    if (!peer.screen) grid.remove(`${peer.id}:screen`);
+    grid.screen(peer.id)?.setNick(peer.nick);
+    if (!peer.screen) grid.removeScreen(peer.id);
   });
   on("track", ({ peer, stream, screen }) => {
-    if (!screen) return grid.get(peer.id)?.setStream(stream);
-    const key = `${peer.id}:screen`;
-    const tile = grid.get(key) ?? grid.add(new Tile({ key, nick: peer.nick, screen: true }));
+    if (!screen) return grid.camera(peer.id)?.setStream(stream);
+    const tile = grid.screen(peer.id) ?? grid.addScreen(peer.id, peer.nick);
     tile.setStream(stream);
     stream.addEventListener("removetrack", () => {
-      if (!stream.getVideoTracks().length && grid.get(key) === tile) grid.remove(key);
+      if (!stream.getVideoTracks().length && grid.screen(peer.id) === tile) grid.removeScreen(peer.id);
     });
   });
-  on("link", ({ peer, state }) => grid.get(peer.id)?.setConnection(state));
+  on("link", ({ peer, state }) => grid.camera(peer.id)?.setConnection(state));
   on("chat", (frame) => chat.message(frame, frame.from === current.me?.id));
   on("status", showConnection);
   on("error", (frame) => toast(frame.message || frame.code, "error"));
@@ -268,7 +265,7 @@ function showSpeaking(current) {
   for (const peer of current.peers.values()) {
     peer.link
       ?.audioLevel()
-      .then((level) => grid.get(peer.id)?.setSpeaking(!peer.muted && level > SPEAKING_LEVEL))
+      .then((level) => grid.camera(peer.id)?.setSpeaking(!peer.muted && level > SPEAKING_LEVEL))
       .catch(() => {});
   }
 }
@@ -323,7 +320,7 @@ function updateCallControls() {
   const sharing = Boolean(media.screen);
   $("#screen-btn").classList.toggle("active", sharing);
   $("#screen-btn span").textContent = sharing ? "Stop sharing" : "Share screen";
-  const me = grid.get("me");
+  const me = grid.camera(ME);
   me?.setMuted(!micOn);
   me?.setCamera(camOn);
 }
@@ -350,11 +347,11 @@ for (const button of [$("#copy-link"), $("#share-copy")]) {
 media.addEventListener("screen", () => {
   updateCallControls();
   if (!call) return;
-  if (media.screen) grid.add(new Tile({ key: "me:screen", nick: call.nick, local: true, screen: true })).setStream(media.screen);
-  else grid.remove("me:screen");
+  if (media.screen) grid.addScreen(ME, call.nick).setStream(media.screen);
+  else grid.removeScreen(ME);
 });
 media.addEventListener("speaker", () => {
-  for (const tile of grid.tiles.values()) tile.setSink(media.speakerId);
+  grid.setSink(media.speakerId);
 });
 
 // ---------------------------------------------------------------------------------------
