@@ -9,7 +9,7 @@ import { plural } from "./format.js";
 import { Grid, ME } from "./grid.js";
 import { watchRooms } from "./lobby.js";
 import { LocalMedia } from "./media.js";
-import { checkRoomName, privateRoomName, roomLink } from "./names.js";
+import { checkRoomName, pageAddress, privateRoomName, roomLink } from "./names.js";
 import { store } from "./storage.js";
 
 const params = new URLSearchParams(location.search);
@@ -190,7 +190,7 @@ function enterCall(room, nick, isPrivate) {
   stopRooms?.();
   stopRooms = null;
   const link = roomLink(room, isPrivate);
-  history.replaceState(null, "", roomLink(room, isPrivate, { keep: ["relay"] }));
+  history.replaceState(null, "", pageAddress(room, isPrivate));
   document.title = `${isPrivate ? "Private room" : room} · Room`;
 
   $("#lobby").hidden = true;
@@ -281,9 +281,7 @@ function leaveCall(message) {
   showConnection({ state: "open" });
   $("#lobby").hidden = false;
   document.title = "Room";
-  const home = new URL("/", location.origin);
-  if (relay) home.searchParams.set("relay", "1");
-  history.replaceState(null, "", home);
+  history.replaceState(null, "", pageAddress());
   joinError.textContent = message ?? "";
   startRooms();
   $("#join").focus();
