@@ -7,7 +7,7 @@ import { ChatPanel } from "./chat.js";
 import { $, el, icon, setIcon, toast } from "./dom.js";
 import { plural } from "./format.js";
 import { Grid, ME } from "./grid.js";
-import { watchRooms } from "./lobby.js";
+import { watchRooms } from "./room-list.js";
 import { LocalMedia } from "./media.js";
 import { checkRoomName, pageAddress, privateRoomName, roomLink } from "./names.js";
 import { store } from "./storage.js";
