@@ -47,3 +47,12 @@ export function toast(message, kind = "info", ms = 5000) {
     setTimeout(() => node.remove(), 300);
   }, ms);
 }
+
+/** Shows a two-state button as on or off: icon, accessible name, visible label if any. */
+export function switchButton(button, on, [onIcon, onLabel], [offIcon, offLabel]) {
+  setIcon(button.querySelector("svg"), on ? onIcon : offIcon);
+  button.dataset.off = String(!on);
+  const label = button.querySelector("span");
+  if (label) label.textContent = on ? onLabel : offLabel;
+  else button.setAttribute("aria-label", on ? onLabel : offLabel);
+}
