@@ -26,7 +26,9 @@ class Tile {
     const local = peer === ME;
     this.local = local;
     this.screen = screen;
-    this.video = el("video", { autoplay: true, playsinline: true, muted: local });
+    // My own tiles (camera and screen) offer no picture-in-picture: Firefox would put a
+    // "Pop out this video" button on my face.
+    this.video = el("video", { autoplay: true, playsinline: true, muted: local, disablepictureinpicture: local });
     this.video.muted = local; // the attribute alone does not mute a video added by script
     this.initial = el("span");
     this.name = el("span", { class: "name" });
