@@ -1,6 +1,8 @@
 // The operator view: every room (private ones too) with its participants, and a button to
 // remove one. The token lives only in this module's memory: never stored, never in a URL,
 // forgotten on reload. Everything shown is set with textContent, never parsed as markup.
+import { $, el } from "./js/dom.js";
+import { plural } from "./js/format.js";
 
 const REFRESH_MS = 5000;
 
@@ -8,22 +10,8 @@ let token = null;
 let timer = null;
 let loading = false;
 
-const $ = (id) => document.getElementById(id);
-
-/** A new element: `props` sets className (`class`), textContent (`text`) or properties. */
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else node[key] = value;
-  }
-  node.append(...children);
-  return node;
-}
-
 function setStatus(text, kind = "") {
-  const status = $("status");
+  const status = $("#status");
   status.textContent = text;
   status.className = `status ${kind}`.trim();
 }
@@ -68,9 +56,9 @@ async function refresh(status) {
       return;
     }
     render(answer.body);
-    $("signin").hidden = true;
-    $("view").hidden = false;
-    $("forget").hidden = false;
+    $("#signin").hidden = true;
+    $("#view").hidden = false;
+    $("#forget").hidden = false;
     setStatus(...(status ?? [`Updated at ${new Date().toLocaleTimeString()}.`]));
   } catch {
     setStatus("The server cannot be reached.", "error");
@@ -81,29 +69,27 @@ async function refresh(status) {
 
 function render({ rooms, total, truncated }) {
   const people = rooms.reduce((sum, room) => sum + room.peers.length, 0);
-  const roomWord = rooms.length === 1 ? "room" : "rooms";
-  const peopleWord = people === 1 ? "person" : "people";
-  let summary = `${rooms.length} ${roomWord}, ${people} ${peopleWord}`;
+  let summary = `${plural(rooms.length, "room", "rooms")}, ${plural(people, "person", "people")}`;
   if (truncated) summary += ` (the ${rooms.length} largest of ${total})`;
-  $("summary").textContent = summary;
-  const list = rooms.length ? rooms.map(roomCard) : [el("p", { class: "empty", text: "No one is in any room." })];
-  $("rooms").replaceChildren(...list);
+  $("#summary").textContent = summary;
+  const list = rooms.length ? rooms.map(roomCard) : [el("p", { class: "empty" }, "No one is in any room.")];
+  $("#rooms").replaceChildren(...list);
 }
 
 function roomCard(room) {
   const title = el(
     "h2",
     {},
-    el("span", { text: room.name }),
-    el("span", { class: `badge ${room.private ? "private" : ""}`, text: room.private ? "private" : "public" }),
-    el("span", { class: "count", text: `${room.count} ${room.count === 1 ? "person" : "people"}` }),
+    el("span", {}, room.name),
+    el("span", { class: `badge ${room.private ? "private" : ""}` }, room.private ? "private" : "public"),
+    el("span", { class: "count" }, plural(room.count, "person", "people")),
   );
-  if (room.error) title.append(el("span", { class: "badge error", text: "unreachable" }));
+  if (room.error) title.append(el("span", { class: "badge error" }, "unreachable"));
   const head = el(
     "tr",
     {},
     ...["Name", "Id", "Joined", "Media", ""].map((text, i) =>
-      el("th", { text, class: ["nick", "id", "joined", "media", "action"][i], scope: "col" }),
+      el("th", { class: ["nick", "id", "joined", "media", "action"][i], scope: "col" }, text),
     ),
   );
   const rows = room.peers.map((peer) => peerRow(room.name, peer));
@@ -121,23 +107,22 @@ function peerRow(roomName, peer) {
     flag(peer.camera, "camera on", "camera off"),
   );
   if (peer.screen) media.append(flag(true, "sharing screen", ""));
-  const remove = el("button", { type: "button", class: "danger", text: "Remove" });
-  remove.setAttribute("aria-label", `Remove ${peer.nick} from ${roomName}`);
+  const remove = el("button", { type: "button", class: "danger", "aria-label": `Remove ${peer.nick} from ${roomName}` }, "Remove");
   remove.addEventListener("click", () => removePeer(roomName, peer, remove));
   const joined = new Date(peer.joinedAt);
   return el(
     "tr",
     {},
-    el("td", { class: "nick", text: peer.nick }),
-    el("td", { class: "id", text: peer.id }),
-    el("td", { class: "joined", text: joined.toLocaleTimeString(), title: joined.toLocaleString() }),
+    el("td", { class: "nick" }, peer.nick),
+    el("td", { class: "id" }, peer.id),
+    el("td", { class: "joined", title: joined.toLocaleString() }, joined.toLocaleTimeString()),
     media,
     el("td", { class: "action" }, remove),
   );
 }
 
 function flag(on, onText, offText) {
-  return el("span", { class: on ? "on" : "off", text: on ? onText : offText });
+  return el("span", { class: on ? "on" : "off" }, on ? onText : offText);
 }
 
 async function removePeer(roomName, peer, button) {
@@ -162,7 +147,7 @@ async function removePeer(roomName, peer, button) {
 
 function signIn(event) {
   event.preventDefault();
-  const input = $("token");
+  const input = $("#token");
   token = input.value.trim();
   // The value leaves the field at once: only this module's variable holds it.
   input.value = "";
@@ -178,15 +163,15 @@ function signOut(message = "Token forgotten.", kind = "") {
   token = null;
   clearInterval(timer);
   timer = null;
-  $("rooms").replaceChildren();
-  $("view").hidden = true;
-  $("forget").hidden = true;
-  $("signin").hidden = false;
-  $("token").focus();
+  $("#rooms").replaceChildren();
+  $("#view").hidden = true;
+  $("#forget").hidden = true;
+  $("#signin").hidden = false;
+  $("#token").focus();
   setStatus(message, kind);
 }
 
-$("signin").addEventListener("submit", signIn);
-$("forget").addEventListener("click", () => signOut());
-$("refresh").addEventListener("click", () => refresh());
+$("#signin").addEventListener("submit", signIn);
+$("#forget").addEventListener("click", () => signOut());
+$("#refresh").addEventListener("click", () => refresh());
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && refresh());

@@ -6,10 +6,10 @@
 // replaces the link, so a side that started over is always followed.
 //
 // Events (CustomEvent detail in parentheses):
-//   "welcome" ({ me, count, history, limits, rejoined }: rejoined after a reconnect)   "count" ({ count })
+//   "welcome" ({ me, history, limits, rejoined }: rejoined after a reconnect)   "count" ({ count })
 //   "peer" ({ peer, change: "join" | "update" | "leave", quiet }) "chat" (the chat frame)
 //   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
-//   "status" (socket status, see signaling.js)   "error" (an error frame)
+//   "status" (socket status, see socket.js and signaling.js)   "error" (an error frame)
 //   "ended" ({ message }: the call is over; message is null after Leave)
 import { PeerLink } from "./peer.js";
 import { RoomSocket } from "./signaling.js";
@@ -19,8 +19,6 @@ export class Call extends EventTarget {
   me = null;
   /** Other people by id: { id, nick, muted, camera, screen, joinedAt, link }. */
   peers = new Map();
-  count = 0;
-  limits = null;
   /** From /api/ice: { iceServers, expiresAt } (unix seconds or null). */
   #ice = { iceServers: [], expiresAt: null };
   #welcomed = false;
@@ -37,7 +35,6 @@ export class Call extends EventTarget {
    */
   constructor({ room, nick, isPrivate, media, relay = false }) {
     super();
-    this.room = room;
     this.nick = nick;
     this.isPrivate = isPrivate;
     this.media = media;
@@ -61,7 +58,7 @@ export class Call extends EventTarget {
 
   async start() {
     this.#ice = await fetchIce();
-    this.socket.open();
+    this.socket.start();
   }
 
   sendChat(text) {
@@ -110,12 +107,12 @@ export class Call extends EventTarget {
         const peer = { ...frame.peer, link: null };
         this.peers.get(peer.id)?.link?.close();
         this.peers.set(peer.id, peer);
-        this.#setCount(frame.count);
+        this.#emit("count", { count: frame.count });
         return this.#emit("peer", { peer, change: "join" });
       }
       case "peer_left": {
         const peer = this.peers.get(frame.id);
-        this.#setCount(frame.count);
+        this.#emit("count", { count: frame.count });
         if (!peer) return;
         peer.link?.close();
         this.peers.delete(frame.id);
@@ -135,7 +132,7 @@ export class Call extends EventTarget {
       case "error":
         // Refused before we were in (a full room, a bad name): there is no call to go on with.
         if (!this.#welcomed) {
-          this.socket.close();
+          this.socket.stop();
           return this.#finish(sentence(frame.message));
         }
         return this.#emit("error", frame);
@@ -146,7 +143,6 @@ export class Call extends EventTarget {
     const rejoined = this.#welcomed;
     this.#welcomed = true;
     this.me = frame.you;
-    this.limits = frame.limits ?? null;
     // Whatever happened while we were away (the others may have seen us leave and come back,
     // or seen nothing at all), start every connection over from this side: the others replace
     // their link when our new connection's offer arrives. Signals lost in the gap cannot
@@ -166,8 +162,8 @@ export class Call extends EventTarget {
       gone.link?.close();
       this.#emit("peer", { peer: gone, change: "leave" });
     }
-    this.#setCount(frame.count);
-    this.#emit("welcome", { me: this.me, count: frame.count, history: frame.history ?? [], limits: this.limits, rejoined });
+    this.#emit("count", { count: frame.count });
+    this.#emit("welcome", { me: this.me, history: frame.history ?? [], limits: frame.limits ?? null, rejoined });
     this.#sentState = null; // the server's record of me may be new: tell it again
     this.sendState();
     const listed = [...this.peers.values()];
@@ -212,11 +208,6 @@ export class Call extends EventTarget {
     peer.link = link;
     this.#emit("link", { peer, state: link.state });
     return link;
-  }
-
-  #setCount(count) {
-    this.count = count;
-    this.#emit("count", { count });
   }
 
   #emit(type, detail) {

@@ -1,7 +1,8 @@
 // The chat panel: messages with nickname and time, join and leave notices, history on
 // arrival (each message shown once, even when a reconnect sends the history again), and an
 // unread count on the Chat button while the panel is closed. Text only via text nodes.
-import { clockTime, el } from "./dom.js";
+import { el } from "./dom.js";
+import { clockTime } from "./format.js";
 
 export class ChatPanel {
   #seen = new Set();

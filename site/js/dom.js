@@ -1,7 +1,7 @@
-// Small DOM and browser helpers shared by the modules. Text always goes in as text nodes
+// Small DOM helpers shared by the modules. Text always goes in as text nodes
 // (el's children, textContent): nothing a user typed is ever parsed as HTML.
 
-export const $ = (selector, root = document) => root.querySelector(selector);
+export const $ = (selector) => document.querySelector(selector);
 
 /** Builds an element: `el("li", { class: "msg", "data-id": id }, "text", child)`. */
 export function el(tag, attrs = {}, ...children) {
@@ -48,40 +48,11 @@ export function toast(message, kind = "info", ms = 5000) {
   }, ms);
 }
 
-/** Exponential backoff with jitter: about 0.5 s, 1 s, 2 s … capped at 10 s. */
-export function backoffMs(attempt) {
-  const ceiling = Math.min(10_000, 500 * 2 ** attempt);
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
-
-/** The websocket URL of a path on this site. */
-export function wsUrl(path) {
-  return location.origin.replace(/^http/, "ws") + path;
-}
-
-/** localStorage that never throws (it can in private windows or when storage is off). */
-export const store = {
-  get(key, fallback) {
-    try {
-      const raw = localStorage.getItem(`room.${key}`);
-      return raw === null ? fallback : JSON.parse(raw);
-    } catch {
-      return fallback;
-    }
-  },
-  set(key, value) {
-    try {
-      localStorage.setItem(`room.${key}`, JSON.stringify(value));
-    } catch {
-      // Not remembered: fine.
-    }
-  },
-};
-
-export function plural(n, one, many) {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-export function clockTime(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+/** Shows a two-state button as on or off: icon, accessible name, visible label if any. */
+export function switchButton(button, on, [onIcon, onLabel], [offIcon, offLabel]) {
+  setIcon(button.querySelector("svg"), on ? onIcon : offIcon);
+  button.dataset.off = String(!on);
+  const label = button.querySelector("span");
+  if (label) label.textContent = on ? onLabel : offLabel;
+  else button.setAttribute("aria-label", on ? onLabel : offLabel);
 }

@@ -1,7 +1,12 @@
 // The video grid: one tile per camera (mine first) and one per shared screen. The layout
 // picks the column count that gives the largest 16:9 tiles for 1 to 8 people; while a screen
 // is shared it takes the stage and the cameras line up in a strip below it.
+//
+// Tiles are found by peer id: grid.camera(id) and grid.screen(id); my own are under ME.
 import { el, icon } from "./dom.js";
+
+/** The id my own tiles go under (peer ids come from the server: 16 hex digits, never this). */
+export const ME = "me";
 
 const GAP = 10;
 const RATIO = 16 / 9;
@@ -15,13 +20,15 @@ const CONNECTION_TEXT = {
   closed: "Disconnected",
 };
 
-export class Tile {
-  /** @param {{ key: string, nick: string, local?: boolean, screen?: boolean }} options */
-  constructor({ key, nick, local = false, screen = false }) {
-    this.key = key;
+class Tile {
+  /** @param {{ peer: string, nick: string, screen: boolean }} options */
+  constructor({ peer, nick, screen }) {
+    const local = peer === ME;
     this.local = local;
     this.screen = screen;
-    this.video = el("video", { autoplay: true, playsinline: true, muted: local });
+    // My own tiles (camera and screen) offer no picture-in-picture: Firefox would put a
+    // "Pop out this video" button on my face.
+    this.video = el("video", { autoplay: true, playsinline: true, muted: local, disablepictureinpicture: local });
     this.video.muted = local; // the attribute alone does not mute a video added by script
     this.initial = el("span");
     this.name = el("span", { class: "name" });
@@ -37,7 +44,7 @@ export class Tile {
       this.status,
       el("figcaption", { class: "label" }, local || screen ? "" : this.conn, this.name, screen ? "" : this.mutedIcon),
     );
-    if (!local) this.el.dataset.peer = key.split(":")[0];
+    if (!local) this.el.dataset.peer = peer;
     this.setNick(nick);
     this.setMuted(false);
     if (!local && !screen) this.setConnection("new");
@@ -92,44 +99,75 @@ export class Tile {
 }
 
 export class Grid {
-  /** Tiles by key: a peer id, `<id>:screen`, or "me" and "me:screen". */
-  tiles = new Map();
+  /** Tiles by key: the peer id for a camera, `<id>:screen` for a screen. */
+  #tiles = new Map();
 
   constructor(container, stage) {
     this.container = container;
     this.stage = stage;
-    new ResizeObserver(() => this.layout()).observe(stage);
+    new ResizeObserver(() => this.#layout()).observe(stage);
   }
 
-  get(key) {
-    return this.tiles.get(key);
+  /** The camera tile of a peer (ME: mine), if shown. */
+  camera(id) {
+    return this.#tiles.get(id);
   }
 
-  add(tile) {
-    this.tiles.get(tile.key)?.el.remove();
-    this.tiles.set(tile.key, tile);
-    // Screens first (they lead the spotlight), then cameras in arrival order, mine first.
-    if (tile.screen) this.container.prepend(tile.el);
-    else this.container.append(tile.el);
-    this.layout();
-    return tile;
+  /** The tile of a peer's shared screen (ME: mine), if shown. */
+  screen(id) {
+    return this.#tiles.get(screenKey(id));
   }
 
-  remove(key) {
-    const tile = this.tiles.get(key);
-    if (!tile) return;
-    tile.video.srcObject = null;
-    tile.el.remove();
-    this.tiles.delete(key);
-    this.layout();
+  /** Shows a new camera tile for a peer (ME: mine), in place of any it had. */
+  addCamera(id, nick) {
+    return this.#add(id, new Tile({ peer: id, nick, screen: false }));
+  }
+
+  /** Shows a new tile for a peer's shared screen (ME: mine), in place of any it had. */
+  addScreen(id, nick) {
+    return this.#add(screenKey(id), new Tile({ peer: id, nick, screen: true }));
+  }
+
+  removeScreen(id) {
+    this.#remove(screenKey(id));
+  }
+
+  /** Removes a peer's camera and screen tiles. */
+  removePeer(id) {
+    this.#remove(id);
+    this.#remove(screenKey(id));
   }
 
   clear() {
-    for (const key of [...this.tiles.keys()]) this.remove(key);
+    for (const key of [...this.#tiles.keys()]) this.#remove(key);
   }
 
-  layout() {
-    const tiles = [...this.tiles.values()];
+  /** Plays every tile's sound on this output device. */
+  setSink(deviceId) {
+    for (const tile of this.#tiles.values()) tile.setSink(deviceId);
+  }
+
+  #add(key, tile) {
+    this.#tiles.get(key)?.el.remove();
+    this.#tiles.set(key, tile);
+    // Screens first (they lead the spotlight), then cameras in arrival order, mine first.
+    if (tile.screen) this.container.prepend(tile.el);
+    else this.container.append(tile.el);
+    this.#layout();
+    return tile;
+  }
+
+  #remove(key) {
+    const tile = this.#tiles.get(key);
+    if (!tile) return;
+    tile.video.srcObject = null;
+    tile.el.remove();
+    this.#tiles.delete(key);
+    this.#layout();
+  }
+
+  #layout() {
+    const tiles = [...this.#tiles.values()];
     if (!tiles.length) return;
     const width = this.stage.clientWidth;
     const height = this.stage.clientHeight;
@@ -147,6 +185,10 @@ export class Grid {
     const { w, h } = bestFit(tiles.length, width, height);
     for (const tile of tiles) size(tile, w, h);
   }
+}
+
+function screenKey(id) {
+  return `${id}:screen`;
 }
 
 /**

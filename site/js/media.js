@@ -6,7 +6,7 @@
 // Events: "change" (tracks, on/off or errors changed), "track" ({kind, track}: a new track
 // replaced the old one), "devices" (the device lists changed), "screen" (sharing started or
 // stopped), "speaker" (the output device changed).
-import { store } from "./dom.js";
+import { store } from "./storage.js";
 
 // A mesh sends one copy per peer: 360p keeps eight people within a home uplink.
 const VIDEO = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24, max: 30 } };
@@ -115,15 +115,6 @@ export class LocalMedia extends EventTarget {
     for (const track of this.screen.getTracks()) track.stop();
     this.screen = null;
     this.#emit("screen");
-  }
-
-  /** Stops everything (the page is going away or the user left and closed the preview). */
-  stop() {
-    this.stopScreen();
-    for (const track of this.stream.getTracks()) {
-      track.stop();
-      this.stream.removeTrack(track);
-    }
   }
 
   async refreshDevices() {

@@ -37,13 +37,26 @@ export function privateRoomName() {
 
 /**
  * The link that opens a room: `/?room=<name>`, plus `private=1` so that whoever opens a
- * private room's link first keeps it off the public list. Test switches (`relay`) are kept.
+ * private room's link first keeps it off the public list.
  */
-export function roomLink(name, isPrivate, { keep = [] } = {}) {
+export function roomLink(name, isPrivate) {
   const url = new URL("/", location.origin);
   url.searchParams.set("room", name);
   if (isPrivate) url.searchParams.set("private", "1");
+  return url;
+}
+
+/** Switches in the page's URL that are for tests (`relay=1`: TURN relays only). */
+const TEST_SWITCHES = ["relay"];
+
+/**
+ * What the address bar shows: the room's link while in a room, the lobby's `/` without one.
+ * The test switches of the current address are kept, so a test run keeps them from lobby to
+ * call and back; links for other people (roomLink) never carry them.
+ */
+export function pageAddress(name = null, isPrivate = false) {
+  const url = name === null ? new URL("/", location.origin) : roomLink(name, isPrivate);
   const current = new URLSearchParams(location.search);
-  for (const key of keep) if (current.has(key)) url.searchParams.set(key, current.get(key));
+  for (const key of TEST_SWITCHES) if (current.has(key)) url.searchParams.set(key, current.get(key));
   return url;
 }

@@ -1,0 +1,178 @@
+// The lobby: the live list of public rooms, the join form (name and room), and my camera
+// preview with the mic and camera switches and the device selects. The selects move into the
+// call's Devices dialog during a call (call-view.js) and come back after it.
+import { $, el, icon, switchButton, toast } from "./dom.js";
+import { plural } from "./format.js";
+import { checkRoomName, privateRoomName } from "./names.js";
+import { watchRooms } from "./room-list.js";
+import { store } from "./storage.js";
+
+const ROOMS_STATE_TEXT = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…" };
+
+export class LobbyView {
+  #media;
+  #onJoin;
+  /** Stops the live room list; null while it is stopped (during a call). */
+  #stopRooms = null;
+  #form = $("#join-form");
+  #nickInput = $("#nick");
+  #roomInput = $("#room-name");
+  #joinError = $("#join-error");
+  #selects = { audio: $("#mic-select"), video: $("#camera-select"), speaker: $("#speaker-select") };
+
+  /**
+   * Fills in the remembered name and the room of the link that opened the page, and starts
+   * the live room list.
+   * @param {import("./media.js").LocalMedia} media
+   * @param {object} options
+   * @param {{ name: string, isPrivate: boolean } | null} options.invited the room in the page's link
+   * @param {(room: string, nick: string, isPrivate: boolean) => void} options.onJoin called
+   *   once the lobby is hidden
+   */
+  constructor(media, { invited, onJoin }) {
+    this.#media = media;
+    this.#onJoin = onJoin;
+    const nickInput = this.#nickInput;
+    const roomInput = this.#roomInput;
+
+    nickInput.value = store.get("nick", "");
+    if (invited) {
+      roomInput.value = invited.name;
+      $("#join-title").textContent = invited.isPrivate ? "Join the private room" : `Join ${invited.name}`;
+      $("#join").textContent = "Join now";
+    }
+    (!nickInput.value ? nickInput : !roomInput.value ? roomInput : $("#join")).focus();
+
+    this.#form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const nick = this.#checkedNick();
+      if (!nick) return;
+      const room = checkRoomName(roomInput.value);
+      if (room.error) return this.#fail(room.error, roomInput);
+      this.#join(room.name, nick, Boolean(invited?.isPrivate && invited.name === room.name));
+    });
+    $("#new-private").addEventListener("click", () => {
+      const nick = this.#checkedNick();
+      if (nick) this.#join(privateRoomName(), nick, true);
+    });
+    nickInput.addEventListener("input", () => {
+      this.#joinError.textContent = "";
+      this.#updatePreview();
+    });
+    roomInput.addEventListener("input", () => (this.#joinError.textContent = ""));
+
+    $("#preview-mic").addEventListener("click", () => media.setEnabled("audio", !media.live("audio")));
+    $("#preview-cam").addEventListener("click", () => media.setEnabled("video", !media.live("video")));
+    const selects = this.#selects;
+    for (const kind of ["audio", "video"]) {
+      selects[kind].addEventListener("change", () =>
+        media.use(kind, selects[kind].value).catch((error) => {
+          toast(`Could not switch: ${error.message || error.name}`, "error");
+          this.#renderDevices();
+        }),
+      );
+    }
+    selects.speaker.addEventListener("change", () => media.setSpeaker(selects.speaker.value));
+    $("#speaker-field").hidden = !media.canPickSpeaker;
+
+    media.addEventListener("change", () => {
+      this.#updatePreview();
+      this.#renderDevices();
+    });
+    media.addEventListener("devices", () => this.#renderDevices());
+
+    this.#watchRooms();
+  }
+
+  /** Shows the lobby again after a call, with why the call ended (nothing after Leave). */
+  show(message) {
+    $("#lobby").hidden = false;
+    this.#joinError.textContent = message ?? "";
+    this.#watchRooms();
+    $("#join").focus();
+  }
+
+  #join(room, nick, isPrivate) {
+    this.#stopRooms?.();
+    this.#stopRooms = null;
+    $("#lobby").hidden = true;
+    this.#onJoin(room, nick, isPrivate);
+  }
+
+  #checkedNick() {
+    const nick = this.#nickInput.value.trim();
+    if (!nick) return this.#fail("Enter your name first.", this.#nickInput);
+    store.set("nick", nick);
+    return nick;
+  }
+
+  #fail(message, input) {
+    this.#joinError.textContent = message;
+    input?.focus();
+    return null;
+  }
+
+  #watchRooms() {
+    const status = $("#lobby-status");
+    this.#stopRooms = watchRooms(
+      (rooms) => this.#renderRooms(rooms),
+      (state) => {
+        status.dataset.state = state;
+        status.textContent = ROOMS_STATE_TEXT[state];
+      },
+    );
+  }
+
+  #renderRooms(rooms) {
+    const items = rooms.map(({ name, count }) => {
+      const join = el("button", { type: "button", class: "secondary small", "aria-label": `Join ${name}` }, "Join");
+      join.addEventListener("click", () => {
+        this.#roomInput.value = name;
+        this.#form.requestSubmit();
+      });
+      return el(
+        "li",
+        { "data-room": name },
+        el("span", { class: "room-name" }, name),
+        el("span", { class: "room-count", "data-count": count, title: plural(count, "person", "people") }, icon("users"), String(count)),
+        join,
+      );
+    });
+    $("#rooms").replaceChildren(...items);
+    $("#rooms-empty").hidden = rooms.length > 0;
+  }
+
+  #renderDevices() {
+    const media = this.#media;
+    fill(this.#selects.video, media.devices.videoinput, media.deviceId("video"), "Camera");
+    fill(this.#selects.audio, media.devices.audioinput, media.deviceId("audio"), "Microphone");
+    fill(this.#selects.speaker, media.devices.audiooutput, media.speakerId, "Speaker");
+  }
+
+  #updatePreview() {
+    const media = this.#media;
+    const preview = $(".preview");
+    const camOn = media.live("video");
+    // Only a stream with video: an empty one would hold the page's load event forever.
+    const video = $("#preview");
+    const source = media.track("video") ? media.stream : null;
+    if (video.srcObject !== source) video.srcObject = source;
+    preview.dataset.camera = camOn ? "on" : "off";
+    preview.querySelector(".avatar span").textContent = [...this.#nickInput.value.trim()][0]?.toUpperCase() ?? "";
+    switchButton($("#preview-mic"), media.live("audio"), ["mic", "Mute microphone"], ["mic-off", "Unmute microphone"]);
+    switchButton($("#preview-cam"), camOn, ["video", "Turn camera off"], ["video-off", "Turn camera on"]);
+    const errors = [...new Set([media.errors.video, media.errors.audio].filter(Boolean))];
+    const message = $("#media-message");
+    message.hidden = !errors.length;
+    message.textContent = errors.join(" ");
+  }
+}
+
+/** Lists the devices of one kind in a select, keeping `current` chosen. */
+function fill(select, devices, current, noun) {
+  const options = devices.map((d, i) => el("option", { value: d.deviceId }, d.label || `${noun} ${i + 1}`));
+  if (!options.length) options.push(el("option", { value: "" }, `No ${noun.toLowerCase()} available`));
+  select.replaceChildren(...options);
+  select.disabled = !devices.length;
+  if (devices.some((d) => d.deviceId === current)) select.value = current;
+}

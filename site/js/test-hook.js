@@ -1,0 +1,42 @@
+// `window.room`: a small read-only window on the call for the browser tests (tests/browser)
+// and for debugging in the console.
+
+/** @param {() => import("./call.js").Call | null} currentCall the call in progress, if any */
+export function exposeTestHook(currentCall) {
+  window.room = {
+    get state() {
+      const call = currentCall();
+      return call ? (call.me ? "in-call" : "joining") : "lobby";
+    },
+    get me() {
+      return currentCall()?.me ?? null;
+    },
+    /** Each other person: id, nick, and their RTCPeerConnection's states and sent tracks. */
+    peers() {
+      return [...(currentCall()?.peers.values() ?? [])].map((p) => ({
+        id: p.id,
+        nick: p.nick,
+        connectionState: p.link?.pc.connectionState ?? "none",
+        iceConnectionState: p.link?.pc.iceConnectionState ?? "none",
+        signalingState: p.link?.pc.signalingState ?? "none",
+        sending: p.link?.sending() ?? null,
+      }));
+    },
+    /** Each other person: the candidate types (host, srflx, relay) of the pair in use. */
+    async routes() {
+      const routes = [];
+      for (const p of currentCall()?.peers.values() ?? []) {
+        const stats = [...((await p.link?.pc.getStats()) ?? new Map()).values()];
+        const byId = new Map(stats.map((s) => [s.id, s]));
+        const transport = stats.find((s) => s.type === "transport");
+        const pair = byId.get(transport?.selectedCandidatePairId);
+        routes.push({ id: p.id, local: byId.get(pair?.localCandidateId)?.candidateType ?? null, remote: byId.get(pair?.remoteCandidateId)?.candidateType ?? null });
+      }
+      return routes;
+    },
+    /** Drops the room socket as a network failure would: the client must reconnect by itself. */
+    dropSocket() {
+      currentCall()?.socket.drop();
+    },
+  };
+}
