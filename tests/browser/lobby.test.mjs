@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
-import { LOCAL_ICE, joinRoom, openLobby, screenshot } from "./ui.mjs";
+import { LOCAL_ICE, joinRoom, openLobby, screenshot } from "../support/ui.mjs";
 
 let worker, browser;
 before(async () => {

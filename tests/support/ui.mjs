@@ -3,7 +3,7 @@
 // is its own "person" (own storage, own camera).
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { ROOT } from "../support/worker.mjs";
+import { ROOT } from "./worker.mjs";
 
 export const RESULTS = path.join(ROOT, "test-results");
 
