@@ -24,8 +24,6 @@ after(() => worker.stop());
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const join = (...args) => worker.join(...args);
-
 test("a cross-site Origin is refused with 403 before reaching a room", async () => {
   for (const path of [`/ws/rooms/${uniqueRoom()}`, "/ws/lobby"]) {
     const refused = await Client.connect(worker.wsUrl + path, { headers: { Origin: "https://evil.example" } }).then(
@@ -37,15 +35,15 @@ test("a cross-site Origin is refused with 403 before reaching a room", async () 
   }
   // The site's own origin and the allow-list pass.
   for (const origin of [worker.url, "https://partner.example"]) {
-    const { client } = await join(uniqueRoom(), "ok", {}, { Origin: origin });
+    const { client } = await worker.join(uniqueRoom(), "ok", {}, { Origin: origin });
     await client.close();
   }
 });
 
 test("chat over its budget is rate_limited, signaling has its own, and both recover", async () => {
   const room = uniqueRoom();
-  const a = await join(room, "ann");
-  const b = await join(room, "bob");
+  const a = await worker.join(room, "ann");
+  const b = await worker.join(room, "bob");
   await a.client.next("peer_joined");
   for (let i = 0; i < 8; i++) a.client.send({ type: "chat", text: `m${i}` });
   const seen = [];
@@ -71,8 +69,8 @@ test("chat over its budget is rate_limited, signaling has its own, and both reco
 
 test("sustained abuse closes the socket with 4002, and only that socket", async () => {
   const room = uniqueRoom();
-  const victim = await join(room, "victim");
-  const abuser = await join(room, "abuser");
+  const victim = await worker.join(room, "victim");
+  const abuser = await worker.join(room, "abuser");
   await victim.client.next("peer_joined");
   for (let i = 0; i < 40; i++) abuser.client.send("not json");
   const closed = await abuser.client.closed;
@@ -86,7 +84,7 @@ test("sustained abuse closes the socket with 4002, and only that socket", async 
 });
 
 test("an oversize frame is refused with too_large", async () => {
-  const { client } = await join(uniqueRoom(), "big");
+  const { client } = await worker.join(uniqueRoom(), "big");
   client.send({ type: "chat", text: "x".repeat(66_000) });
   assert.equal((await client.next("error")).code, "too_large");
   assert.equal((await client.closed).code, 1009);
@@ -94,10 +92,10 @@ test("an oversize frame is refused with too_large", async () => {
 
 test("resume over a live socket: same id, the old socket is replaced, the others see nothing", async () => {
   const room = uniqueRoom();
-  const a = await join(room, "ann");
-  const b = await join(room, "bob");
+  const a = await worker.join(room, "ann");
+  const b = await worker.join(room, "bob");
   await a.client.next("peer_joined");
-  const again = await join(room, "ann", { resume: a.welcome.resume });
+  const again = await worker.join(room, "ann", { resume: a.welcome.resume });
   assert.equal(again.id, a.id);
   assert.equal(again.welcome.resumed, true);
   assert.deepEqual(again.welcome.peers.map((p) => p.id), [b.id]);
@@ -113,12 +111,12 @@ test("resume over a live socket: same id, the old socket is replaced, the others
 
 test("resume after a lost connection: the same id comes back with one peer_left/peer_joined pair", async () => {
   const room = uniqueRoom();
-  const a = await join(room, "ann");
-  const b = await join(room, "bob");
+  const a = await worker.join(room, "ann");
+  const b = await worker.join(room, "bob");
   await a.client.next("peer_joined");
   await a.client.kill();
   assert.equal((await b.client.next("peer_left")).id, a.id);
-  const back = await join(room, "ann", { resume: a.welcome.resume });
+  const back = await worker.join(room, "ann", { resume: a.welcome.resume });
   assert.equal(back.id, a.id);
   assert.equal(back.welcome.resumed, true);
   const joined = await b.client.next("peer_joined");
@@ -128,7 +126,7 @@ test("resume after a lost connection: the same id comes back with one peer_left/
   // A used token does not work twice.
   await back.client.kill();
   await b.client.next("peer_left");
-  const third = await join(room, "ann", { resume: a.welcome.resume });
+  const third = await worker.join(room, "ann", { resume: a.welcome.resume });
   assert.notEqual(third.id, a.id);
   for (const c of [b, third]) await c.client.close();
 });
@@ -136,12 +134,12 @@ test("resume after a lost connection: the same id comes back with one peer_left/
 test("resume tokens from another room, or forged, give a fresh id", async () => {
   const roomA = uniqueRoom();
   const roomB = uniqueRoom();
-  const a = await join(roomA, "ann");
-  const keepB = await join(roomB, "keeper");
-  const inB = await join(roomB, "ann", { resume: a.welcome.resume });
+  const a = await worker.join(roomA, "ann");
+  const keepB = await worker.join(roomB, "keeper");
+  const inB = await worker.join(roomB, "ann", { resume: a.welcome.resume });
   assert.notEqual(inB.id, a.id);
   assert.equal(inB.welcome.resumed, false);
-  const forged = await join(roomA, "eve", { resume: "0".repeat(32) });
+  const forged = await worker.join(roomA, "eve", { resume: "0".repeat(32) });
   assert.notEqual(forged.id, a.id);
   assert.equal(forged.welcome.resumed, false);
   assert.equal(a.client.closeInfo, undefined, "the real owner keeps its socket");
@@ -150,8 +148,8 @@ test("resume tokens from another room, or forged, give a fresh id", async () => 
 
 test("a client that vanished without a close is removed within the heartbeat timeout", async () => {
   const room = uniqueRoom();
-  const alive = await join(room, "alive");
-  const ghost = await join(room, "ghost");
+  const alive = await worker.join(room, "alive");
+  const ghost = await worker.join(room, "ghost");
   await alive.client.next("peer_joined");
   const stopHeartbeat = alive.client.startHeartbeat(200);
   const started = Date.now();
