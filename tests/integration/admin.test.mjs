@@ -4,6 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
+import { sleep } from "../support/wait.mjs";
 
 const TOKEN = "admin-test-token-0123456789abcdef";
 let worker;
@@ -39,7 +40,7 @@ async function listingUntil(test, timeoutMs = 5000) {
     const { rooms } = await listing();
     if (test(rooms)) return rooms;
     if (Date.now() > deadline) throw new Error(`listing never matched: ${JSON.stringify(rooms)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

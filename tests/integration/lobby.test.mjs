@@ -4,6 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
+import { sleep } from "../support/wait.mjs";
 
 const ADMIN_TOKEN = "lobby-test-token";
 let worker;
@@ -70,7 +71,7 @@ async function eventually(read, expected, timeoutMs = 6000) {
     } catch (error) {
       if (Date.now() > deadline) throw error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -235,7 +236,7 @@ test("a private room is never listed publicly, while the operator sees it", asyn
   const visible = await worker.join(open, "ann");
   await lobby.untilCount(open, 1);
   // Long enough for the lobby to check every room once (LOBBY_CHECK_SECONDS=1).
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await sleep(1500);
   await guest.client.close();
   await visible.client.close();
   await lobby.untilCount(open, 0);

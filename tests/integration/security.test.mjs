@@ -3,6 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
+import { sleep } from "../support/wait.mjs";
 
 // Small budgets so each limit shows within a second or two, and one partner origin besides the
 // site's own.
@@ -19,8 +20,6 @@ const VARS = {
 let worker;
 before(async () => (worker = await startWorker({ vars: VARS })));
 after(() => worker.stop());
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test("a cross-site Origin is refused with 403 before reaching a room", async () => {
   for (const path of [`/ws/rooms/${uniqueRoom()}`, "/ws/lobby"]) {
