@@ -1,5 +1,5 @@
 // Baseline: the room relay written the way a JavaScript Durable Object usually is, in the
-// same runtime as Room (workerd). Same wire protocol (shared/protocol.md): join -> welcome +
+// same runtime as Room (workerd). Same wire protocol (docs/protocol.md): join -> welcome +
 // peer_joined, chat to everyone (sender included) and kept for late joiners, signal to one
 // peer, peer_left on close; hibernatable sockets (ctx.acceptWebSocket) with each peer kept in
 // its socket's attachment and the chat history in SQLite, so the room survives eviction;

@@ -4,7 +4,6 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
-import { Client } from "../support/client.mjs";
 
 const TOKEN = "page-test-token-42";
 let worker, browser;
@@ -16,18 +15,11 @@ after(async () => {
   await worker?.stop();
 });
 
-async function join(room, nick, extra = {}) {
-  const client = await Client.connect(`${worker.wsUrl}/ws/rooms/${encodeURIComponent(room)}`);
-  client.send({ type: "join", nick, ...extra });
-  const welcome = await client.next("welcome");
-  return { client, id: welcome.you.id };
-}
-
 test("the operator page lists rooms as text and removes a participant", async () => {
   const nasty = `<img src=x onerror=alert(1)>`;
-  const a = await join("standup", "ann");
-  const b = await join("standup", nasty);
-  const s = await join("secret-xyz", "sam", { private: true });
+  const a = await worker.join("standup", "ann");
+  const b = await worker.join("standup", nasty);
+  const s = await worker.join("secret-xyz", "sam", { private: true });
 
   const page = await browser.newPage();
   const problems = [];

@@ -8,7 +8,8 @@ import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { LOCAL_ICE, RESULTS, joinRoom, myId, openLobby, peers, screenshot, until, waitConnected, waitPlaying } from "./ui.mjs";
+import { LOCAL_ICE, RESULTS, joinRoom, myId, openLobby, peers, screenshot, waitConnected, waitPlaying } from "../support/ui.mjs";
+import { until } from "../support/wait.mjs";
 
 const ROOM = "standup";
 

@@ -4,7 +4,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
-import { LOCAL_ICE, joinRoom, openLobby, screenshot } from "./ui.mjs";
+import { LOCAL_ICE, joinRoom, openLobby, screenshot } from "../support/ui.mjs";
+import { sleep } from "../support/wait.mjs";
 
 let worker, browser;
 before(async () => {
@@ -147,7 +148,7 @@ test("a private room: unguessable name, share link, not listed, and the link let
   assert.equal(await guest.textContent(".msg:has-text('Welcome, come in') .nick"), "Host");
   await screenshot(host, "call-private.png");
   // A moment for the lobby to hear about the room, if it were going to list it.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await sleep(500);
   assert.equal(await watcher.locator(`#rooms li[data-room="${url.searchParams.get("room")}"]`).count(), 0);
   for (const p of [guest, host]) await p.click("#leave-btn");
 });

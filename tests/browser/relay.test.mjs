@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { startCoturn } from "../support/coturn.mjs";
-import { LOCAL_ICE, joinRoom, openLobby, until, waitConnected, waitPlaying } from "./ui.mjs";
+import { LOCAL_ICE, joinRoom, openLobby, waitConnected, waitPlaying } from "../support/ui.mjs";
+import { until } from "../support/wait.mjs";
 
 const SECRET = "relay-ui-test-secret";
 let coturn, worker, browser;

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
-import { LOCAL_ICE, joinRoom, myId, openLobby, until, waitConnected, waitPlaying } from "./ui.mjs";
+import { LOCAL_ICE, joinRoom, myId, openLobby, waitConnected, waitPlaying } from "../support/ui.mjs";
+import { until } from "../support/wait.mjs";
 
 /** Documented in docs/security.md: how long browsers take to be back in the call. */
 const RECOVERY_BUDGET_MS = 30_000;

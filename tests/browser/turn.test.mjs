@@ -8,6 +8,7 @@ import { createHmac } from "node:crypto";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { startCoturn } from "../support/coturn.mjs";
+import { sleep } from "../support/wait.mjs";
 
 const SECRET = "turn-test-secret";
 
@@ -123,7 +124,7 @@ async function waitFor(page, check, what, timeoutMs = 20_000) {
   while (Date.now() < deadline) {
     state = await page.evaluate(callState);
     if (check(state)) return state;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
   assert.fail(`${what}: timed out, last state ${JSON.stringify(state)}\ncoturn log:\n${await coturn.log()}`);
 }

@@ -4,13 +4,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
+import { sleep } from "../support/wait.mjs";
 
 const TOKEN = "admin-test-token-0123456789abcdef";
 let worker;
 before(async () => (worker = await startWorker({ vars: { ADMIN_TOKEN: TOKEN } })));
 after(() => worker.stop());
-
-const join = (...args) => worker.join(...args);
 
 /**
  * An admin request; `token` null sends no Authorization header. One with a body closes its
@@ -41,7 +40,7 @@ async function listingUntil(test, timeoutMs = 5000) {
     const { rooms } = await listing();
     if (test(rooms)) return rooms;
     if (Date.now() > deadline) throw new Error(`listing never matched: ${JSON.stringify(rooms)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -102,12 +101,12 @@ test("the listing shows every room, private ones too, with its participants", as
   const open = uniqueRoom("open");
   const secret = uniqueRoom("secret");
   const before = Date.now();
-  const a = await join(open, "ann");
-  const b = await join(open, "bob");
+  const a = await worker.join(open, "ann");
+  const b = await worker.join(open, "bob");
   b.client.send({ type: "state", muted: true, camera: false });
   await a.client.next("peer_joined");
   await a.client.next("state");
-  const s = await join(secret, "sam", { private: true });
+  const s = await worker.join(secret, "sam", { private: true });
 
   const rooms = await listingUntil((rooms) => rooms.some((r) => r.name === open && r.count === 2) && rooms.some((r) => r.name === secret));
   const openRoom = rooms.find((r) => r.name === open);
@@ -136,9 +135,9 @@ test("removing a participant closes that socket with 4003 and updates the others
   const room = uniqueRoom("kick");
   const lobby = await Client.connect(`${worker.wsUrl}/ws/lobby`);
   let frame = await lobby.next("rooms");
-  const a = await join(room, "ann");
-  const b = await join(room, "bob");
-  const c = await join(room, "cy");
+  const a = await worker.join(room, "ann");
+  const b = await worker.join(room, "bob");
+  const c = await worker.join(room, "cy");
   for (const n of [2, 3]) assert.equal((await a.client.next("peer_joined")).count, n);
   assert.equal((await b.client.next("peer_joined")).count, 3);
   const lobbyCount = () => frame.rooms.find((r) => r.name === room)?.count ?? 0;

@@ -4,18 +4,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
-import { Client } from "../support/client.mjs";
 
 const KEEP = 3;
 let worker;
 before(async () => (worker = await startWorker({ vars: { CHAT_HISTORY: String(KEEP), CHAT_RATE_BURST: "1000" } })));
 after(() => worker.stop());
-
-async function join(room, nick) {
-  const client = await Client.connect(`${worker.wsUrl}/ws/rooms/${room}`);
-  client.send({ type: "join", nick });
-  return { client, welcome: await client.next("welcome") };
-}
 
 async function chat(client, from, to) {
   for (let i = from; i < to; i++) {
@@ -26,19 +19,19 @@ async function chat(client, from, to) {
 
 test("a late joiner gets the last CHAT_HISTORY messages, before and after a wake-up", async () => {
   const room = `history-${process.pid}`;
-  const a = await join(room, "ann");
+  const a = await worker.join(room, "ann");
   await chat(a.client, 0, 40);
-  const b = await join(room, "bob");
+  const b = await worker.join(room, "bob");
   assert.deepEqual(b.welcome.history.map((h) => h.text), ["m37", "m38", "m39"]);
   await a.client.next("peer_joined");
 
   // Right after the last line: the eviction waits for the pending batch to be written.
   await worker.evictRoom(room);
-  const d = await join(room, "dee");
+  const d = await worker.join(room, "dee");
   assert.deepEqual(d.welcome.history.map((h) => h.text), ["m37", "m38", "m39"], "written before the eviction");
   await a.client.next("peer_joined");
   await chat(a.client, 40, 45);
-  const c = await join(room, "cy");
+  const c = await worker.join(room, "cy");
   assert.deepEqual(c.welcome.history.map((h) => h.text), ["m42", "m43", "m44"]);
   for (const who of [a, b, c, d]) await who.client.close();
 });

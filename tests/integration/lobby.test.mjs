@@ -4,15 +4,13 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
+import { sleep } from "../support/wait.mjs";
 
 const ADMIN_TOKEN = "lobby-test-token";
 let worker;
 // Rooms not heard from for a second are checked: lost reports converge within the tests.
 before(async () => (worker = await startWorker({ vars: { ADMIN_TOKEN, LOBBY_CHECK_SECONDS: "1" } })));
 after(() => worker.stop());
-
-
-const join = (...args) => worker.join(...args);
 
 /** A lobby socket that keeps every `rooms` frame it got, with its arrival time. */
 class LobbyView {
@@ -73,7 +71,7 @@ async function eventually(read, expected, timeoutMs = 6000) {
     } catch (error) {
       if (Date.now() > deadline) throw error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -97,10 +95,10 @@ test("a lobby socket sees a room appear with 1, go to 3, back to 1 and disappear
   const lobby = await LobbyView.open();
   assert.equal(countIn(lobby.last, room), 0);
 
-  const a = await join(room, "ann");
+  const a = await worker.join(room, "ann");
   await lobby.untilCount(room, 1);
-  const b = await join(room, "bob");
-  const c = await join(room, "cy");
+  const b = await worker.join(room, "bob");
+  const c = await worker.join(room, "cy");
   await lobby.untilCount(room, 3);
   await c.client.close();
   await b.client.kill();
@@ -119,7 +117,7 @@ test("a lobby socket sees a room appear with 1, go to 3, back to 1 and disappear
 
 test("the first frame is the current list, and ping is answered with pong", async () => {
   const room = uniqueRoom();
-  const a = await join(room, "ann");
+  const a = await worker.join(room, "ann");
   await eventually(() => publicRooms(room), { [room]: 1 });
   const lobby = await LobbyView.open();
   assert.equal(countIn(lobby.last, room), 1);
@@ -134,7 +132,7 @@ test("a burst of joins is coalesced into few frames, spaced by the debounce", as
   const room = uniqueRoom("burst");
   const lobby = await LobbyView.open();
   const start = lobby.frames.length;
-  const people = await Promise.all(["a", "b", "c", "d", "e", "f"].map((nick) => join(room, nick)));
+  const people = await Promise.all(["a", "b", "c", "d", "e", "f"].map((nick) => worker.join(room, nick)));
   await lobby.untilCount(room, 6);
   await lobby.client.silent(600);
   const frames = lobby.frames.slice(start);
@@ -154,7 +152,7 @@ test("/api/rooms lists public, non-empty rooms, largest first", async () => {
   const names = [`${prefix}-b`, `${prefix}-c`, `${prefix}-a`];
   const people = [];
   for (const [i, name] of names.entries()) {
-    for (let n = 0; n <= i; n++) people.push(await join(name, `p${n}`));
+    for (let n = 0; n <= i; n++) people.push(await worker.join(name, `p${n}`));
   }
   await eventually(() => publicRooms(prefix), { [names[0]]: 1, [names[1]]: 2, [names[2]]: 3 });
   const res = await fetch(`${worker.url}/api/rooms`);
@@ -191,7 +189,7 @@ test("random joins, leaves and abrupt disconnects: the list ends up exactly righ
     if (action === "join") {
       if (inside.length >= 8) return;
       inside.push(null); // hold the seat while joining
-      const person = await join(name, `n${++n}`);
+      const person = await worker.join(name, `n${++n}`);
       inside[inside.indexOf(null)] = person;
       return;
     }
@@ -232,13 +230,13 @@ test("a private room is never listed publicly, while the operator sees it", asyn
   const secret = uniqueRoom("secret");
   const open = uniqueRoom("open");
   const lobby = await LobbyView.open();
-  const owner = await join(secret, "owner", { private: true });
+  const owner = await worker.join(secret, "owner", { private: true });
   // `private` only counts for the first joiner: the second one cannot make it public.
-  const guest = await join(secret, "guest", { private: false });
-  const visible = await join(open, "ann");
+  const guest = await worker.join(secret, "guest", { private: false });
+  const visible = await worker.join(open, "ann");
   await lobby.untilCount(open, 1);
   // Long enough for the lobby to check every room once (LOBBY_CHECK_SECONDS=1).
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await sleep(1500);
   await guest.client.close();
   await visible.client.close();
   await lobby.untilCount(open, 0);
@@ -260,9 +258,9 @@ test("counts stay right when rooms and the lobby are evicted and woken", async (
   const prefix = uniqueRoom("evict");
   const [r1, r2] = [`${prefix}-1`, `${prefix}-2`];
   const lobby = await LobbyView.open();
-  const a = await join(r1, "ann");
-  const b = await join(r1, "bob");
-  const c = await join(r2, "cy");
+  const a = await worker.join(r1, "ann");
+  const b = await worker.join(r1, "bob");
+  const c = await worker.join(r2, "cy");
   await lobby.until((f) => countIn(f, r1) === 2 && countIn(f, r2) === 1);
 
   await Promise.all([worker.evictRoom(r1), worker.evictRoom(r2), worker.evictLobby()]);
@@ -271,7 +269,7 @@ test("counts stay right when rooms and the lobby are evicted and woken", async (
 
   // Woken rooms report to a woken lobby, whose hibernated socket still gets frames.
   await b.client.kill();
-  const d = await join(r2, "dee");
+  const d = await worker.join(r2, "dee");
   await lobby.until((f) => countIn(f, r1) === 1 && countIn(f, r2) === 2);
 
   await worker.evictLobby();
@@ -289,7 +287,7 @@ test("lost and stale reports converge: the lobby asks rooms it has not heard fro
   const real = uniqueRoom("real");
   const ghost = uniqueRoom("ghost");
   const lobby = await LobbyView.open();
-  const a = await join(real, "ann");
+  const a = await worker.join(real, "ann");
   await lobby.untilCount(real, 1);
 
   // What a lost or reordered report leaves behind: a wrong count, and a room nobody is in.

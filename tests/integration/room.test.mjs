@@ -8,15 +8,12 @@ let worker;
 before(async () => (worker = await startWorker()));
 after(() => worker.stop());
 
-
-const join = (...args) => worker.join(...args);
-
 /** Three people in one room, each having seen the others arrive. */
 async function threeInARoom(room) {
-  const a = await join(room, "ann");
-  const b = await join(room, "bob");
+  const a = await worker.join(room, "ann");
+  const b = await worker.join(room, "bob");
   assert.equal((await a.client.next("peer_joined")).peer.id, b.id);
-  const c = await join(room, "cy");
+  const c = await worker.join(room, "cy");
   assert.equal((await a.client.next("peer_joined")).count, 3);
   assert.equal((await b.client.next("peer_joined")).peer.id, c.id);
   return [a, b, c];
@@ -24,14 +21,14 @@ async function threeInARoom(room) {
 
 test("three clients: welcome, peer lists, counts, chat and targeted signal", async () => {
   const room = uniqueRoom();
-  const a = await join(room, "ann");
+  const a = await worker.join(room, "ann");
   assert.deepEqual(a.welcome.peers, []);
   assert.equal(a.welcome.count, 1);
   assert.match(a.id, /^[0-9a-f]{16}$/);
   assert.match(a.welcome.resume, /^[0-9a-f]{32}$/);
   assert.equal(a.welcome.limits.maxPeers, 8);
 
-  const b = await join(room, "bob");
+  const b = await worker.join(room, "bob");
   assert.deepEqual(b.welcome.peers.map((p) => [p.id, p.nick, p.muted, p.camera, p.screen]), [
     [a.id, "ann", false, true, false],
   ]);
@@ -41,7 +38,7 @@ test("three clients: welcome, peer lists, counts, chat and targeted signal", asy
   assert.equal(joined.peer.nick, "bob");
   assert.equal(joined.count, 2);
 
-  const c = await join(room, "cy");
+  const c = await worker.join(room, "cy");
   assert.deepEqual(new Set(c.welcome.peers.map((p) => p.id)), new Set([a.id, b.id]));
   assert.equal(c.welcome.count, 3);
   for (const other of [a, b]) assert.equal((await other.client.next("peer_joined")).count, 3);
@@ -77,7 +74,7 @@ test("state and nick changes are relayed", async () => {
   b.client.send({ type: "nick", nick: "  robert " });
   for (const who of [a, b, c]) assert.deepEqual(await who.client.next("nick"), { type: "nick", id: b.id, nick: "robert" });
   // A late joiner sees the new state and name.
-  const d = await join(room, "dee");
+  const d = await worker.join(room, "dee");
   const seen = Object.fromEntries(d.welcome.peers.map((p) => [p.id, p]));
   assert.equal(seen[a.id].muted, true);
   assert.equal(seen[a.id].camera, false);
@@ -86,10 +83,10 @@ test("state and nick changes are relayed", async () => {
 });
 
 test("two rooms never see each other's frames", async () => {
-  const x1 = await join(uniqueRoom("x"), "x1");
+  const x1 = await worker.join(uniqueRoom("x"), "x1");
   const roomY = uniqueRoom("y");
-  const y1 = await join(roomY, "y1");
-  const y2 = await join(roomY, "y2");
+  const y1 = await worker.join(roomY, "y1");
+  const y2 = await worker.join(roomY, "y2");
   await y1.client.next("peer_joined");
   y1.client.send({ type: "chat", text: "only y" });
   await y1.client.next("chat");
@@ -102,12 +99,12 @@ test("two rooms never see each other's frames", async () => {
 
 test("chat history is sent on welcome and forgotten when the room empties", async () => {
   const room = uniqueRoom();
-  const a = await join(room, "ann");
+  const a = await worker.join(room, "ann");
   for (const text of ["one", "two", "three"]) {
     a.client.send({ type: "chat", text });
     await a.client.next("chat");
   }
-  const b = await join(room, "bob");
+  const b = await worker.join(room, "bob");
   assert.deepEqual(b.welcome.history.map((h) => [h.type, h.nick, h.text]), [
     ["chat", "ann", "one"],
     ["chat", "ann", "two"],
@@ -115,7 +112,7 @@ test("chat history is sent on welcome and forgotten when the room empties", asyn
   ]);
   await a.client.close();
   await b.client.close();
-  const c = await join(room, "cy");
+  const c = await worker.join(room, "cy");
   assert.deepEqual(c.welcome.history, []);
   await c.client.close();
 });
@@ -161,7 +158,7 @@ test("hibernation: after eviction frames still flow and nothing is forgotten", a
   }
   c.client.send({ type: "signal", to: a.id, data: { candidate: "x" } });
   assert.deepEqual(await a.client.next("signal"), { type: "signal", from: c.id, data: { candidate: "x" } });
-  const d = await join(room, "dee");
+  const d = await worker.join(room, "dee");
   assert.equal(d.welcome.count, 4);
   const seen = Object.fromEntries(d.welcome.peers.map((p) => [p.id, p]));
   assert.deepEqual(Object.keys(seen).sort(), [a.id, b.id, c.id].sort());
@@ -188,7 +185,7 @@ test("heartbeat: ping is answered pong, before and after joining", async () => {
 test("capacity: the ninth joiner is refused with room_full and 4001", async () => {
   const room = uniqueRoom("full");
   const people = [];
-  for (let i = 0; i < 8; i++) people.push(await join(room, `p${i}`));
+  for (let i = 0; i < 8; i++) people.push(await worker.join(room, `p${i}`));
   const late = await Client.connect(`${worker.wsUrl}/ws/rooms/${room}`);
   late.send({ type: "join", nick: "late" });
   assert.equal((await late.next("error")).code, "room_full");
@@ -201,7 +198,7 @@ test("capacity: the ninth joiner is refused with room_full and 4001", async () =
 
 test("bad input: each gets its error code, and the socket and room keep working", async () => {
   const room = uniqueRoom("bad");
-  const b = await join(room, "bob");
+  const b = await worker.join(room, "bob");
   const fresh = () => Client.connect(`${worker.wsUrl}/ws/rooms/${room}`);
   const cases = [
     // [label, joined first?, frame, code]

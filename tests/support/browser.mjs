@@ -1,5 +1,6 @@
-// Debian Chromium driven by playwright-core, with fake camera and microphone (two of each),
-// and the flags that keep it off the network. See shared toolchain notes.
+// Debian Chromium (installed by scripts/tools.sh `ensure_chromium`; CHROMIUM_BIN picks another)
+// driven by playwright-core, with fake camera and microphone (two of each, so a test can switch
+// devices), and flags that keep it off the network: nothing a test does leaves this machine.
 import { chromium } from "playwright-core";
 
 export const CHROMIUM_ARGS = [

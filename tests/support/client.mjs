@@ -1,6 +1,7 @@
 // A websocket test client: frames are queued as they arrive and read in order with `next`,
 // so a test states exactly which frames a client sees, and `silent` proves it saw no more.
 import WebSocket from "ws";
+import { sleep } from "./wait.mjs";
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -80,7 +81,7 @@ export class Client {
 
   /** Resolves if no frame arrives within `ms`; fails with the frame otherwise. */
   async silent(ms = 300) {
-    await new Promise((resolve) => setTimeout(resolve, ms));
+    await sleep(ms);
     if (this.frames.length) throw new Error(`unexpected frame ${JSON.stringify(this.frames[0])}`);
   }
 

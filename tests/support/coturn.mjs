@@ -7,6 +7,7 @@ import { createServer, connect } from "node:net";
 import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { sleep } from "./wait.mjs";
 
 const BIN = process.env.TURNSERVER_BIN || "turnserver";
 
@@ -100,7 +101,7 @@ async function waitForTcp(port, exited) {
       socket.once("error", () => resolve(false));
     });
     if (up) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   throw new Error(`turnserver did not listen on ${port} within 10 s`);
 }

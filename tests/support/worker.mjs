@@ -32,10 +32,11 @@ export async function startWorker({ vars = {}, port = 0, persistTo, inspectorPor
   });
   const url = await mf.ready;
   const base = url.href.replace(/\/$/, "");
+  const wsUrl = base.replace(/^http/, "ws");
   return {
     mf,
     url: base,
-    wsUrl: base.replace(/^http/, "ws"),
+    wsUrl,
     /** Forces a hibernation eviction of one room, sockets kept open (no 10 s wait). */
     evictRoom: (name) => evict("Room", name),
     evictLobby: () => evict("Lobby", "lobby"),
@@ -44,7 +45,7 @@ export async function startWorker({ vars = {}, port = 0, persistTo, inspectorPor
      * upgrade); resolves with the client, its welcome and its id.
      */
     async join(room, nick, extra = {}, headers) {
-      const client = await Client.connect(`${base.replace(/^http/, "ws")}/ws/rooms/${encodeURIComponent(room)}`, { headers });
+      const client = await Client.connect(`${wsUrl}/ws/rooms/${encodeURIComponent(room)}`, { headers });
       client.send({ type: "join", nick, ...extra });
       const welcome = await client.next("welcome");
       return { client, welcome, id: welcome.you.id };

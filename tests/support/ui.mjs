@@ -3,7 +3,8 @@
 // is its own "person" (own storage, own camera).
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { ROOT } from "../support/worker.mjs";
+import { ROOT } from "./worker.mjs";
+import { sleep, until } from "./wait.mjs";
 
 export const RESULTS = path.join(ROOT, "test-results");
 
@@ -44,18 +45,6 @@ export async function joinRoom(page, nick, room) {
   return clicked;
 }
 
-/** Polls `check` (async, truthy when done) until it passes or `ms` run out. */
-export async function until(check, { ms = 15_000, every = 200, what = "condition" } = {}) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) return last;
-    await new Promise((resolve) => setTimeout(resolve, every));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
 /**
  * The remote tiles whose video is really playing: frames decoded (videoWidth > 0) and time
  * advancing over `gapMs`. Returns a Set of "<peer id>" or "<peer id>:screen".
@@ -70,7 +59,7 @@ export async function playing(page, gapMs = 400) {
       }),
     );
   const before = await sample();
-  await new Promise((resolve) => setTimeout(resolve, gapMs));
+  await sleep(gapMs);
   const after = await sample();
   const keys = new Set();
   for (const now of after) {

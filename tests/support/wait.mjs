@@ -1,0 +1,19 @@
+// Waiting in tests, for things nothing announces (a video starting to play, a lobby catching
+// up): a plain pause, and polling until something holds. One copy for the websocket and the
+// browser tests, so that every wait reads the same.
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** Resolves after `ms` milliseconds (Node's promise timer, under a name that says so). */
+export { sleep };
+
+/** Polls `check` (async, truthy when done) until it passes or `ms` run out. */
+export async function until(check, { ms = 15_000, every = 200, what = "condition" } = {}) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await sleep(every);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
