@@ -55,7 +55,7 @@ pub struct Room {
     store: RoomStore,
     /// The last chat lines, for joiners; written to storage in batches.
     history: Rc<History>,
-    lobby: LobbyReports,
+    lobby_reports: LobbyReports,
     /// True once this instance knows an alarm is pending: joins do not ask storage again.
     alarm_pending: Cell<bool>,
 }
@@ -84,7 +84,7 @@ impl DurableObject for Room {
             env,
             limits,
             history,
-            lobby: LobbyReports::default(),
+            lobby_reports: LobbyReports::default(),
             alarm_pending: Cell::new(false),
         }
     }
@@ -248,7 +248,7 @@ impl Room {
         if outcome.count_changed {
             self.keep_sweeping().await;
         }
-        if outcome.count_changed || !self.lobby.sent_since_wake() {
+        if outcome.count_changed || !self.lobby_reports.sent_since_wake() {
             self.report().await;
         }
         Ok(())
@@ -327,7 +327,7 @@ impl Room {
                 console_warn!("room {}: reporting to the lobby failed: {why}", report.name);
             }
         };
-        self.lobby.report(current, send).await;
+        self.lobby_reports.report(current, send).await;
     }
 
     /// The room's own account of itself, for `api::peers`.
