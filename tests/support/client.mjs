@@ -2,7 +2,6 @@
 // so a test states exactly which frames a client sees, and `expectNothingBefore` (with a barrier
 // frame sent after the ones under test) proves it saw no more.
 import WebSocket from "ws";
-import { sleep } from "./wait.mjs";
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -93,16 +92,6 @@ export class Client {
       throw new Error(`expected nothing before the ${type} barrier, got ${JSON.stringify(frame)}`);
     }
     return frame;
-  }
-
-  /**
-   * Resolves if no frame arrives within `ms`; fails with the frame otherwise. Only for sockets
-   * with no frame to use as a barrier (the lobby's debounced broadcasts); a room test uses
-   * `expectNothingBefore` (see `chatBarrier`).
-   */
-  async silent(ms = 300) {
-    await sleep(ms);
-    if (this.frames.length) throw new Error(`unexpected frame ${JSON.stringify(this.frames[0])}`);
   }
 
   close(code = 1000) {
