@@ -75,9 +75,9 @@ const theCall = once(async () => {
   for (const person of [ada, bob, cy]) {
     const viewport = person === cy ? { width: 390, height: 760 } : { width: 1280, height: 720 };
     person.page = await openLobby(browser, worker.url + "/", { viewport });
+    people.push(person); // from now on, `hangUp` closes this window
     const clicked = await joinRoom(person.page, person.nick, ROOM);
     person.id = await myId(person.page);
-    people.push(person);
     await lobbyShows(people.length);
     if (people.length > 1) {
       // Call set-up: from the click on Join to the first frame of a remote video.
@@ -98,11 +98,14 @@ async function hangUp() {
   theCall.reset();
 }
 
-/** A test on the call: the call is built first if no test did; a failure hangs it up. */
+/**
+ * A test on the call: the call is built first if no test did; a failure (of the test, or of
+ * building the call) hangs it up, so that the next test starts from a fresh call.
+ */
 function callTest(name, body) {
   test(name, async (t) => {
-    await theCall();
     try {
+      await theCall();
       await body(t);
     } catch (error) {
       await hangUp();
