@@ -30,7 +30,14 @@ node --test --test-reporter=spec --test-concurrency=1 "tests/browser/*.test.mjs"
 
 step "deploy dry run"
 out=$(mktemp -d)
-wrangler deploy --dry-run --outdir "$out" 2>&1 | grep -E "Total Upload|error|Error" || true
+# A failed dry run fails the script (with wrangler's whole output); a good one prints its size.
+if ! log=$(wrangler deploy --dry-run --outdir "$out" 2>&1); then
+  printf '%s\n' "$log" >&2
+  rm -rf "$out"
+  say "deploy dry run failed"
+  exit 1
+fi
+grep -E "Total Upload" <<<"$log" || true
 ls -l "$out"/*.wasm | awk '{ printf "wasm: %d bytes raw, ", $5 }'
 gzip -9c "$out"/*.wasm | wc -c | awk '{ printf "%d bytes gzip\n", $1 }'
 rm -rf "$out"

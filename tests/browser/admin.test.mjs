@@ -1,9 +1,10 @@
 // The operator page (site/admin.html) in a real browser: the token typed in and kept only in
 // memory, the listing shown as text, and removing a participant.
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
+import { checkPageErrors, watchErrors } from "../support/ui.mjs";
 
 const TOKEN = "page-test-token-42";
 let worker, browser;
@@ -14,6 +15,8 @@ after(async () => {
   await browser?.close();
   await worker?.stop();
 });
+// A page that throws fails the test it threw in.
+afterEach(checkPageErrors);
 
 test("the operator page lists rooms as text and removes a participant", async () => {
   const nasty = `<img src=x onerror=alert(1)>`;
@@ -21,9 +24,7 @@ test("the operator page lists rooms as text and removes a participant", async ()
   const b = await worker.join("standup", nasty);
   const s = await worker.join("secret-xyz", "sam", { private: true });
 
-  const page = await browser.newPage();
-  const problems = [];
-  page.on("pageerror", (error) => problems.push(error.message));
+  const page = watchErrors(await browser.newPage());
   const dialogs = [];
   page.on("dialog", (dialog) => (dialogs.push(dialog.type()), dialog.accept()));
   await page.goto(`${worker.url}/admin.html`);
@@ -65,7 +66,6 @@ test("the operator page lists rooms as text and removes a participant", async ()
   await page.click("#forget");
   assert.equal(await page.isVisible("#view"), false);
   assert.equal(await page.$$eval(".room", (cards) => cards.length), 0);
-  assert.deepEqual(problems, []);
   // One dialog: the confirmation of the removal (an alert would mean a nickname ran).
   assert.deepEqual(dialogs, ["confirm"]);
 

@@ -1,14 +1,16 @@
 // A three-person call in real browsers, driven through the UI: joining, video in every
 // direction, chat, mute, switching camera, screen sharing, a dropped socket, leaving; and a
-// fourth person on the lobby watching the room's head count. The tests run in order on the
-// same call (node:test runs a file's tests one after another).
-import { test, before, after } from "node:test";
+// fourth person on the lobby watching the room's head count. The tests share one call, built
+// by the first test that needs it (`theCall`): in file order that is the joining test, but any
+// test also runs alone (--test-name-pattern), and a test that fails leaves the call to be built
+// afresh for the next one rather than taking the rest of the file down with it.
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { LOCAL_ICE, RESULTS, joinRoom, myId, openLobby, peers, screenshot, waitConnected, waitPlaying } from "../support/ui.mjs";
+import { LOCAL_ICE, RESULTS, checkPageErrors, joinRoom, myId, openLobby, peers, screenshot, waitConnected, waitPlaying } from "../support/ui.mjs";
 import { until } from "../support/wait.mjs";
 
 const ROOM = "standup";
@@ -26,6 +28,9 @@ after(async () => {
   await worker?.stop();
 });
 
+// A page that throws fails the test it threw in.
+afterEach(checkPageErrors);
+
 /** The tile keys (peer ids) of everyone but `me`. */
 const othersOf = (me) => people.filter((p) => p !== me).map((p) => p.id);
 
@@ -34,7 +39,16 @@ function lobbyShows(n) {
   return watcher.waitForFunction((n) => window.seenCounts.at(-1) === n, n, { timeout: 10_000 });
 }
 
-test("a fourth person watches the lobby", async () => {
+/** Runs `build` the first time it is called; later calls share that run (until `reset`). */
+function once(build) {
+  let running = null;
+  const shared = () => (running ??= build());
+  shared.reset = () => (running = null);
+  return shared;
+}
+
+/** The fourth person: a lobby page recording every head count it shows for the room. */
+const theWatcher = once(async () => {
   watcher = await openLobby(browser, worker.url + "/");
   await watcher.waitForSelector('#lobby-status[data-state="live"]');
   // Record every head count the lobby shows for the room (0: not listed).
@@ -50,14 +64,20 @@ test("a fourth person watches the lobby", async () => {
   }, ROOM);
 });
 
-test("three people join through the UI and every video plays", async (t) => {
+/**
+ * The call: Ada, Bob and Cy join one after another through the UI, watched by the lobby.
+ * Resolves with the call set-up times (join click to the first remote frame) of the 2nd and
+ * 3rd joiner.
+ */
+const theCall = once(async () => {
+  await theWatcher();
   const setup = [];
   for (const person of [ada, bob, cy]) {
     const viewport = person === cy ? { width: 390, height: 760 } : { width: 1280, height: 720 };
     person.page = await openLobby(browser, worker.url + "/", { viewport });
+    people.push(person); // from now on, `hangUp` closes this window
     const clicked = await joinRoom(person.page, person.nick, ROOM);
     person.id = await myId(person.page);
-    people.push(person);
     await lobbyShows(people.length);
     if (people.length > 1) {
       // Call set-up: from the click on Join to the first frame of a remote video.
@@ -69,6 +89,57 @@ test("three people join through the UI and every video plays", async (t) => {
       setup.push(Date.now() - clicked);
     }
   }
+  return setup;
+});
+
+/** Closes the three people's windows, so that the next `theCall()` builds the call afresh. */
+async function hangUp() {
+  await Promise.all(people.splice(0).map(({ page }) => page.context().close()));
+  theCall.reset();
+}
+
+/**
+ * A test on the call: the call is built first if no test did; a failure (of the test, or of
+ * building the call) hangs it up, so that the next test starts from a fresh call.
+ */
+function callTest(name, body) {
+  test(name, async (t) => {
+    try {
+      await theCall();
+      await body(t);
+    } catch (error) {
+      await hangUp();
+      throw error;
+    }
+  });
+}
+
+/** Everyone leaves, one after another (Cy, Bob, Ada): the others see each person go. */
+const everyoneLeaves = once(async () => {
+  await theCall();
+  for (const [leaving, ...staying] of [[cy, ada, bob], [bob, ada], [ada]]) {
+    await leaving.page.click("#leave-btn");
+    await leaving.page.waitForSelector("#lobby:not([hidden])");
+    assert.equal(await leaving.page.title(), "Room");
+    for (const { page } of staying) {
+      await page.waitForSelector(`.tile[data-peer="${leaving.id}"]`, { state: "detached" });
+      await page.waitForSelector(`.notice:text-is(${JSON.stringify(`${leaving.nick} left.`)})`);
+      assert.equal(await page.textContent("#head-count"), String(staying.length));
+    }
+    await lobbyShows(staying.length);
+  }
+  for (const { page } of people) assert.deepEqual(page.errors, []);
+  // Nobody is in the call any more: a later test on it builds a new one.
+  await hangUp();
+});
+
+test("a fourth person watches the lobby", async () => {
+  await theWatcher();
+  assert.equal(await watcher.getAttribute("#lobby-status", "data-state"), "live");
+});
+
+callTest("three people join through the UI and every video plays", async (t) => {
+  const setup = await theCall();
   t.diagnostic(`call set-up, join click to first remote frame: ${setup.map((ms) => `${ms} ms`).join(", ")} (2nd and 3rd joiner)`);
   // For the benchmark report (bench/lib/report.mjs reads it).
   await mkdir(RESULTS, { recursive: true });
@@ -82,7 +153,7 @@ test("three people join through the UI and every video plays", async (t) => {
   await screenshot(watcher, "lobby.png");
 });
 
-test("chat reaches everyone with the sender's name; the unread marker counts while chat is closed", async () => {
+callTest("chat reaches everyone with the sender's name; the unread marker counts while chat is closed", async () => {
   // Cy's phone-sized window starts with the chat closed.
   assert.equal(await cy.page.getAttribute("#chat-btn", "aria-expanded"), "false");
   await ada.page.fill("#chat-input", "Hello from Ada!");
@@ -106,7 +177,7 @@ test("chat reaches everyone with the sender's name; the unread marker counts whi
   await ada.page.waitForSelector(".msg:has-text('share my screen') .nick:text-is('Cy')");
 });
 
-test("muting shows the muted indicator to the others", async () => {
+callTest("muting shows the muted indicator to the others", async () => {
   const indicator = `.tile[data-peer="${bob.id}"] .muted-indicator`;
   assert.equal(await ada.page.isVisible(indicator), false);
   await bob.page.click("#mic-btn");
@@ -118,7 +189,7 @@ test("muting shows the muted indicator to the others", async () => {
   for (const { page } of [ada, cy]) await page.waitForSelector(indicator, { state: "hidden" });
 });
 
-test("a tile lights up while that person's microphone sends sound, and not when muted", async () => {
+callTest("a tile lights up while that person's microphone sends sound, and not when muted", async () => {
   // Chromium's fake microphone beeps.
   const tile = `.tile[data-peer="${cy.id}"]`;
   await ada.page.waitForSelector(`${tile}[data-speaking]`, { timeout: 10_000 });
@@ -128,7 +199,7 @@ test("a tile lights up while that person's microphone sends sound, and not when 
   await ada.page.waitForSelector(`${tile}[data-speaking]`, { timeout: 10_000 });
 });
 
-test("switching to the second camera keeps the call", async () => {
+callTest("switching to the second camera keeps the call", async () => {
   const switchTo = async (label) => {
     await ada.page.click("#settings-btn");
     await ada.page.selectOption("#camera-select", { label });
@@ -147,7 +218,7 @@ test("switching to the second camera keeps the call", async () => {
   await switchTo("fake_device_0");
 });
 
-test("switching microphone and speaker during the call", async () => {
+callTest("switching microphone and speaker during the call", async () => {
   await bob.page.click("#settings-btn");
   await bob.page.selectOption("#mic-select", { label: "Fake Audio Input 2" });
   await until(async () => (await peers(bob.page)).every((p) => p.sending.audio === "Fake Audio Input 2"), { what: "every sender on the new mic" });
@@ -161,7 +232,7 @@ test("switching microphone and speaker during the call", async () => {
   await waitConnected(bob.page, 2);
 });
 
-test("sharing a screen adds a tile for the others and stopping removes it", async () => {
+callTest("sharing a screen adds a tile for the others and stopping removes it", async () => {
   await bob.page.click("#screen-btn");
   await bob.page.waitForSelector("#screen-btn.active");
   const withScreen = (person) => [...othersOf(person), `${bob.id}:screen`];
@@ -178,7 +249,7 @@ test("sharing a screen adds a tile for the others and stopping removes it", asyn
   }
 });
 
-test("a dropped socket reconnects by itself and the call carries on", async () => {
+callTest("a dropped socket reconnects by itself and the call carries on", async () => {
   await cy.page.evaluate(() => window.room.dropSocket());
   await cy.page.waitForSelector("#conn-banner:not([hidden])");
   await cy.page.waitForSelector("#conn-banner", { state: "hidden" });
@@ -194,21 +265,12 @@ test("a dropped socket reconnects by itself and the call carries on", async () =
 });
 
 test("leaving: the others see each person go", async () => {
-  for (const [leaving, ...staying] of [[cy, ada, bob], [bob, ada], [ada]]) {
-    await leaving.page.click("#leave-btn");
-    await leaving.page.waitForSelector("#lobby:not([hidden])");
-    assert.equal(await leaving.page.title(), "Room");
-    for (const { page } of staying) {
-      await page.waitForSelector(`.tile[data-peer="${leaving.id}"]`, { state: "detached" });
-      await page.waitForSelector(`.notice:text-is(${JSON.stringify(`${leaving.nick} left.`)})`);
-      assert.equal(await page.textContent("#head-count"), String(staying.length));
-    }
-    await lobbyShows(staying.length);
-  }
-  for (const { page } of people) assert.deepEqual(page.errors, []);
+  await everyoneLeaves();
 });
 
 test("the lobby counted 1, 2, 3 and back down to none", async () => {
+  // The whole call, up and down (already done when the tests run in order).
+  await everyoneLeaves();
   const seen = await watcher.evaluate(() => window.seenCounts);
   // A reconnect may dip to 2 and back in the middle; the rise and the fall must be complete.
   assert.deepEqual(seen.slice(0, 4), [0, 1, 2, 3], `seen: ${seen}`);

@@ -1,11 +1,11 @@
 // The client's relay-only switch: with `?relay=1` in the page's address, calls made through the
 // UI use only TURN relays (ICE servers and credentials from /api/ice, a real coturn on loopback).
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { startCoturn } from "../support/coturn.mjs";
-import { LOCAL_ICE, joinRoom, openLobby, waitConnected, waitPlaying } from "../support/ui.mjs";
+import { LOCAL_ICE, checkPageErrors, joinRoom, openLobby, waitConnected, waitPlaying } from "../support/ui.mjs";
 import { until } from "../support/wait.mjs";
 
 const SECRET = "relay-ui-test-secret";
@@ -22,6 +22,9 @@ after(async () => {
   await worker?.stop();
   await coturn?.stop();
 });
+
+// A page that throws fails the test it threw in.
+afterEach(checkPageErrors);
 
 test("?relay=1 sends the call through the TURN relay", async () => {
   const pages = [];

@@ -1,12 +1,12 @@
 // The server is stopped and started again in the middle of a three-person call (as a
 // redeploy or a crash would do): every browser reconnects by itself, the lobby and the room
 // are right again, chat works, and the videos play again.
-import { test, after } from "node:test";
+import { test, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
-import { LOCAL_ICE, joinRoom, myId, openLobby, waitConnected, waitPlaying } from "../support/ui.mjs";
+import { LOCAL_ICE, checkPageErrors, joinRoom, myId, openLobby, waitConnected, waitPlaying } from "../support/ui.mjs";
 import { until } from "../support/wait.mjs";
 
 /** Documented in docs/security.md: how long browsers take to be back in the call. */
@@ -17,6 +17,8 @@ after(async () => {
   await browser?.close();
   await worker?.stop();
 });
+// A page that throws fails the test it threw in.
+afterEach(checkPageErrors);
 
 function freePort() {
   return new Promise((resolve, reject) => {

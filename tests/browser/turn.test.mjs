@@ -2,13 +2,14 @@
 // on loopback, with credentials from /api/ice and signaling through the real room websockets.
 // The page code is written here (page.evaluate) rather than driven through the site's UI, so
 // this test proves the TURN path whatever the client looks like.
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { startCoturn } from "../support/coturn.mjs";
 import { sleep } from "../support/wait.mjs";
+import { checkPageErrors, watchErrors } from "../support/ui.mjs";
 
 const SECRET = "turn-test-secret";
 
@@ -26,6 +27,9 @@ after(async () => {
   await worker?.stop();
   await coturn?.stop();
 });
+
+// A page that throws fails the test it threw in.
+afterEach(checkPageErrors);
 
 /**
  * Runs in the page: joins `room` over the real room websocket, sends the fake camera to every
@@ -133,7 +137,7 @@ test("two relay-only browsers complete a call through coturn", async () => {
   const room = `turn-${process.pid}`;
   const pages = [];
   for (const [i, browser] of browsers.entries()) {
-    const page = await browser.newPage();
+    const page = watchErrors(await browser.newPage());
     pages.push(page);
     await page.goto(worker.url + "/");
     await page.evaluate(joinCall, { room, nick: `p${i}` });
@@ -181,7 +185,7 @@ async function gather(iceServers) {
 }
 
 test("coturn enforces the credentials: a wrong secret or an expired username gets no relay", async () => {
-  const page = await browsers[0].newPage();
+  const page = watchErrors(await browsers[0].newPage());
   await page.goto(worker.url + "/");
   const { iceServers } = await page.evaluate(() => fetch("/api/ice").then((res) => res.json()));
   const turn = iceServers.find((server) => server.username);

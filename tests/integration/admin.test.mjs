@@ -23,6 +23,17 @@ function admin(path, { token = TOKEN, method = "GET", body, base = worker.url } 
   return fetch(`${base}/api/admin${path}`, { method, headers, body: body && JSON.stringify(body) });
 }
 
+/** Asserts a refusal: `status`, and the JSON error body `{error: code, message}`. */
+async function assertError(res, status, code, what = `${status} ${code}`) {
+  assert.equal(res.status, status, what);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/, what);
+  const body = await res.json();
+  assert.deepEqual(Object.keys(body).sort(), ["error", "message"], what);
+  assert.equal(body.error, code, what);
+  assert.ok(typeof body.message === "string" && body.message.length > 0, what);
+  return body;
+}
+
 const kick = (room, body, options) =>
   admin(`/rooms/${encodeURIComponent(room)}/kick`, { method: "POST", body, ...options });
 
@@ -56,8 +67,7 @@ test("without a configured token every admin path is a plain 404", async () => {
     ];
     for (const [path, options] of requests) {
       const res = await admin(path, { ...options, base: bare.url });
-      assert.equal(res.status, 404, path);
-      assert.deepEqual(await res.json(), { error: "not_found", message: "no such path" });
+      assert.deepEqual(await assertError(res, 404, "not_found", path), { error: "not_found", message: "no such path" });
     }
   } finally {
     await bare.stop();
@@ -73,27 +83,23 @@ test("a missing or wrong token is 401 on every admin path", async () => {
       ["/nope", {}],
     ]) {
       const res = await admin(path, { ...options, token });
-      assert.equal(res.status, 401, `${path} with ${token}`);
       assert.equal(res.headers.get("www-authenticate"), "Bearer");
-      assert.equal((await res.json()).error, "unauthorized");
+      await assertError(res, 401, "unauthorized", `${path} with ${token}`);
     }
   }
   const basic = await fetch(`${worker.url}/api/admin/rooms`, { headers: { Authorization: `Basic ${TOKEN}` } });
-  assert.equal(basic.status, 401);
+  assert.equal(basic.headers.get("www-authenticate"), "Bearer");
+  await assertError(basic, 401, "unauthorized", "Basic instead of Bearer");
 });
 
 test("with the token: unknown paths 404, wrong methods 405, bad names and bodies 400", async () => {
-  assert.equal((await admin("/nope")).status, 404);
-  assert.equal((await admin("/rooms/a")).status, 404);
-  assert.equal((await admin("/rooms", { method: "POST" })).status, 405);
-  assert.equal((await admin("/rooms/a/kick")).status, 405);
-  const badName = await kick("a b", { id: "x" });
-  assert.equal(badName.status, 400);
-  assert.equal((await badName.json()).error, "bad_room_name");
+  await assertError(await admin("/nope"), 404, "not_found", "/nope");
+  await assertError(await admin("/rooms/a"), 404, "not_found", "/rooms/a");
+  await assertError(await admin("/rooms", { method: "POST" }), 405, "method_not_allowed", "POST /rooms");
+  await assertError(await admin("/rooms/a/kick"), 405, "method_not_allowed", "GET /rooms/a/kick");
+  await assertError(await kick("a b", { id: "x" }), 400, "bad_room_name");
   for (const body of [undefined, {}, { id: "" }, { id: 5 }]) {
-    const res = await kick("a", body);
-    assert.equal(res.status, 400, JSON.stringify(body));
-    assert.equal((await res.json()).error, "bad_request");
+    await assertError(await kick("a", body), 400, "bad_request", JSON.stringify(body));
   }
 });
 
@@ -159,9 +165,7 @@ test("removing a participant closes that socket with 4003 and updates the others
 
   // The same id again, or one that never was: 404 from the room.
   for (const id of [b.id, "0000000000000000"]) {
-    const again = await kick(room, { id });
-    assert.equal(again.status, 404);
-    assert.equal((await again.json()).error, "unknown_peer");
+    await assertError(await kick(room, { id }), 404, "unknown_peer", id);
   }
 
   await Promise.all([a.client.close(), c.client.close()]);

@@ -1,8 +1,10 @@
 // The Worker's HTTP surface: the site, health, and the router's refusals.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "../support/worker.mjs";
+import { startWorker, ROOT } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 
 let worker;
 before(async () => (worker = await startWorker()));
@@ -21,7 +23,11 @@ test("health reports the stamped version", async () => {
   assert.equal(res.status, 200);
   const body = await res.json();
   assert.equal(body.ok, true);
-  assert.match(body.version, /^\d+\.\d+\.\d+\+[0-9a-f]{12}|unknown$/);
+  // build.rs stamps `{crate version}+{12-hex git revision}`, or `+unknown` outside git: the
+  // whole string must be exactly that (anchored on both ends, the alternation inside).
+  const crate = readFileSync(path.join(ROOT, "Cargo.toml"), "utf8").match(/^version = "([^"]+)"$/m)[1];
+  const escaped = crate.replace(/[.+]/g, "\\$&");
+  assert.match(body.version, new RegExp(`^${escaped}\\+(?:[0-9a-f]{12}|unknown)$`));
 });
 
 test("bad room names are refused with 400 and a JSON error", async () => {

@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
+import { chatBarrier } from "../support/client.mjs";
 
 // Short timeouts so a vanished client is removed within about two seconds (the default takes
 // 75), and a resume window of 5 s, which every resume here is well within.
@@ -24,7 +25,8 @@ test("resume over a live socket: same id, the old socket is replaced, the others
   assert.deepEqual(again.welcome.peers.map((p) => p.id), [b.id]);
   assert.notEqual(again.welcome.resume, a.welcome.resume, "tokens are single use");
   assert.equal((await a.client.closed).code, 4004);
-  await b.client.silent(300);
+  // No peer_left or peer_joined for the takeover: a chat from the new socket is b's next frame.
+  await chatBarrier(again.client, [again.client, b.client]);
   // Signaling to the resumed id reaches the new socket.
   b.client.send({ type: "signal", to: a.id, data: { x: 1 } });
   assert.equal((await again.client.next("signal")).from, b.id);
@@ -60,7 +62,7 @@ test("resume after a lost connection: the same id comes back with one peer_left/
   const joined = await b.client.next("peer_joined");
   assert.equal(joined.peer.id, a.id);
   assert.equal(joined.peer.nick, "ann");
-  await b.client.silent(200);
+  await chatBarrier(back.client, [back.client, b.client]);
   // A used token does not work twice.
   await back.client.kill();
   await b.client.next("peer_left");

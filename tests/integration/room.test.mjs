@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
-import { Client } from "../support/client.mjs";
+import { Client, chatBarrier } from "../support/client.mjs";
 
 let worker;
 before(async () => (worker = await startWorker()));
@@ -54,11 +54,13 @@ test("three clients: welcome, peer lists, counts, chat and targeted signal", asy
     assert.ok(chat.ts >= before - 1000 && chat.ts <= Date.now() + 1000, "server timestamp");
   }
 
-  // Signal: exactly the named peer, with `from` stamped by the server.
+  // Signal: exactly the named peer, with `from` stamped by the server (the forged one names c,
+  // who must not get it either). A chat a sends after it is the barrier: the sender and the
+  // bystander get that chat with nothing before it, the target right after the one signal.
   const data = { description: { type: "offer", sdp: "v=0\r\n" } };
   a.client.send({ type: "signal", to: b.id, from: c.id, data });
   assert.deepEqual(await b.client.next("signal"), { type: "signal", from: a.id, data });
-  await Promise.all([a.client.silent(), c.client.silent()]);
+  await chatBarrier(a.client, [a.client, b.client, c.client]);
 
   for (const who of [a, b, c]) await who.client.close();
 });
@@ -66,13 +68,14 @@ test("three clients: welcome, peer lists, counts, chat and targeted signal", asy
 test("state and nick changes are relayed", async () => {
   const room = uniqueRoom();
   const [a, b, c] = await threeInARoom(room);
-  a.client.send({ type: "state", muted: true, camera: false });
+  // Forged `id`s (naming someone else) are ignored: the relayed frame names the real sender.
+  a.client.send({ type: "state", muted: true, camera: false, id: b.id, from: b.id });
   for (const other of [b, c]) {
     assert.deepEqual(await other.client.next("state"), { type: "state", id: a.id, muted: true, camera: false, screen: false });
   }
-  await a.client.silent();
-  b.client.send({ type: "nick", nick: "  robert " });
-  for (const who of [a, b, c]) assert.deepEqual(await who.client.next("nick"), { type: "nick", id: b.id, nick: "robert" });
+  // The nick change is the barrier for a: its own state was not echoed back to it.
+  b.client.send({ type: "nick", nick: "  robert ", id: c.id, from: c.id });
+  for (const who of [a, b, c]) assert.deepEqual(await who.client.expectNothingBefore("nick"), { type: "nick", id: b.id, nick: "robert" });
   // A late joiner sees the new state and name.
   const d = await worker.join(room, "dee");
   const seen = Object.fromEntries(d.welcome.peers.map((p) => [p.id, p]));
@@ -93,7 +96,7 @@ test("two rooms never see each other's frames", async () => {
   await y2.client.next("chat");
   y2.client.send({ type: "signal", to: x1.id, data: {} });
   assert.equal((await y2.client.next("error")).code, "unknown_peer");
-  await x1.client.silent();
+  await chatBarrier(x1.client, [x1.client]);
   for (const who of [x1, y1, y2]) await who.client.close();
 });
 
@@ -124,7 +127,9 @@ test("leave closes with 1000 and the others hear once", async () => {
   for (const other of [b, c]) {
     assert.deepEqual(await other.client.next("peer_left"), { type: "peer_left", id: a.id, nick: "ann", count: 2 });
   }
-  await Promise.all([b.client.silent(500), c.client.silent(500)]);
+  // Once: the closing handshake is done (a saw the close), and no second peer_left came before
+  // a chat sent after it.
+  await chatBarrier(b.client, [b.client, c.client]);
   for (const who of [b, c]) await who.client.close();
 });
 
@@ -134,7 +139,7 @@ test("an abrupt disconnect is announced once with the right count", async () => 
   for (const other of [a, c]) {
     assert.deepEqual(await other.client.next("peer_left", 10_000), { type: "peer_left", id: b.id, nick: "bob", count: 2 });
   }
-  await Promise.all([a.client.silent(500), c.client.silent(500)]);
+  await chatBarrier(a.client, [a.client, c.client]);
   // The departed peer is gone for signaling too.
   a.client.send({ type: "signal", to: b.id, data: {} });
   assert.equal((await a.client.next("error")).code, "unknown_peer");
@@ -182,17 +187,28 @@ test("heartbeat: ping is answered pong, before and after joining", async () => {
   await client.close();
 });
 
-test("capacity: the ninth joiner is refused with room_full and 4001", async () => {
+test("capacity: the ninth joiner is refused with room_full and 4001, and nobody inside hears of it", async () => {
   const room = uniqueRoom("full");
   const people = [];
   for (let i = 0; i < 8; i++) people.push(await worker.join(room, `p${i}`));
+  // Everyone has heard of everyone after them: each sees the room at 8.
+  for (const [i, p] of people.entries()) {
+    assert.equal(p.welcome.count, i + 1);
+    for (let count = i + 2; count <= 8; count++) assert.equal((await p.client.next("peer_joined")).count, count);
+  }
   const late = await Client.connect(`${worker.wsUrl}/ws/rooms/${room}`);
   late.send({ type: "join", nick: "late" });
   assert.equal((await late.next("error")).code, "room_full");
   assert.equal((await late.closed).code, 4001);
-  // Nobody inside heard of the refused joiner.
-  assert.equal(people[7].welcome.count, 8);
-  await people[7].client.silent();
+  assert.deepEqual(late.frames, [], "the refused joiner got nothing but the error");
+  // The refusal is handled: nobody inside got a peer_joined (or anything) before a chat sent
+  // after it...
+  await chatBarrier(people[0].client, people.map((p) => p.client));
+  // ...and the room still counts 8, not 9: the next departure leaves 7.
+  const last = people.pop();
+  last.client.send({ type: "leave" });
+  assert.equal((await last.client.closed).code, 1000);
+  for (const p of people) assert.equal((await p.client.expectNothingBefore("peer_left")).count, 7);
   for (const p of people) await p.client.close();
 });
 

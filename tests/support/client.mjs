@@ -1,7 +1,7 @@
 // A websocket test client: frames are queued as they arrive and read in order with `next`,
-// so a test states exactly which frames a client sees, and `silent` proves it saw no more.
+// so a test states exactly which frames a client sees, and `expectNothingBefore` (with a barrier
+// frame sent after the ones under test) proves it saw no more.
 import WebSocket from "ws";
-import { sleep } from "./wait.mjs";
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -79,10 +79,19 @@ export class Client {
     return frame;
   }
 
-  /** Resolves if no frame arrives within `ms`; fails with the frame otherwise. */
-  async silent(ms = 300) {
-    await sleep(ms);
-    if (this.frames.length) throw new Error(`unexpected frame ${JSON.stringify(this.frames[0])}`);
+  /**
+   * Proves that nothing arrived before a barrier: a frame of `type` sent after the frames under
+   * test, which this socket must get. Frames on one socket arrive in order, so anything the
+   * server sent this socket before the barrier would be queued ahead of it: the next frame must
+   * be the barrier itself. Resolves with it; fails with whatever came first instead. Unlike a
+   * pause, this cannot pass by looking too early.
+   */
+  async expectNothingBefore(type, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    const frame = await this.next(undefined, timeoutMs);
+    if (frame?.type !== type && frame !== type) {
+      throw new Error(`expected nothing before the ${type} barrier, got ${JSON.stringify(frame)}`);
+    }
+    return frame;
   }
 
   close(code = 1000) {
@@ -94,5 +103,23 @@ export class Client {
   kill() {
     this.ws.terminate();
     return this.closed;
+  }
+}
+
+let barriers = 0;
+
+/**
+ * A barrier in a room: `sender` (a joined client) chats a fresh text, which the room sends to
+ * everyone in it, sender included, after everything that sender's earlier frames caused. Each
+ * of `clients` must get that chat as its very next frame: proof that nothing else reached them
+ * first. Send it after the frames under test have been handled (the sender's own earlier
+ * frames always are; someone else's only once a reply to them has arrived).
+ */
+export async function chatBarrier(sender, clients) {
+  const text = `barrier ${++barriers}`;
+  sender.send({ type: "chat", text });
+  for (const client of clients) {
+    const chat = await client.expectNothingBefore("chat");
+    if (chat.text !== text) throw new Error(`expected the barrier ${JSON.stringify(text)}, got ${JSON.stringify(chat)}`);
   }
 }

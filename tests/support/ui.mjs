@@ -23,13 +23,39 @@ export async function screenshot(page, name) {
   return file;
 }
 
+/** Every page a test opened (through `openLobby` or `watchErrors`) and not yet closed. */
+const watched = new Set();
+
+/**
+ * Collects the page's uncaught errors in `page.errors`, for `checkPageErrors`. Resolves with
+ * the page.
+ */
+export function watchErrors(page) {
+  page.errors = [];
+  page.on("pageerror", (error) => page.errors.push(error));
+  watched.add(page);
+  page.on("close", () => watched.delete(page));
+  return page;
+}
+
+/**
+ * Fails if any page opened so far threw an uncaught error since the last check (those errors
+ * are then forgotten, so the next test starts clean). Every browser test file runs it after
+ * each test (`afterEach(checkPageErrors)`): a page that throws fails the test it threw in.
+ */
+export function checkPageErrors() {
+  const thrown = [];
+  for (const page of watched) {
+    for (const error of page.errors.splice(0)) thrown.push(`${page.url()}: ${error.stack ?? error}`);
+  }
+  if (thrown.length) throw new Error(`uncaught page errors:\n${thrown.join("\n")}`);
+}
+
 /** A new person on the lobby page. Uncaught page errors are collected in `page.errors`. */
 export async function openLobby(browser, url, { viewport = { width: 1280, height: 720 }, init } = {}) {
   const context = await browser.newContext({ viewport });
   if (init) await context.addInitScript(init);
-  const page = await context.newPage();
-  page.errors = [];
-  page.on("pageerror", (error) => page.errors.push(error));
+  const page = watchErrors(await context.newPage());
   await page.goto(url);
   return page;
 }
