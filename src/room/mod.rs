@@ -110,6 +110,9 @@ impl DurableObject for Room {
     ) -> Result<()> {
         let sockets = self.sockets.all();
         let conn = self.sockets.conn(&ws);
+        if conn.closed {
+            return Ok(());
+        }
         let my_id = conn.member.as_ref().map(|m| m.peer.id.as_str());
         let others = sockets.members_except(my_id);
         let incoming = match &message {
@@ -127,15 +130,13 @@ impl DurableObject for Room {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        self.depart(&ws, Departure::Lost).await;
-        self.sockets.forget(&ws);
-        ws.close(Some(close::echo(code)), Some("closed")).ok();
+        // Answering the client's close completes the handshake (see `close::echo`).
+        self.close(&ws, close::echo(code), Departure::Lost).await;
         Ok(())
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
-        self.depart(&ws, Departure::Lost).await;
-        self.sockets.forget(&ws);
+        self.close(&ws, close::NORMAL, Departure::Lost).await;
         Ok(())
     }
 
@@ -218,12 +219,8 @@ impl Room {
         }
         match &outcome.resumed {
             Some(Resumed::TookOver { old_id }) => {
+                // Closed without a farewell: the person is still here, on this socket.
                 if let Some(old) = sockets.of_member(old_id) {
-                    let conn = Conn {
-                        member: None,
-                        ..old.conn.clone()
-                    };
-                    self.sockets.store(&old.ws, &conn).ok();
                     self.sockets.close(&old.ws, close::REPLACED);
                 }
             }
@@ -240,10 +237,7 @@ impl Room {
             self.history.push(frame);
         }
         if let Some(code) = outcome.close {
-            if before.member.is_some() {
-                self.depart(ws, Departure::Final).await;
-            }
-            self.sockets.close(ws, code);
+            self.close(ws, code, Departure::Final).await;
         }
         if outcome.count_changed {
             self.keep_sweeping().await;
@@ -254,20 +248,25 @@ impl Room {
         Ok(())
     }
 
-    /// Everyone left hears that the person on `ws` is gone, exactly once: the attachment is
-    /// cleared first, so a later close event for the same socket finds nobody to announce.
-    async fn depart(&self, ws: &WebSocket, how: Departure) {
-        let mut conn = self.sockets.conn(ws);
-        let Some(member) = conn.member.take() else {
-            return;
-        };
-        self.sockets.store(ws, &conn).ok();
+    /// Closes a socket, and whoever was on it departs. Exactly once: the socket is marked
+    /// closed before anything else, so a later close event for it, or a frame still on its
+    /// way, finds nobody there.
+    async fn close(&self, ws: &WebSocket, code: u16, how: Departure) {
+        let member = self.sockets.conn(ws).member;
+        self.sockets.close(ws, code);
+        if let Some(member) = member {
+            self.depart(ws, &member, how).await;
+        }
+    }
+
+    /// Everyone left hears that `member` is gone.
+    async fn depart(&self, ws: &WebSocket, member: &Member, how: Departure) {
         if how == Departure::Lost {
-            self.store.record_departure(&member, self.now_ms());
+            self.store.record_departure(member, self.now_ms());
         }
         let sockets = self.sockets.all();
         let remaining = sockets.members_except(Some(&member.peer.id)).len();
-        let left = relay::on_leave(&member, remaining);
+        let left = relay::on_leave(member, remaining);
         sockets.deliver(ws, Some(&member.peer.id), &left.to, &left.frame);
         if remaining == 0 {
             // The conversation is over: the history goes now, the rest when the alarm finds
@@ -286,8 +285,8 @@ impl Room {
         for socket in self.sockets.all().iter() {
             let last_heard = self.sockets.last_heard_ms(socket);
             if relay::is_silent(now, last_heard, &self.limits) {
-                self.depart(&socket.ws, Departure::Lost).await;
-                self.sockets.close(&socket.ws, close::TIMED_OUT);
+                self.close(&socket.ws, close::TIMED_OUT, Departure::Lost)
+                    .await;
             }
         }
     }
@@ -349,8 +348,8 @@ impl Room {
         let Some(socket) = self.sockets.all().of_member(id).cloned() else {
             return http::error(404, "unknown_peer", "no such peer in this room");
         };
-        self.depart(&socket.ws, Departure::Final).await;
-        self.sockets.close(&socket.ws, close::REMOVED);
+        self.close(&socket.ws, close::REMOVED, Departure::Final)
+            .await;
         http::json(200, &serde_json::json!({ "ok": true }))
     }
 }

@@ -16,6 +16,10 @@ pub struct Conn {
     /// Unix ms of the last frame (or of the upgrade): with the runtime's record of the last
     /// auto-answered `ping`, it tells a live socket from a vanished one.
     pub seen_ms: u64,
+    /// The room has closed this socket. Frames the client sent before it saw the close still
+    /// arrive afterwards; they are ignored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
 }
 
 /// A person in the room.

@@ -58,12 +58,12 @@ impl Sockets {
             return Snapshot(known.clone());
         }
         let sockets: Vec<Rc<Socket>> = (self.state.get_websockets().into_iter())
-            .map(|ws| {
-                Rc::new(Socket {
-                    conn: read_attachment(&ws),
-                    ws,
-                })
+            .map(|ws| Socket {
+                conn: read_attachment(&ws),
+                ws,
             })
+            .filter(|socket| !socket.conn.closed)
+            .map(Rc::new)
             .collect();
         *self.known.borrow_mut() = Some(sockets.clone());
         Snapshot(sockets)
@@ -80,7 +80,7 @@ impl Sockets {
     /// string crosses from JavaScript into wasm in one piece, where an object costs a property
     /// read and a conversion per field.
     pub fn store(&self, ws: &WebSocket, conn: &Conn) -> Result<()> {
-        ws.serialize_attachment(serde_json::to_string(conn)?)?;
+        write_attachment(ws, conn)?;
         self.remember(ws, conn);
         Ok(())
     }
@@ -102,14 +102,23 @@ impl Sockets {
         }
     }
 
-    /// Closes a socket from the room's side with `code` and its documented reason.
+    /// Closes a socket from the room's side with `code` and its documented reason. Its
+    /// attachment is marked closed, so that the frames still on their way from the client are
+    /// not handled as if from a fresh socket (see `Conn::closed`).
     pub fn close(&self, ws: &WebSocket, code: u16) {
         ws.close(Some(code), Some(close_reason(code))).ok();
+        let closed = Conn {
+            closed: true,
+            ..Conn::default()
+        };
+        if let Err(why) = write_attachment(ws, &closed) {
+            console_warn!("marking a socket closed failed: {why}");
+        }
         self.forget(ws);
     }
 
     /// Drops a closed socket.
-    pub fn forget(&self, ws: &WebSocket) {
+    fn forget(&self, ws: &WebSocket) {
         if let Some(known) = self.known.borrow_mut().as_mut() {
             known.retain(|s| s.ws != *ws);
         }
@@ -190,6 +199,10 @@ impl Snapshot {
             }
         }
     }
+}
+
+fn write_attachment(ws: &WebSocket, conn: &Conn) -> Result<()> {
+    ws.serialize_attachment(serde_json::to_string(conn)?)
 }
 
 /// A socket's attachment as the runtime holds it; a socket with none (or an unreadable one)
