@@ -379,6 +379,26 @@ mod tests {
     }
 
     #[test]
+    fn a_miss_makes_older_checks_stale() {
+        // Two checks in flight from the same revision: once one finds the room unreachable,
+        // the other's answer is older than what the table knows and must be dropped.
+        let mut t = RoomTable::default();
+        t.apply_report(&report("a", 2, false), 0).unwrap();
+        t.apply_report(&report("a", 3, false), 1).unwrap();
+        let (name, rev) = t.due_for_check(5000, 1000, 10).remove(0);
+        assert_eq!(rev, 1);
+        assert!(!t.apply_check(&name, rev, Check::Unreachable, 5000));
+        assert_eq!(t.get("a").unwrap().rev, rev + 1);
+        let stale = Check::Answered {
+            count: 9,
+            private: false,
+        };
+        assert!(!t.apply_check(&name, rev, stale, 5001));
+        assert_eq!(t.get("a").unwrap().count, 3);
+        assert_eq!(t.get("a").unwrap().misses, 1);
+    }
+
+    #[test]
     fn loading_skips_empty_rows() {
         let entry = |count| Entry {
             count,
@@ -399,7 +419,11 @@ mod tests {
             r#"{"type":"rooms","rooms":[{"name":"a","count":2}]}"#
         );
         assert_eq!(rooms_frame(&[]), r#"{"type":"rooms","rooms":[]}"#);
+        // FNV-1a 64 reference values (Python: the algorithm in a loop over the bytes).
         assert_eq!(fingerprint(""), "cbf29ce484222325");
+        assert_eq!(fingerprint("a"), "af63dc4c8601ec8c");
+        assert_eq!(fingerprint("foobar"), "85944171f73967e8");
+        assert_eq!(fingerprint(&rooms_frame(&[])), "1bb042ee790424f9");
         assert_eq!(fingerprint(&frame), fingerprint(&frame.clone()));
         assert_ne!(fingerprint(&frame), fingerprint(&rooms_frame(&[])));
         assert_eq!(fingerprint(&frame).len(), 16);
