@@ -385,6 +385,23 @@ mod tests {
     }
 
     #[test]
+    fn a_page_holds_exactly_page_bytes_with_its_separators() {
+        // Three lines and two separators that add up to PAGE_BYTES share a page; one byte
+        // more and the third line starts the next page.
+        for (extra, pages) in [(0, vec![0, 0, 0]), (1, vec![0, 0, 1])] {
+            let mut recent = Recent::from_stored(10, vec![]);
+            recent.push("a".repeat(1000));
+            recent.push("b".repeat(2000));
+            recent.push("c".repeat(PAGE_BYTES - 3002 + extra));
+            let on: Vec<u64> = recent.lines.iter().map(|(page, _)| *page).collect();
+            assert_eq!(on, pages, "{extra} byte over");
+            let batch = recent.take_batch();
+            assert!(batch.put.iter().all(|(_, value)| value.len() <= PAGE_BYTES));
+        }
+        assert_eq!(PAGE_BYTES, 32_768);
+    }
+
+    #[test]
     fn reading_storage_keeps_the_last_lines_and_new_ones_start_a_page() {
         let stored = vec![
             (key(0), "a\nb".into()),
