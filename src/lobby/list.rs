@@ -266,6 +266,11 @@ mod tests {
         t.apply_report(&report("a", 2, false), 1).unwrap();
         assert_eq!(t.apply_report(&report("a", 1, true), 2), Ok(true));
         assert_eq!(t.public_list(10), vec![]);
+        // Privacy alone changing, the count the same, changes the list both ways.
+        assert_eq!(t.apply_report(&report("a", 1, false), 3), Ok(true));
+        assert_eq!(t.public_list(10), listed(&[("a", 1)]));
+        assert_eq!(t.apply_report(&report("a", 1, true), 4), Ok(true));
+        assert_eq!(t.public_list(10), vec![]);
     }
 
     #[test]
@@ -310,6 +315,10 @@ mod tests {
         t.apply_report(&report("new", 1, false), 900).unwrap();
         assert_eq!(t.next_check_at(1000), Some(1050));
         assert_eq!(t.due_for_check(1049, 1000, 10), vec![]);
+        assert_eq!(
+            t.due_for_check(1050, 1000, 10),
+            vec![("older".to_owned(), 0)]
+        );
         let due = t.due_for_check(1100, 1000, 10);
         assert_eq!(
             due.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
@@ -433,6 +442,7 @@ mod tests {
     fn the_check_interval_is_configurable_in_seconds() {
         assert_eq!(check_interval_ms(None), DEFAULT_CHECK_SECONDS * 1000);
         assert_eq!(check_interval_ms(Some("2")), 2000);
+        assert_eq!(check_interval_ms(Some(" 1 ")), 1000);
         for bad in ["0", "-1", "x", ""] {
             assert_eq!(check_interval_ms(Some(bad)), DEFAULT_CHECK_SECONDS * 1000);
         }

@@ -566,3 +566,11 @@ fn limits_are_inclusive() {
     assert_eq!(error_code(&outcome), "too_large");
     assert_eq!(outcome.close, Some(close::TOO_LARGE));
 }
+
+#[test]
+fn a_new_id_is_never_one_already_in_the_room() {
+    // FakeIo's first id is "id1": someone has it already, so the joiner gets the next.
+    let others = [member("id1", "ann")];
+    let outcome = run(None, r#"{"type":"join","nick":"bob"}"#, &others);
+    assert_eq!(outcome.conn.member.unwrap().peer.id, "id2");
+}
