@@ -274,6 +274,8 @@ mod tests {
         // A shorter input padded with what would be zero bytes is still different.
         assert!(!constant_time_eq(b"ab", b"ab\0"));
         assert!(!constant_time_eq(b"", b"\0"));
+        // Two differences that would cancel out if they were XORed together rather than ORed.
+        assert!(!constant_time_eq(b"ab", b"ba"));
     }
 
     #[test]
@@ -319,7 +321,16 @@ mod tests {
         for bad in ["", "{}", r#"{"id":""}"#, r#"{"id":7}"#, "[1]"] {
             assert!(Kick::parse(bad).is_none(), "{bad}");
         }
-        assert!(Kick::parse(&json!({ "id": "x".repeat(65) }).to_string()).is_none());
+        let id = |n: usize| json!({ "id": "é".repeat(n) }).to_string();
+        assert_eq!(
+            Kick::parse(&id(MAX_PEER_ID_CHARS))
+                .unwrap()
+                .id
+                .chars()
+                .count(),
+            64
+        );
+        assert!(Kick::parse(&id(MAX_PEER_ID_CHARS + 1)).is_none());
     }
 
     #[test]
@@ -371,5 +382,9 @@ mod tests {
         assert_eq!(out["rooms"][2]["count"], 1);
         assert_eq!(out["total"], 7);
         assert_eq!(out["truncated"], true);
+        // Every room the lobby knows is in the listing: not truncated.
+        let whole = listing(&lobby_view[..1], vec![None], 1);
+        assert!(!whole.truncated);
+        assert_eq!(whole.total, 1);
     }
 }

@@ -130,6 +130,35 @@ mod tests {
     }
 
     #[test]
+    fn each_limit_is_capped_at_its_maximum() {
+        let read = |name: &'static str, value: usize| {
+            Limits::from_vars(move |n| (n == name).then(|| value.to_string()))
+        };
+        assert_eq!(read("MAX_FRAME_BYTES", 524_288).max_frame_bytes, 524_288);
+        assert_eq!(
+            read("MAX_FRAME_BYTES", 524_289).max_frame_bytes,
+            Limits::default().max_frame_bytes
+        );
+        assert_eq!(read("MAX_FRAME_BYTES", 1).max_frame_bytes, 1);
+        assert_eq!(read("MAX_NICK_CHARS", 256).max_nick_chars, 256);
+        assert_eq!(read("MAX_NICK_CHARS", 257).max_nick_chars, 32);
+        assert_eq!(
+            read("HEARTBEAT_TIMEOUT_MS", 3_600_000).heartbeat_timeout_ms,
+            3_600_000
+        );
+        assert_eq!(
+            read("HEARTBEAT_TIMEOUT_MS", 3_600_001).heartbeat_timeout_ms,
+            45_000
+        );
+        assert_eq!(
+            read("CHAT_RATE_PER_SEC", 10_000).chat_rate.per_sec,
+            10_000.0
+        );
+        assert_eq!(read("CHAT_RATE_BURST", 100_000).chat_rate.burst, 100_000.0);
+        assert_eq!(read("CHAT_RATE_BURST", 100_001).chat_rate.burst, 20.0);
+    }
+
+    #[test]
     fn bad_or_out_of_range_values_fall_back() {
         for bad in ["", "x", "-1", "0", "99999999"] {
             let limits = Limits::from_vars(|_| Some(bad.to_owned()));

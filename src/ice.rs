@@ -319,6 +319,36 @@ mod tests {
     }
 
     #[test]
+    fn hmac_sha1_keys_around_the_block_size() {
+        // A key of exactly 64 bytes (what `openssl rand -hex 32` gives) is used as is; one of
+        // 65 is hashed first. RFC 2202 only has 80-byte long keys, so these were computed with
+        // Python: hmac.new(b"\xaa" * n, data, hashlib.sha1).hexdigest().
+        let data = b"Test Using Larger Than Block-Size Key - Hash Key First";
+        for (len, mac) in [
+            (63, "5051aeaffc4125c3fbb47c870d1815d17248eed5"),
+            (64, "070a98992c4c1a83474cb780fc564608df3cf503"),
+            (65, "b5a88a552cdd7545b07b117d31e4be33c2ddcd57"),
+        ] {
+            assert_eq!(
+                hex(&hmac_sha1(&vec![0xaa; len], data)),
+                mac,
+                "{len}-byte key"
+            );
+        }
+        for (len, mac) in [
+            (63, "d748d78f388a365549ac23f9b9d9cd24a90b217d"),
+            (64, "e83ee1c362c86cc004df4f912a641c1bd844f36c"),
+            (65, "5c0fb63dc6aea0bed8fa2f8ea120a144e15cbd50"),
+        ] {
+            assert_eq!(
+                hex(&hmac_sha1(&vec![0xaa; len], b"Hi There")),
+                mac,
+                "{len}-byte key"
+            );
+        }
+    }
+
+    #[test]
     fn base64_matches_rfc_4648() {
         for (input, encoded) in [
             ("", ""),
@@ -341,6 +371,15 @@ mod tests {
         assert_eq!(
             turn_credential(b"s3cret", "1700003600:0123456789abcdef"),
             "FwufwB1thpBLerbTSNeL9LF/f6o="
+        );
+        // A secret of 64 characters, as `openssl rand -hex 32` makes. Python:
+        // base64(hmac.new(b"0123456789abcdef" * 4, b"1700003600:0123456789abcdef", sha1).digest())
+        assert_eq!(
+            turn_credential(
+                "0123456789abcdef".repeat(4).as_bytes(),
+                "1700003600:0123456789abcdef"
+            ),
+            "YBfP7UFj+Zedek4sySTOQ9mLylU="
         );
     }
 

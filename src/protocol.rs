@@ -212,6 +212,24 @@ mod tests {
     }
 
     #[test]
+    fn a_client_close_is_echoed_unless_reserved_or_out_of_range() {
+        for (code, echoed) in [
+            (1000, 1000),
+            (1001, 1001),
+            (4000, 4000),
+            (4999, 4999),
+            (1005, close::NORMAL),
+            (1006, close::NORMAL),
+            (1015, close::NORMAL),
+            (65_535, 65_535),
+            (65_536, close::NORMAL),
+            (1_000_000, close::NORMAL),
+        ] {
+            assert_eq!(close::echo(code), echoed, "{code}");
+        }
+    }
+
+    #[test]
     fn server_frames_have_the_contract_shape() {
         let data = serde_json::json!({"candidate": "c"});
         assert_eq!(

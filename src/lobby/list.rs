@@ -266,6 +266,11 @@ mod tests {
         t.apply_report(&report("a", 2, false), 1).unwrap();
         assert_eq!(t.apply_report(&report("a", 1, true), 2), Ok(true));
         assert_eq!(t.public_list(10), vec![]);
+        // Privacy alone changing, the count the same, changes the list both ways.
+        assert_eq!(t.apply_report(&report("a", 1, false), 3), Ok(true));
+        assert_eq!(t.public_list(10), listed(&[("a", 1)]));
+        assert_eq!(t.apply_report(&report("a", 1, true), 4), Ok(true));
+        assert_eq!(t.public_list(10), vec![]);
     }
 
     #[test]
@@ -310,6 +315,10 @@ mod tests {
         t.apply_report(&report("new", 1, false), 900).unwrap();
         assert_eq!(t.next_check_at(1000), Some(1050));
         assert_eq!(t.due_for_check(1049, 1000, 10), vec![]);
+        assert_eq!(
+            t.due_for_check(1050, 1000, 10),
+            vec![("older".to_owned(), 0)]
+        );
         let due = t.due_for_check(1100, 1000, 10);
         assert_eq!(
             due.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
@@ -379,6 +388,26 @@ mod tests {
     }
 
     #[test]
+    fn a_miss_makes_older_checks_stale() {
+        // Two checks in flight from the same revision: once one finds the room unreachable,
+        // the other's answer is older than what the table knows and must be dropped.
+        let mut t = RoomTable::default();
+        t.apply_report(&report("a", 2, false), 0).unwrap();
+        t.apply_report(&report("a", 3, false), 1).unwrap();
+        let (name, rev) = t.due_for_check(5000, 1000, 10).remove(0);
+        assert_eq!(rev, 1);
+        assert!(!t.apply_check(&name, rev, Check::Unreachable, 5000));
+        assert_eq!(t.get("a").unwrap().rev, rev + 1);
+        let stale = Check::Answered {
+            count: 9,
+            private: false,
+        };
+        assert!(!t.apply_check(&name, rev, stale, 5001));
+        assert_eq!(t.get("a").unwrap().count, 3);
+        assert_eq!(t.get("a").unwrap().misses, 1);
+    }
+
+    #[test]
     fn loading_skips_empty_rows() {
         let entry = |count| Entry {
             count,
@@ -399,7 +428,11 @@ mod tests {
             r#"{"type":"rooms","rooms":[{"name":"a","count":2}]}"#
         );
         assert_eq!(rooms_frame(&[]), r#"{"type":"rooms","rooms":[]}"#);
+        // FNV-1a 64 reference values (Python: the algorithm in a loop over the bytes).
         assert_eq!(fingerprint(""), "cbf29ce484222325");
+        assert_eq!(fingerprint("a"), "af63dc4c8601ec8c");
+        assert_eq!(fingerprint("foobar"), "85944171f73967e8");
+        assert_eq!(fingerprint(&rooms_frame(&[])), "1bb042ee790424f9");
         assert_eq!(fingerprint(&frame), fingerprint(&frame.clone()));
         assert_ne!(fingerprint(&frame), fingerprint(&rooms_frame(&[])));
         assert_eq!(fingerprint(&frame).len(), 16);
@@ -409,6 +442,7 @@ mod tests {
     fn the_check_interval_is_configurable_in_seconds() {
         assert_eq!(check_interval_ms(None), DEFAULT_CHECK_SECONDS * 1000);
         assert_eq!(check_interval_ms(Some("2")), 2000);
+        assert_eq!(check_interval_ms(Some(" 1 ")), 1000);
         for bad in ["0", "-1", "x", ""] {
             assert_eq!(check_interval_ms(Some(bad)), DEFAULT_CHECK_SECONDS * 1000);
         }

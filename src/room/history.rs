@@ -349,6 +349,7 @@ mod tests {
         let batch = recent.take_batch();
         assert_eq!(puts(&batch), [(0, &*page(0..16)), (1, &*page(16..20))]);
         assert!(batch.delete.is_empty());
+        assert!(!batch.is_empty(), "puts alone make a batch");
         assert!(recent.take_batch().is_empty(), "nothing is written twice");
         recent.push("l20".into());
         assert_eq!(puts(&recent.take_batch()), [(1, &*page(16..21))]);
@@ -382,6 +383,29 @@ mod tests {
         recent.push("after".into());
         let pages: Vec<u64> = puts(&recent.take_batch()).iter().map(|(p, _)| *p).collect();
         assert_eq!(pages, [0, 1, 2], "the large line has a page to itself");
+        // A large line on an empty page stays there: no empty page before it.
+        let mut recent = Recent::from_stored(10, vec![]);
+        recent.push("x".repeat(PAGE_BYTES + 1));
+        recent.push("after".into());
+        let pages: Vec<u64> = puts(&recent.take_batch()).iter().map(|(p, _)| *p).collect();
+        assert_eq!(pages, [0, 1]);
+    }
+
+    #[test]
+    fn a_page_holds_exactly_page_bytes_with_its_separators() {
+        // Three lines and two separators that add up to PAGE_BYTES share a page; one byte
+        // more and the third line starts the next page.
+        for (extra, pages) in [(0, vec![0, 0, 0]), (1, vec![0, 0, 1])] {
+            let mut recent = Recent::from_stored(10, vec![]);
+            recent.push("a".repeat(1000));
+            recent.push("b".repeat(2000));
+            recent.push("c".repeat(PAGE_BYTES - 3002 + extra));
+            let on: Vec<u64> = recent.lines.iter().map(|(page, _)| *page).collect();
+            assert_eq!(on, pages, "{extra} byte over");
+            let batch = recent.take_batch();
+            assert!(batch.put.iter().all(|(_, value)| value.len() <= PAGE_BYTES));
+        }
+        assert_eq!(PAGE_BYTES, 32_768);
     }
 
     #[test]
@@ -413,6 +437,7 @@ mod tests {
         let batch = recent.clear();
         assert!(batch.put.is_empty());
         assert_eq!(batch.delete, [key(0)], "page 1 was never written");
+        assert!(!batch.is_empty(), "deletes alone make a batch");
         assert_eq!(lines(&recent).len(), 0);
         recent.push("c".into());
         assert_eq!(puts(&recent.take_batch()), [(2, "c")]);

@@ -384,9 +384,13 @@ fn resume_takes_over_a_live_socket_unseen() {
     assert_eq!(sends[0].1["you"]["id"], "a");
     assert_eq!(sends[0].1["resumed"], true);
     assert_eq!(sends[0].1["count"], 2);
-    assert_eq!(sends[0].1["peers"].as_array().unwrap().len(), 1);
+    let peers: Vec<&Value> = (sends[0].1["peers"].as_array().unwrap().iter())
+        .map(|p| &p["id"])
+        .collect();
+    assert_eq!(peers, [&json!("b")], "the others, never oneself");
     let member = outcome.conn.member.unwrap();
     assert_ne!(member.resume, "resume-a", "a token is used once");
+    assert_eq!(sends[0].1["resume"], member.resume.as_str());
     assert!(!outcome.count_changed);
 }
 
@@ -407,6 +411,10 @@ fn resume_brings_back_a_departed_id_with_one_peer_joined() {
     assert_eq!(sends[0].1["you"]["id"], "a");
     assert_eq!(sends[1].0, Target::Others);
     assert_eq!(sends[1].1["peer"]["id"], "a");
+    // The token is used up: the person gets a new one, in the welcome and the attachment.
+    let member = outcome.conn.member.clone().unwrap();
+    assert_ne!(member.resume, "resume-a", "a token is used once");
+    assert_eq!(sends[0].1["resume"], member.resume.as_str());
     // A forged or foreign token is just a fresh join.
     let text = r#"{"type":"join","nick":"eve","resume":"resume-zz"}"#;
     let outcome = run_with(&io, None, text, &others);
@@ -427,4 +435,142 @@ fn silence_past_the_heartbeat_timeout_is_death() {
         100_000 - limits.heartbeat_timeout_ms - 1,
         &limits
     ));
+}
+
+#[test]
+fn every_frame_is_a_sign_of_life() {
+    let io = FakeIo::new();
+    let me = member("a", "ann");
+    for text in [r#"{"type":"chat","text":"x"}"#, "garbage"] {
+        let outcome = on_frame(
+            &conn(Some(&me)),
+            Incoming::Text(text),
+            &[],
+            &Limits::default(),
+            &io,
+        );
+        assert_eq!(outcome.conn.seen_ms, io.now_ms(), "{text}");
+    }
+    let outcome = on_frame(&conn(None), Incoming::Binary, &[], &Limits::default(), &io);
+    assert_eq!(outcome.conn.seen_ms, io.now_ms());
+}
+
+/// A joined socket that has spent its whole chat budget (no time passes in `FakeIo`).
+fn out_of_chat_budget(io: &FakeIo, limits: &Limits) -> Conn {
+    let mut state = conn(Some(&member("a", "ann")));
+    for _ in 0..limits.chat_rate.burst as usize {
+        let outcome = on_frame(
+            &state,
+            Incoming::Text(r#"{"type":"chat","text":"x"}"#),
+            &[],
+            limits,
+            io,
+        );
+        assert!(outcome.chat.is_some());
+        state = outcome.conn;
+    }
+    state
+}
+
+#[test]
+fn a_rate_limited_member_may_still_leave() {
+    let limits = Limits::default();
+    let io = FakeIo::new();
+    let state = out_of_chat_budget(&io, &limits);
+    let chat = Incoming::Text(r#"{"type":"chat","text":"x"}"#);
+    let refused = on_frame(&state, chat, &[], &limits, &io);
+    assert_eq!(error_code(&refused), "rate_limited");
+    let outcome = on_frame(
+        &state,
+        Incoming::Text(r#"{"type":"leave"}"#),
+        &[],
+        &limits,
+        &io,
+    );
+    assert_eq!(outcome.close, Some(close::NORMAL));
+    assert!(outcome.sends.is_empty(), "{:?}", outcome.sends);
+    // A second join is refused for what it is, not for the budget.
+    let outcome = on_frame(
+        &state,
+        Incoming::Text(r#"{"type":"join","nick":"ann"}"#),
+        &[],
+        &limits,
+        &io,
+    );
+    assert_eq!(error_code(&outcome), "already_joined");
+}
+
+#[test]
+fn a_member_who_keeps_flooding_is_closed_with_4002() {
+    let limits = Limits::default();
+    let io = FakeIo::new();
+    let mut state = out_of_chat_budget(&io, &limits);
+    let refusals = limits.refusal_rate.burst as usize;
+    for i in 0..=refusals {
+        let outcome = on_frame(
+            &state,
+            Incoming::Text(r#"{"type":"chat","text":"x"}"#),
+            &[],
+            &limits,
+            &io,
+        );
+        assert_eq!(error_code(&outcome), "rate_limited", "refusal {i}");
+        assert_eq!(outcome.chat, None);
+        let expected = (i == refusals).then_some(close::RATE_LIMITED);
+        assert_eq!(outcome.close, expected, "refusal {i}");
+        state = outcome.conn;
+    }
+    assert_eq!(close::RATE_LIMITED, 4002);
+}
+
+#[test]
+fn limits_are_inclusive() {
+    let me = member("a", "ann");
+    let limits = Limits::default();
+    // Characters, not bytes: 'é' is two bytes.
+    let chat = |n: usize| format!(r#"{{"type":"chat","text":"{}"}}"#, "é".repeat(n));
+    assert!(run(Some(&me), &chat(limits.max_chat_chars), &[])
+        .chat
+        .is_some());
+    assert_eq!(
+        error_code(&run(Some(&me), &chat(limits.max_chat_chars + 1), &[])),
+        "bad_chat"
+    );
+    let nick = "é".repeat(limits.max_nick_chars);
+    let join = |nick: &str| format!(r#"{{"type":"join","nick":"{nick}"}}"#);
+    let rename = |nick: &str| format!(r#"{{"type":"nick","nick":"{nick}"}}"#);
+    let joined = run(None, &join(&nick), &[]).conn.member.unwrap();
+    assert_eq!(joined.peer.nick, nick);
+    let renamed = run(Some(&me), &rename(&nick), &[]).conn.member.unwrap();
+    assert_eq!(renamed.peer.nick, nick);
+    let long = format!("{nick}é");
+    assert_eq!(error_code(&run(None, &join(&long), &[])), "bad_nick");
+    assert_eq!(error_code(&run(Some(&me), &rename(&long), &[])), "bad_nick");
+
+    // A frame of exactly max_frame_bytes is read; one byte more is refused and closed.
+    let small = Limits {
+        max_frame_bytes: 100,
+        ..limits
+    };
+    let io = FakeIo::new();
+    let frame = |len: usize| {
+        let text = "x".repeat(len - r#"{"type":"chat","text":""}"#.len());
+        format!(r#"{{"type":"chat","text":"{text}"}}"#)
+    };
+    let exact = frame(100);
+    assert_eq!(exact.len(), 100);
+    let outcome = on_frame(&conn(Some(&me)), Incoming::Text(&exact), &[], &small, &io);
+    assert!(outcome.chat.is_some(), "{:?}", outcome.sends);
+    let over = frame(101);
+    let outcome = on_frame(&conn(Some(&me)), Incoming::Text(&over), &[], &small, &io);
+    assert_eq!(error_code(&outcome), "too_large");
+    assert_eq!(outcome.close, Some(close::TOO_LARGE));
+}
+
+#[test]
+fn a_new_id_is_never_one_already_in_the_room() {
+    // FakeIo's first id is "id1": someone has it already, so the joiner gets the next.
+    let others = [member("id1", "ann")];
+    let outcome = run(None, r#"{"type":"join","nick":"bob"}"#, &others);
+    assert_eq!(outcome.conn.member.unwrap().peer.id, "id2");
 }
