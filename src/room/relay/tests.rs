@@ -80,14 +80,21 @@ fn run(sender: Option<&Member>, text: &str, others: &[Member]) -> Outcome {
 
 /// `run` with a prepared `io` (history, departed members).
 fn run_with(io: &FakeIo, sender: Option<&Member>, text: &str, others: &[Member]) -> Outcome {
+    step(io, &conn(sender), text, others)
+}
+
+/// One text frame from a socket whose attachment is `state`, under the default limits.
+fn step(io: &FakeIo, state: &Conn, text: &str, others: &[Member]) -> Outcome {
     on_frame(
-        &conn(sender),
+        state,
         Incoming::Text(text),
         &refs(others),
         &Limits::default(),
         io,
     )
 }
+
+const CHAT: &str = r#"{"type":"chat","text":"x"}"#;
 
 fn error_code(outcome: &Outcome) -> String {
     let sends = frames(outcome);
@@ -304,18 +311,11 @@ fn buckets_refill_with_time() {
 
 #[test]
 fn chat_over_budget_is_rate_limited_and_recovers() {
-    let limits = Limits::default();
     let io = FakeIo::new();
     let mut state = conn(Some(&member("a", "ann")));
     let mut codes = vec![];
     for _ in 0..25 {
-        let outcome = on_frame(
-            &state,
-            Incoming::Text(r#"{"type":"chat","text":"x"}"#),
-            &[],
-            &limits,
-            &io,
-        );
+        let outcome = step(&io, &state, CHAT, &[]);
         codes.push(outcome.chat.is_some());
         state = outcome.conn;
     }
@@ -326,22 +326,15 @@ fn chat_over_budget_is_rate_limited_and_recovers() {
     );
     // Signaling has its own budget: chat abuse does not stall a call.
     let others = [member("b", "bob")];
-    let outcome = on_frame(
-        &state,
-        Incoming::Text(r#"{"type":"signal","to":"b","data":{}}"#),
-        &refs(&others),
-        &limits,
+    let outcome = step(
         &io,
+        &state,
+        r#"{"type":"signal","to":"b","data":{}}"#,
+        &others,
     );
     assert_eq!(outcome.sends[0].to, Target::Peer("b".into()));
     io.now_ms.set(io.now_ms.get() + 1000);
-    let outcome = on_frame(
-        &state,
-        Incoming::Text(r#"{"type":"chat","text":"x"}"#),
-        &[],
-        &limits,
-        &io,
-    );
+    let outcome = step(&io, &state, CHAT, &[]);
     assert!(
         outcome.chat.is_some(),
         "a second later the budget has refilled"
@@ -442,13 +435,7 @@ fn every_frame_is_a_sign_of_life() {
     let io = FakeIo::new();
     let me = member("a", "ann");
     for text in [r#"{"type":"chat","text":"x"}"#, "garbage"] {
-        let outcome = on_frame(
-            &conn(Some(&me)),
-            Incoming::Text(text),
-            &[],
-            &Limits::default(),
-            &io,
-        );
+        let outcome = step(&io, &conn(Some(&me)), text, &[]);
         assert_eq!(outcome.conn.seen_ms, io.now_ms(), "{text}");
     }
     let outcome = on_frame(&conn(None), Incoming::Binary, &[], &Limits::default(), &io);
@@ -456,16 +443,10 @@ fn every_frame_is_a_sign_of_life() {
 }
 
 /// A joined socket that has spent its whole chat budget (no time passes in `FakeIo`).
-fn out_of_chat_budget(io: &FakeIo, limits: &Limits) -> Conn {
+fn out_of_chat_budget(io: &FakeIo) -> Conn {
     let mut state = conn(Some(&member("a", "ann")));
-    for _ in 0..limits.chat_rate.burst as usize {
-        let outcome = on_frame(
-            &state,
-            Incoming::Text(r#"{"type":"chat","text":"x"}"#),
-            &[],
-            limits,
-            io,
-        );
+    for _ in 0..Limits::default().chat_rate.burst as usize {
+        let outcome = step(io, &state, CHAT, &[]);
         assert!(outcome.chat.is_some());
         state = outcome.conn;
     }
@@ -474,29 +455,15 @@ fn out_of_chat_budget(io: &FakeIo, limits: &Limits) -> Conn {
 
 #[test]
 fn a_rate_limited_member_may_still_leave() {
-    let limits = Limits::default();
     let io = FakeIo::new();
-    let state = out_of_chat_budget(&io, &limits);
-    let chat = Incoming::Text(r#"{"type":"chat","text":"x"}"#);
-    let refused = on_frame(&state, chat, &[], &limits, &io);
+    let state = out_of_chat_budget(&io);
+    let refused = step(&io, &state, CHAT, &[]);
     assert_eq!(error_code(&refused), "rate_limited");
-    let outcome = on_frame(
-        &state,
-        Incoming::Text(r#"{"type":"leave"}"#),
-        &[],
-        &limits,
-        &io,
-    );
+    let outcome = step(&io, &state, r#"{"type":"leave"}"#, &[]);
     assert_eq!(outcome.close, Some(close::NORMAL));
     assert!(outcome.sends.is_empty(), "{:?}", outcome.sends);
     // A second join is refused for what it is, not for the budget.
-    let outcome = on_frame(
-        &state,
-        Incoming::Text(r#"{"type":"join","nick":"ann"}"#),
-        &[],
-        &limits,
-        &io,
-    );
+    let outcome = step(&io, &state, r#"{"type":"join","nick":"ann"}"#, &[]);
     assert_eq!(error_code(&outcome), "already_joined");
 }
 
@@ -504,16 +471,10 @@ fn a_rate_limited_member_may_still_leave() {
 fn a_member_who_keeps_flooding_is_closed_with_4002() {
     let limits = Limits::default();
     let io = FakeIo::new();
-    let mut state = out_of_chat_budget(&io, &limits);
+    let mut state = out_of_chat_budget(&io);
     let refusals = limits.refusal_rate.burst as usize;
     for i in 0..=refusals {
-        let outcome = on_frame(
-            &state,
-            Incoming::Text(r#"{"type":"chat","text":"x"}"#),
-            &[],
-            &limits,
-            &io,
-        );
+        let outcome = step(&io, &state, CHAT, &[]);
         assert_eq!(error_code(&outcome), "rate_limited", "refusal {i}");
         assert_eq!(outcome.chat, None);
         let expected = (i == refusals).then_some(close::RATE_LIMITED);
