@@ -135,4 +135,19 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn each_error_says_what_is_wrong() {
+        assert_eq!(RoomNameError::Empty.message(), "room name is empty");
+        assert_eq!(
+            RoomNameError::TooLong.message(),
+            format!("room name is longer than {MAX_ROOM_NAME_CHARS} characters")
+        );
+        assert!(RoomNameError::BadEncoding
+            .message()
+            .contains("percent-encoded"));
+        assert!(RoomNameError::BadCharacter('!')
+            .message()
+            .ends_with("not '!'"));
+    }
 }
