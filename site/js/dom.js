@@ -34,7 +34,7 @@ export function icon(name, label) {
 }
 
 /** Points an existing icon (an <svg> holding a <use>) at another symbol. */
-export function setIcon(svg, name) {
+function setIcon(svg, name) {
   svg.querySelector("use").setAttribute("href", `/icons.svg#${name}`);
 }
 
