@@ -13,7 +13,7 @@ let coturn, worker, browser;
 before(async () => {
   coturn = await startCoturn({ secret: SECRET });
   [worker, browser] = await Promise.all([
-    startWorker({ vars: { ...LOCAL_ICE, TURN_URLS: coturn.url, TURN_SECRET: SECRET } }),
+    startWorker({ vars: { ...LOCAL_ICE, TURN_URLS: coturn.url, TURN_SECRET: SECRET }, liftLimits: true }),
     launchBrowser(),
   ]);
 });
