@@ -1,14 +1,18 @@
-// The operator view: every room (private ones too) with its participants, and a button to
-// remove one. The token lives only in this module's memory: never stored, never in a URL,
+// The operator view: every room (private ones too) with its participants, a page of the
+// largest at a time or one found by name, and a button to remove someone. The token lives only in this module's memory: never stored, never in a URL,
 // forgotten on reload. Everything shown is set with textContent, never parsed as markup.
 import { $, el } from "./js/dom.js";
 import { plural } from "./js/format.js";
 
 const REFRESH_MS = 5000;
+/** Rooms per page of the listing (the API's page size). */
+const PAGE = 100;
 
 let token = null;
 let timer = null;
 let loading = false;
+/** What the view shows: a page of the listing from `offset`, or the one room named `name`. */
+let showing = { offset: 0, name: null };
 
 function setStatus(text, kind = "") {
   const status = $("#status");
@@ -49,13 +53,15 @@ async function refresh(status) {
   }
   loading = true;
   try {
-    const answer = await api("/rooms");
+    const path = showing.name === null ? `/rooms?offset=${showing.offset}` : `/rooms/${encodeURIComponent(showing.name)}`;
+    const answer = await api(path);
     if (!acceptable(answer)) return;
     if (answer.status !== 200) {
-      setStatus(`Could not load the rooms (${answer.status}).`, "error");
+      setStatus(`Could not load ${showing.name === null ? "the rooms" : showing.name} (${answer.body?.message ?? answer.status}).`, "error");
       return;
     }
-    render(answer.body);
+    if (showing.name === null) render(answer.body);
+    else renderOne(answer.body);
     $("#signin").hidden = true;
     $("#view").hidden = false;
     $("#forget").hidden = false;
@@ -67,13 +73,32 @@ async function refresh(status) {
   }
 }
 
-function render({ rooms, total, truncated }) {
+/** A page of the listing, largest rooms first. */
+function render({ rooms, total, offset, nextOffset }) {
   const people = rooms.reduce((sum, room) => sum + room.peers.length, 0);
   let summary = `${plural(rooms.length, "room", "rooms")}, ${plural(people, "person", "people")}`;
-  if (truncated) summary += ` (the ${rooms.length} largest of ${total})`;
+  if (offset > 0 || nextOffset !== null) summary += ` (rooms ${offset + 1}–${offset + rooms.length} of ${total}, largest first)`;
   $("#summary").textContent = summary;
+  $("#previous").hidden = offset === 0;
+  $("#next").hidden = nextOffset === null;
+  $("#show-all").hidden = true;
   const list = rooms.length ? rooms.map(roomCard) : [el("p", { class: "empty" }, "No one is in any room.")];
   $("#rooms").replaceChildren(...list);
+}
+
+/** One room found by name: it answers for itself, listed or not. */
+function renderOne(room) {
+  $("#summary").textContent = `Room ${room.name}: ${plural(room.count, "person", "people")}`;
+  $("#previous").hidden = $("#next").hidden = true;
+  $("#show-all").hidden = false;
+  $("#rooms").replaceChildren(room.count ? roomCard(room) : el("p", { class: "empty" }, `No one is in ${room.name}.`));
+}
+
+/** Shows a page of the listing, or the room typed in the search field. */
+function show(next) {
+  showing = { offset: 0, name: null, ...next };
+  setStatus("Loading…");
+  refresh();
 }
 
 function roomCard(room) {
@@ -174,4 +199,12 @@ function signOut(message = "Token forgotten.", kind = "") {
 $("#signin").addEventListener("submit", signIn);
 $("#forget").addEventListener("click", () => signOut());
 $("#refresh").addEventListener("click", () => refresh());
+$("#find").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = $("#find-name").value.trim();
+  if (name) show({ name });
+});
+$("#show-all").addEventListener("click", () => show({}));
+$("#previous").addEventListener("click", () => show({ offset: Math.max(0, showing.offset - PAGE) }));
+$("#next").addEventListener("click", () => show({ offset: showing.offset + PAGE }));
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && refresh());

@@ -1,8 +1,11 @@
 //! The operator API, everything under `/api/admin/`, behind `Authorization: Bearer
 //! <ADMIN_TOKEN>` (a secret):
 //!
-//! - `GET /api/admin/rooms`: every room the lobby knows, private ones too, with its
-//!   participants as the room itself reports them (`room::peers`).
+//! - `GET /api/admin/rooms?offset=N`: the rooms the lobby knows, private ones too, largest
+//!   first, a page of 100 from `offset` (default 0), each with its participants as the room
+//!   itself reports them (`room::peers`).
+//! - `GET /api/admin/rooms/{name}`: one room by name, asked directly, whether or not the
+//!   lobby lists it (a private room, a new one, one crowded off the first pages).
 //! - `POST /api/admin/rooms/{name}/kick` with `{"id": "<peer id>"}`: the room closes that
 //!   socket with 4003 and tells the others (`room::kick`).
 //!
@@ -18,14 +21,18 @@ use crate::lobby::{self, Report};
 use crate::room::{self, Kicked, Peers};
 use crate::room_name::{RoomName, RoomNameError};
 
-/// The listing asks at most this many rooms (the largest), one subrequest each.
+/// A page of the listing holds this many rooms, one subrequest each.
 pub const MAX_LISTED_ROOMS: usize = 100;
 /// Peer ids are short server-made tokens; anything longer is not one.
 const MAX_PEER_ID_CHARS: usize = 64;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum AdminRoute {
-    Rooms,
+    /// A page of the listing, from this offset.
+    Rooms {
+        offset: usize,
+    },
+    Room(RoomName),
     Kick(RoomName),
 }
 
@@ -38,6 +45,7 @@ pub enum AdminError {
     NotFound,
     MethodNotAllowed,
     BadRoomName(RoomNameError),
+    BadOffset,
 }
 
 impl AdminError {
@@ -59,6 +67,7 @@ impl AdminError {
                 "GET /api/admin/rooms, POST /api/admin/rooms/{name}/kick",
             ),
             Self::BadRoomName(why) => http::error(400, "bad_room_name", &why.message()),
+            Self::BadOffset => http::error(400, "bad_request", "offset is a whole number"),
         }
     }
 }
@@ -91,25 +100,34 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// Which admin action a request asks for (only called once authorised).
-pub fn admin_route(method: &str, path: &str) -> Result<AdminRoute, AdminError> {
+/// Which admin action a request asks for (only called once authorised); `offset` is the
+/// query's `offset` parameter, if any.
+pub fn admin_route(
+    method: &str,
+    path: &str,
+    offset: Option<&str>,
+) -> Result<AdminRoute, AdminError> {
     let rest = path
         .strip_prefix("/api/admin/")
         .ok_or(AdminError::NotFound)?;
     let segments: Vec<&str> = rest.split('/').collect();
-    let (route, allowed) = match segments.as_slice() {
-        ["rooms"] => (None, "GET"),
-        ["rooms", name, "kick"] => (Some(name), "POST"),
+    let allowed = match segments.as_slice() {
+        ["rooms"] | ["rooms", _] => "GET",
+        ["rooms", _, "kick"] => "POST",
         _ => return Err(AdminError::NotFound),
     };
     if method != allowed {
         return Err(AdminError::MethodNotAllowed);
     }
-    match route {
-        None => Ok(AdminRoute::Rooms),
-        Some(segment) => RoomName::from_path_segment(segment)
-            .map(AdminRoute::Kick)
-            .map_err(AdminError::BadRoomName),
+    let name =
+        |segment: &str| RoomName::from_path_segment(segment).map_err(AdminError::BadRoomName);
+    match segments.as_slice() {
+        ["rooms"] => {
+            let offset = offset.map_or(Ok(0), |raw| raw.parse().map_err(|_| AdminError::BadOffset));
+            Ok(AdminRoute::Rooms { offset: offset? })
+        }
+        ["rooms", segment] => name(segment).map(AdminRoute::Room),
+        _ => name(segments[1]).map(AdminRoute::Kick),
     }
 }
 
@@ -127,13 +145,16 @@ impl Kick {
     }
 }
 
-/// The operator's listing of rooms.
+/// A page of the operator's listing of rooms.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Listing {
     pub rooms: Vec<ListedRoom>,
-    /// How many rooms the lobby knows, of which `rooms` are the largest.
+    /// How many rooms the lobby knows, of which `rooms` are a page, largest first.
     pub total: usize,
-    pub truncated: bool,
+    /// Where this page starts, and where the next one does (`None`: this is the last).
+    pub offset: usize,
+    pub next_offset: Option<usize>,
 }
 
 /// One room of the listing: as it answered for itself, or, when it could not be reached, what
@@ -146,10 +167,15 @@ pub struct ListedRoom {
     pub error: Option<&'static str>,
 }
 
-/// The listing from what the lobby knows and what each room answered (`None`: unreachable).
-/// Rooms that answered with nobody in them are left out (they emptied since the lobby
-/// heard). Largest first.
-pub fn listing(known: &[Report], answers: Vec<Option<Peers>>, total: usize) -> Listing {
+/// A page of the listing from what the lobby knows (`known`: the page's rooms, from `offset`
+/// of `total`) and what each room answered (`None`: unreachable). Rooms that answered with
+/// nobody in them are left out (they emptied since the lobby heard). Largest first.
+pub fn listing(
+    known: &[Report],
+    answers: Vec<Option<Peers>>,
+    offset: usize,
+    total: usize,
+) -> Listing {
     let mut rooms: Vec<ListedRoom> = known
         .iter()
         .zip(answers)
@@ -170,10 +196,12 @@ pub fn listing(known: &[Report], answers: Vec<Option<Peers>>, total: usize) -> L
     rooms.sort_by(|a, b| {
         (b.room.count.cmp(&a.room.count)).then_with(|| a.room.name.cmp(&b.room.name))
     });
+    let end = offset + known.len();
     Listing {
         rooms,
         total,
-        truncated: total > known.len(),
+        offset,
+        next_offset: (end < total).then_some(end),
     }
 }
 
@@ -181,10 +209,18 @@ pub fn listing(known: &[Report], answers: Vec<Option<Peers>>, total: usize) -> L
 pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     let token = env.secret("ADMIN_TOKEN").ok().map(|s| s.to_string());
     let authorization = req.headers().get("Authorization")?;
-    let route = authorize(token.as_deref(), authorization.as_deref())
-        .and_then(|()| admin_route(req.method().as_ref(), &req.path()));
+    let url = req.url()?;
+    let offset = url.query_pairs().find(|(key, _)| key == "offset");
+    let route = authorize(token.as_deref(), authorization.as_deref()).and_then(|()| {
+        admin_route(
+            req.method().as_ref(),
+            &req.path(),
+            offset.as_ref().map(|(_, v)| v.as_ref()),
+        )
+    });
     let mut res = match route {
-        Ok(AdminRoute::Rooms) => list_rooms(env).await?,
+        Ok(AdminRoute::Rooms { offset }) => list_rooms(env, offset).await?,
+        Ok(AdminRoute::Room(name)) => look_up(env, &name).await?,
         Ok(AdminRoute::Kick(name)) => match Kick::parse(&req.text().await?) {
             Some(kick) => kick_peer(env, &name, &kick).await?,
             None => http::error(400, "bad_request", "expected {\"id\": \"<peer id>\"}")?,
@@ -196,9 +232,10 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     Ok(res)
 }
 
-async fn list_rooms(env: &Env) -> Result<Response> {
+async fn list_rooms(env: &Env, offset: usize) -> Result<Response> {
     let known = lobby::all_rooms(env).await?;
-    let shown = &known[..known.len().min(MAX_LISTED_ROOMS)];
+    let start = offset.min(known.len());
+    let shown = &known[start..known.len().min(start.saturating_add(MAX_LISTED_ROOMS))];
     let answers = join_all(shown.iter().map(|r| room::peers(env, &r.name))).await;
     let answers = answers
         .into_iter()
@@ -209,7 +246,13 @@ async fn list_rooms(env: &Env) -> Result<Response> {
                 .ok()
         })
         .collect();
-    http::json(200, &listing(shown, answers, known.len()))
+    http::json(200, &listing(shown, answers, start, known.len()))
+}
+
+/// One room as it answers for itself, known to the lobby or not (nobody there: count 0).
+async fn look_up(env: &Env, name: &RoomName) -> Result<Response> {
+    let room = room::peers(env, name.as_str()).await?;
+    http::json(200, &ListedRoom { room, error: None })
 }
 
 async fn kick_peer(env: &Env, name: &RoomName, kick: &Kick) -> Result<Response> {
@@ -281,34 +324,49 @@ mod tests {
     #[test]
     fn routes() {
         assert_eq!(
-            admin_route("GET", "/api/admin/rooms"),
-            Ok(AdminRoute::Rooms)
+            admin_route("GET", "/api/admin/rooms", None),
+            Ok(AdminRoute::Rooms { offset: 0 })
         );
         assert_eq!(
-            admin_route("POST", "/api/admin/rooms/%EB%B0%A9-1/kick"),
+            admin_route("GET", "/api/admin/rooms", Some("200")),
+            Ok(AdminRoute::Rooms { offset: 200 })
+        );
+        for bad in ["", "-1", "x", "1.5"] {
+            let route = admin_route("GET", "/api/admin/rooms", Some(bad));
+            assert_eq!(route, Err(AdminError::BadOffset), "{bad:?}");
+        }
+        assert_eq!(
+            admin_route("GET", "/api/admin/rooms/%EB%B0%A9-1", None),
+            Ok(AdminRoute::Room(RoomName::parse("방-1").unwrap()))
+        );
+        assert_eq!(
+            admin_route("GET", "/api/admin/rooms/a%3Cb", None),
+            Err(AdminError::BadRoomName(RoomNameError::BadCharacter('<')))
+        );
+        assert_eq!(
+            admin_route("POST", "/api/admin/rooms/%EB%B0%A9-1/kick", None),
             Ok(AdminRoute::Kick(RoomName::parse("방-1").unwrap()))
         );
         assert_eq!(
-            admin_route("POST", "/api/admin/rooms"),
+            admin_route("POST", "/api/admin/rooms", None),
             Err(AdminError::MethodNotAllowed)
         );
         assert_eq!(
-            admin_route("GET", "/api/admin/rooms/a/kick"),
+            admin_route("GET", "/api/admin/rooms/a/kick", None),
             Err(AdminError::MethodNotAllowed)
         );
         assert_eq!(
-            admin_route("POST", "/api/admin/rooms/a%20b/kick"),
+            admin_route("POST", "/api/admin/rooms/a%20b/kick", None),
             Err(AdminError::BadRoomName(RoomNameError::BadCharacter(' ')))
         );
         for path in [
             "/api/admin/",
-            "/api/admin/rooms/",
-            "/api/admin/rooms/a",
             "/api/admin/rooms/a/kick/x",
+            "/api/admin/rooms/a/b",
             "/api/admin/nope",
         ] {
             assert_eq!(
-                admin_route("GET", path),
+                admin_route("GET", path, None),
                 Err(AdminError::NotFound),
                 "{path}"
             );
@@ -368,7 +426,7 @@ mod tests {
             answer("left", false, vec![]),
             None,
         ];
-        let out = serde_json::to_value(listing(&lobby_view, answers, 7)).unwrap();
+        let out = serde_json::to_value(listing(&lobby_view, answers, 0, 7)).unwrap();
         let names: Vec<&str> = out["rooms"]
             .as_array()
             .unwrap()
@@ -381,10 +439,13 @@ mod tests {
         assert_eq!(out["rooms"][2]["error"], "unreachable");
         assert_eq!(out["rooms"][2]["count"], 1);
         assert_eq!(out["total"], 7);
-        assert_eq!(out["truncated"], true);
-        // Every room the lobby knows is in the listing: not truncated.
-        let whole = listing(&lobby_view[..1], vec![None], 1);
-        assert!(!whole.truncated);
+        assert_eq!(out["offset"], 0);
+        assert_eq!(out["nextOffset"], 4, "three more rooms after these four");
+        // The last page says so.
+        let last = listing(&lobby_view[..3], vec![None, None, None], 4, 7);
+        assert_eq!((last.offset, last.next_offset), (4, None));
+        let whole = listing(&lobby_view[..1], vec![None], 0, 1);
+        assert_eq!(whole.next_offset, None);
         assert_eq!(whole.total, 1);
     }
 }

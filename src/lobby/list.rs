@@ -19,6 +19,12 @@ pub const MAX_MISSES: u32 = 3;
 /// How often, by default, the lobby asks a room it has not heard from (seconds).
 pub const DEFAULT_CHECK_SECONDS: u64 = 60;
 
+/// How long, by default, a public room must have been occupied before it is listed
+/// (seconds): a room made only to advertise (a name like `0-FREE-CRYPTO`, opened and dropped
+/// by the hundred) never stays long enough, and a real one waits no longer than it takes its
+/// first guests to arrive.
+pub const DEFAULT_LIST_AFTER_SECONDS: u64 = 20;
+
 /// What a room says about itself: the body of `POST https://lobby/report`, and the part of its
 /// `/internal/peers` answer the lobby reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +40,8 @@ pub struct Entry {
     pub private: bool,
     /// When the lobby last learnt this room's count (a report or a check), ms since the epoch.
     pub heard_at: u64,
+    /// Since when the room has been occupied without a break, as far as the lobby knows.
+    pub occupied_since: u64,
     /// Checks in a row that could not reach the room.
     pub misses: u32,
     /// Bumped on every change, so that a check answer which raced a newer report is dropped.
@@ -58,13 +66,31 @@ pub enum Check {
 #[derive(Debug, Default)]
 pub struct RoomTable {
     rooms: BTreeMap<String, Entry>,
+    /// How long a public room is occupied before it is listed, in ms.
+    list_after_ms: u64,
 }
 
 impl RoomTable {
+    /// An empty table whose public rooms are listed once occupied for `list_after_ms`.
+    pub fn new(list_after_ms: u64) -> Self {
+        Self {
+            rooms: BTreeMap::new(),
+            list_after_ms,
+        }
+    }
+
     /// The table as persisted; entries with no one in them are not rooms and are skipped.
-    pub fn load(rows: impl IntoIterator<Item = (String, Entry)>) -> Self {
+    pub fn load(rows: impl IntoIterator<Item = (String, Entry)>, list_after_ms: u64) -> Self {
         let rooms = rows.into_iter().filter(|(_, e)| e.count > 0).collect();
-        Self { rooms }
+        Self {
+            rooms,
+            list_after_ms,
+        }
+    }
+
+    /// Whether a room's entry is on the public list at `now`.
+    fn listed(&self, entry: &Entry, now: u64) -> bool {
+        !entry.private && entry.occupied_since.saturating_add(self.list_after_ms) <= now
     }
 
     pub fn get(&self, name: &str) -> Option<&Entry> {
@@ -103,33 +129,44 @@ impl RoomTable {
                 if entry.misses < MAX_MISSES {
                     return false;
                 }
-                let public = !entry.private;
-                self.rooms.remove(name);
-                public
+                let entry = self.rooms.remove(name);
+                entry.is_some_and(|e| self.listed(&e, now))
             }
         }
     }
 
-    /// Records what a room said (a count of zero removes it).
+    /// Records what a room said (a count of zero removes it); true when the public list
+    /// changed.
     fn set(&mut self, name: &str, count: u32, private: bool, now: u64) -> bool {
         let old = self.rooms.get(name).cloned();
-        let was_public = old.as_ref().is_some_and(|e| !e.private);
+        let listed_before = old.as_ref().is_some_and(|e| self.listed(e, now));
         if count == 0 {
             self.rooms.remove(name);
-            return was_public;
+            return listed_before;
         }
-        let rev = old.as_ref().map_or(0, |e| e.rev + 1);
         let entry = Entry {
             count,
             private,
             heard_at: now,
+            occupied_since: old.as_ref().map_or(now, |e| e.occupied_since),
             misses: 0,
-            rev,
+            rev: old.as_ref().map_or(0, |e| e.rev + 1),
         };
-        let visible_change = (was_public || !private)
-            && old.is_none_or(|e| e.count != count || e.private != private);
+        let listed_after = self.listed(&entry, now);
         self.rooms.insert(name.to_owned(), entry);
-        visible_change
+        match (listed_before, listed_after) {
+            (true, true) => old.is_some_and(|e| e.count != count),
+            (before, after) => before != after,
+        }
+    }
+
+    /// When the next public room that is not listed yet will be; `None` when none waits.
+    pub fn next_listing_at(&self, now: u64) -> Option<u64> {
+        (self.rooms.values())
+            .filter(|e| !e.private)
+            .map(|e| e.occupied_since.saturating_add(self.list_after_ms))
+            .filter(|&at| at > now)
+            .min()
     }
 
     /// Rooms not heard from for `interval` ms, longest silent first, at most `max`, with the
@@ -162,11 +199,12 @@ impl RoomTable {
         all
     }
 
-    /// The public list: public rooms only, largest first (then by name), at most `max`.
-    pub fn public_list(&self, max: usize) -> Vec<Listed> {
+    /// The public list at `now`: public rooms occupied long enough, largest first (then by
+    /// name), at most `max`.
+    pub fn public_list(&self, max: usize, now: u64) -> Vec<Listed> {
         self.all()
             .into_iter()
-            .filter(|(_, e)| !e.private)
+            .filter(|(_, e)| self.listed(e, now))
             .take(max)
             .map(|(name, e)| Listed {
                 name: name.to_owned(),
@@ -209,6 +247,16 @@ pub fn check_interval_ms(raw: Option<&str>) -> u64 {
     seconds.saturating_mul(1000)
 }
 
+/// The listing delay from `LIST_AFTER_SECONDS`, in ms: whole seconds, 0 (list at once) to an
+/// hour; anything else means the default.
+pub fn list_after_ms(raw: Option<&str>) -> u64 {
+    let seconds = raw
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|&s| s <= 3600)
+        .unwrap_or(DEFAULT_LIST_AFTER_SECONDS);
+    seconds * 1000
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,7 +284,7 @@ mod tests {
         let mut t = RoomTable::default();
         assert_eq!(t.apply_report(&report("a", 1, false), 10), Ok(true));
         assert_eq!(t.apply_report(&report("a", 3, false), 20), Ok(true));
-        assert_eq!(t.public_list(10), listed(&[("a", 3)]));
+        assert_eq!(t.public_list(10, u64::MAX), listed(&[("a", 3)]));
         assert_eq!(t.get("a").unwrap().heard_at, 20);
         // The same count again (a room re-reporting after waking) changes nothing visible.
         assert_eq!(t.apply_report(&report("a", 3, false), 30), Ok(false));
@@ -252,7 +300,7 @@ mod tests {
         let mut t = RoomTable::default();
         assert_eq!(t.apply_report(&report("secret", 2, true), 1), Ok(false));
         assert_eq!(t.apply_report(&report("secret", 5, true), 2), Ok(false));
-        assert_eq!(t.public_list(10), vec![]);
+        assert_eq!(t.public_list(10, u64::MAX), vec![]);
         assert_eq!(t.all().len(), 1);
         assert_eq!(t.all()[0].0, "secret");
         assert_eq!(t.apply_report(&report("secret", 0, true), 3), Ok(false));
@@ -265,12 +313,12 @@ mod tests {
         let mut t = RoomTable::default();
         t.apply_report(&report("a", 2, false), 1).unwrap();
         assert_eq!(t.apply_report(&report("a", 1, true), 2), Ok(true));
-        assert_eq!(t.public_list(10), vec![]);
+        assert_eq!(t.public_list(10, u64::MAX), vec![]);
         // Privacy alone changing, the count the same, changes the list both ways.
         assert_eq!(t.apply_report(&report("a", 1, false), 3), Ok(true));
-        assert_eq!(t.public_list(10), listed(&[("a", 1)]));
+        assert_eq!(t.public_list(10, u64::MAX), listed(&[("a", 1)]));
         assert_eq!(t.apply_report(&report("a", 1, true), 4), Ok(true));
-        assert_eq!(t.public_list(10), vec![]);
+        assert_eq!(t.public_list(10, u64::MAX), vec![]);
     }
 
     #[test]
@@ -294,7 +342,7 @@ mod tests {
             t.apply_report(&report(&name, i % 7 + 1, i % 10 == 0), 1)
                 .unwrap();
         }
-        let list = t.public_list(PUBLIC_LIST_MAX);
+        let list = t.public_list(PUBLIC_LIST_MAX, u64::MAX);
         assert_eq!(list.len(), PUBLIC_LIST_MAX);
         assert!(list.windows(2).all(
             |w| w[0].count > w[1].count || (w[0].count == w[1].count && w[0].name < w[1].name)
@@ -342,7 +390,7 @@ mod tests {
             };
             assert!(t.apply_check(&name, rev, check, 5000));
         }
-        assert_eq!(t.public_list(10), listed(&[("a", 1)]));
+        assert_eq!(t.public_list(10, u64::MAX), listed(&[("a", 1)]));
         assert_eq!(t.get("a").unwrap().heard_at, 5000);
         assert_eq!(t.due_for_check(5500, 1000, 10), vec![]);
     }
@@ -408,16 +456,74 @@ mod tests {
     }
 
     #[test]
+    fn a_public_room_is_listed_once_occupied_long_enough() {
+        let mut t = RoomTable::new(20_000);
+        // Appearing is not news yet: the list does not change, nor do sockets hear of it.
+        assert_eq!(t.apply_report(&report("new", 1, false), 1000), Ok(false));
+        assert_eq!(t.public_list(10, 1000), vec![]);
+        assert_eq!(t.apply_report(&report("new", 2, false), 5000), Ok(false));
+        assert_eq!(t.public_list(10, 20_999), vec![]);
+        assert_eq!(t.next_listing_at(5000), Some(21_000));
+        assert_eq!(t.public_list(10, 21_000), listed(&[("new", 2)]));
+        assert_eq!(t.next_listing_at(21_000), None);
+        // Listed now: changes are news again, and emptying takes it off at once.
+        assert_eq!(t.apply_report(&report("new", 3, false), 22_000), Ok(true));
+        assert_eq!(t.apply_report(&report("new", 0, false), 23_000), Ok(true));
+        // Back again: it waits again (the flood of throwaway rooms never gets listed).
+        assert_eq!(t.apply_report(&report("new", 1, false), 24_000), Ok(false));
+        assert_eq!(t.public_list(10, 43_999), vec![]);
+        // Leaving before being listed is no news either.
+        assert_eq!(t.apply_report(&report("new", 0, false), 30_000), Ok(false));
+        // Private rooms never wait to be listed: they never are.
+        assert_eq!(
+            t.apply_report(&report("secret", 1, true), 30_000),
+            Ok(false)
+        );
+        assert_eq!(t.next_listing_at(30_000), None);
+    }
+
+    #[test]
+    fn an_unreachable_room_leaves_the_list_only_if_it_was_on_it() {
+        let mut t = RoomTable::new(20_000);
+        t.apply_report(&report("new", 1, false), 0).unwrap();
+        let rev = |t: &RoomTable| t.get("new").unwrap().rev;
+        for _ in 0..MAX_MISSES {
+            assert!(!t.apply_check("new", rev(&t), Check::Unreachable, 1000));
+        }
+        assert!(t.get("new").is_none());
+        t.apply_report(&report("old", 1, false), 0).unwrap();
+        for miss in 1..=MAX_MISSES {
+            let changed = t.apply_check("old", rev_of(&t, "old"), Check::Unreachable, 30_000);
+            assert_eq!(changed, miss == MAX_MISSES);
+        }
+    }
+
+    fn rev_of(t: &RoomTable, name: &str) -> u64 {
+        t.get(name).unwrap().rev
+    }
+
+    #[test]
+    fn list_after_seconds_reads_whole_seconds_up_to_an_hour() {
+        assert_eq!(list_after_ms(None), DEFAULT_LIST_AFTER_SECONDS * 1000);
+        assert_eq!(list_after_ms(Some("0")), 0);
+        assert_eq!(list_after_ms(Some(" 3600 ")), 3_600_000);
+        for bad in ["3601", "-1", "x", ""] {
+            assert_eq!(list_after_ms(Some(bad)), DEFAULT_LIST_AFTER_SECONDS * 1000);
+        }
+    }
+
+    #[test]
     fn loading_skips_empty_rows() {
         let entry = |count| Entry {
             count,
             private: false,
             heard_at: 1,
+            occupied_since: 1,
             misses: 0,
             rev: 0,
         };
-        let t = RoomTable::load([("a".to_owned(), entry(2)), ("b".to_owned(), entry(0))]);
-        assert_eq!(t.public_list(10), listed(&[("a", 2)]));
+        let t = RoomTable::load([("a".to_owned(), entry(2)), ("b".to_owned(), entry(0))], 0);
+        assert_eq!(t.public_list(10, u64::MAX), listed(&[("a", 2)]));
     }
 
     #[test]

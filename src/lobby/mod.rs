@@ -21,7 +21,8 @@ use crate::protocol::{close, ErrorCode, ServerFrame};
 use crate::{http, room};
 pub use list::Report;
 use list::{
-    check_interval_ms, fingerprint, rooms_frame, Check, Entry, Listed, RoomTable, PUBLIC_LIST_MAX,
+    check_interval_ms, fingerprint, list_after_ms, rooms_frame, Check, Entry, Listed, RoomTable,
+    PUBLIC_LIST_MAX,
 };
 
 /// The one lobby object every room reports to.
@@ -104,6 +105,13 @@ struct Row {
     private: u32,
     heard_at: u64,
     misses: u32,
+    occupied_since: u64,
+}
+
+/// A row of `PRAGMA table_info`.
+#[derive(Deserialize)]
+struct Column {
+    name: String,
 }
 
 impl DurableObject for Lobby {
@@ -112,9 +120,15 @@ impl DurableObject for Lobby {
         if let Ok(pair) = worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
             state.set_websocket_auto_response(&pair);
         }
-        let table = load_table(&state.storage().sql()).unwrap_or_else(|e| {
+        let list_after = list_after_ms(
+            env.var("LIST_AFTER_SECONDS")
+                .ok()
+                .map(|v| v.to_string())
+                .as_deref(),
+        );
+        let table = load_table(&state.storage().sql(), list_after).unwrap_or_else(|e| {
             console_error!("lobby: cannot load the room table: {e}");
-            RoomTable::default()
+            RoomTable::new(list_after)
         });
         let interval = env.var("LOBBY_CHECK_SECONDS").ok().map(|v| v.to_string());
         Self {
@@ -139,7 +153,7 @@ impl DurableObject for Lobby {
                 struct Public {
                     rooms: Vec<Listed>,
                 }
-                let rooms = self.table.borrow().public_list(PUBLIC_LIST_MAX);
+                let rooms = self.table.borrow().public_list(PUBLIC_LIST_MAX, now_ms());
                 http::json(200, &Public { rooms })
             }
             (Method::Get, "/all") => {
@@ -176,7 +190,8 @@ impl DurableObject for Lobby {
             self.table.borrow().next_check_at(self.check_interval_ms)
         };
         // A report that came in while the rooms were asked may have set a broadcast.
-        let next = [self.broadcast_due.get(), next_check]
+        let next_listing = self.table.borrow().next_listing_at(now);
+        let next = [self.broadcast_due.get(), next_check, next_listing]
             .into_iter()
             .flatten()
             .min();
@@ -226,7 +241,7 @@ impl Lobby {
     fn accept_socket(&self) -> Result<Response> {
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        let frame = rooms_frame(&self.table.borrow().public_list(PUBLIC_LIST_MAX));
+        let frame = rooms_frame(&self.table.borrow().public_list(PUBLIC_LIST_MAX, now_ms()));
         send_list(&pair.server, &frame, &fingerprint(&frame));
         Response::from_websocket(pair.client)
     }
@@ -251,7 +266,8 @@ impl Lobby {
             self.broadcast_due.set(Some(now_ms() + BROADCAST_DELAY_MS));
         }
         let next_check = self.table.borrow().next_check_at(self.check_interval_ms);
-        let Some(wanted) = [self.broadcast_due.get(), next_check]
+        let next_listing = self.table.borrow().next_listing_at(now_ms());
+        let Some(wanted) = [self.broadcast_due.get(), next_check, next_listing]
             .into_iter()
             .flatten()
             .min()
@@ -292,7 +308,7 @@ impl Lobby {
 
     /// Sends the current public list to every socket whose last frame differs from it.
     fn broadcast(&self) {
-        let frame = rooms_frame(&self.table.borrow().public_list(PUBLIC_LIST_MAX));
+        let frame = rooms_frame(&self.table.borrow().public_list(PUBLIC_LIST_MAX, now_ms()));
         let print = fingerprint(&frame);
         for ws in self.state.get_websockets() {
             let seen = ws.deserialize_attachment::<String>().ok().flatten();
@@ -307,16 +323,18 @@ impl Lobby {
         let sql = self.state.storage().sql();
         let written = match self.table.borrow().get(name) {
             Some(e) => sql.exec(
-                "INSERT INTO rooms (name, count, private, heard_at, misses) VALUES (?, ?, ?, ?, ?)
+                "INSERT INTO rooms (name, count, private, heard_at, misses, occupied_since)
+                 VALUES (?, ?, ?, ?, ?, ?)
                  ON CONFLICT (name) DO UPDATE SET count = excluded.count,
                    private = excluded.private, heard_at = excluded.heard_at,
-                   misses = excluded.misses",
+                   misses = excluded.misses, occupied_since = excluded.occupied_since",
                 vec![
                     name.into(),
                     i64::from(e.count).into(),
                     i64::from(e.private).into(),
                     (e.heard_at as i64).into(),
                     i64::from(e.misses).into(),
+                    (e.occupied_since as i64).into(),
                 ],
             ),
             None => sql.exec("DELETE FROM rooms WHERE name = ?", vec![name.into()]),
@@ -327,32 +345,45 @@ impl Lobby {
     }
 }
 
-fn load_table(sql: &SqlStorage) -> Result<RoomTable> {
+fn load_table(sql: &SqlStorage, list_after_ms: u64) -> Result<RoomTable> {
     sql.exec(
         "CREATE TABLE IF NOT EXISTS rooms (
            name TEXT PRIMARY KEY,
            count INTEGER NOT NULL,
            private INTEGER NOT NULL,
            heard_at INTEGER NOT NULL,
-           misses INTEGER NOT NULL)",
+           misses INTEGER NOT NULL,
+           occupied_since INTEGER NOT NULL DEFAULT 0)",
         None,
     )?;
+    // Tables made before rooms waited to be listed lack the column: their rooms have waited.
+    let columns: Vec<Column> = sql.exec("PRAGMA table_info(rooms)", None)?.to_array()?;
+    if !columns.iter().any(|c| c.name == "occupied_since") {
+        sql.exec(
+            "ALTER TABLE rooms ADD COLUMN occupied_since INTEGER NOT NULL DEFAULT 0",
+            None,
+        )?;
+    }
     let rows: Vec<Row> = sql
         .exec(
-            "SELECT name, count, private, heard_at, misses FROM rooms",
+            "SELECT name, count, private, heard_at, misses, occupied_since FROM rooms",
             None,
         )?
         .to_array()?;
-    Ok(RoomTable::load(rows.into_iter().map(|row| {
-        let entry = Entry {
-            count: row.count,
-            private: row.private != 0,
-            heard_at: row.heard_at,
-            misses: row.misses,
-            rev: 0,
-        };
-        (row.name, entry)
-    })))
+    Ok(RoomTable::load(
+        rows.into_iter().map(|row| {
+            let entry = Entry {
+                count: row.count,
+                private: row.private != 0,
+                heard_at: row.heard_at,
+                occupied_since: row.occupied_since,
+                misses: row.misses,
+                rev: 0,
+            };
+            (row.name, entry)
+        }),
+        list_after_ms,
+    ))
 }
 
 /// Sends a list frame and remembers on the socket which list it now shows.

@@ -4,11 +4,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
-import { sleep } from "../support/wait.mjs";
+import { sleep, until } from "../support/wait.mjs";
 
 const TOKEN = "admin-test-token-0123456789abcdef";
 let worker;
-before(async () => (worker = await startWorker({ vars: { ADMIN_TOKEN: TOKEN } })));
+before(async () => (worker = await startWorker({ vars: { ADMIN_TOKEN: TOKEN, LIST_AFTER_SECONDS: "0" } })));
 after(() => worker.stop());
 
 /**
@@ -94,7 +94,9 @@ test("a missing or wrong token is 401 on every admin path", async () => {
 
 test("with the token: unknown paths 404, wrong methods 405, bad names and bodies 400", async () => {
   await assertError(await admin("/nope"), 404, "not_found", "/nope");
-  await assertError(await admin("/rooms/a"), 404, "not_found", "/rooms/a");
+  await assertError(await admin("/rooms/a/b"), 404, "not_found", "/rooms/a/b");
+  await assertError(await admin("/rooms?offset=-1"), 400, "bad_request", "a negative offset");
+  await assertError(await admin("/rooms/a%3Cb"), 400, "bad_room_name", "a bad name to look up");
   await assertError(await admin("/rooms", { method: "POST" }), 405, "method_not_allowed", "POST /rooms");
   await assertError(await admin("/rooms/a/kick"), 405, "method_not_allowed", "GET /rooms/a/kick");
   await assertError(await kick("a b", { id: "x" }), 400, "bad_room_name");
@@ -172,3 +174,41 @@ test("removing a participant closes that socket with 4003 and updates the others
   while (lobbyCount() !== 0) frame = await lobby.next("rooms");
   await lobby.close();
 });
+
+test("the operator finds any room by name and pages through all of them (finding 4)", async () => {
+  // 105 rooms with one person each: more than a page. One of them private, and the smallest
+  // of all is found by name whatever the pages show.
+  const prefix = uniqueRoom("page");
+  const people = [];
+  for (let i = 0; i < 105; i++) people.push(await worker.join(`${prefix}-${i}`, `p${i}`, { private: i === 7 }));
+  const ours = (rooms) => rooms.filter((r) => r.name.startsWith(`${prefix}-`));
+  const first = await until(async () => {
+    const { body } = await adminJson("/rooms");
+    return body.total >= 105 && body;
+  }, { what: "the lobby to know 105 rooms" });
+  assert.equal(first.rooms.length, 100);
+  assert.equal(first.offset, 0);
+  assert.equal(first.nextOffset, 100);
+  const seen = new Set(ours(first.rooms).map((r) => r.name));
+  for (let offset = first.nextOffset; offset !== null; ) {
+    const { body } = await adminJson(`/rooms?offset=${offset}`);
+    assert.equal(body.offset, offset);
+    for (const room of ours(body.rooms)) seen.add(room.name);
+    offset = body.nextOffset;
+  }
+  assert.equal(seen.size, 105, "every room is on some page, the private one too");
+
+  const secret = `${prefix}-7`;
+  const { status, body } = await adminJson(`/rooms/${encodeURIComponent(secret)}`);
+  assert.equal(status, 200);
+  assert.deepEqual([body.name, body.private, body.count], [secret, true, 1]);
+  assert.deepEqual(body.peers.map((p) => [p.id, p.nick]), [[people[7].id, "p7"]]);
+  const nobody = await adminJson(`/rooms/${uniqueRoom("nobody")}`);
+  assert.deepEqual([nobody.status, nobody.body.count, nobody.body.peers], [200, 0, []]);
+  await Promise.all(people.map((p) => p.client.close()));
+});
+
+async function adminJson(path) {
+  const res = await admin(path);
+  return { status: res.status, body: await res.json() };
+}

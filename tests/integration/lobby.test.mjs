@@ -9,7 +9,7 @@ import { sleep } from "../support/wait.mjs";
 const ADMIN_TOKEN = "lobby-test-token";
 let worker;
 // Rooms not heard from for a second are checked: lost reports converge within the tests.
-before(async () => (worker = await startWorker({ vars: { ADMIN_TOKEN, LOBBY_CHECK_SECONDS: "1" } })));
+before(async () => (worker = await startWorker({ vars: { ADMIN_TOKEN, LOBBY_CHECK_SECONDS: "1", LIST_AFTER_SECONDS: "0" } })));
 after(() => worker.stop());
 
 /** A lobby socket that keeps every `rooms` frame it got, with its arrival time. */
@@ -335,7 +335,7 @@ test("reports with bad names or bodies are refused", async () => {
 
 test("the public list is bounded to the 100 largest rooms", async () => {
   // A worker of its own (default check interval), so these made-up rooms stay put.
-  const own = await startWorker();
+  const own = await startWorker({ vars: { LIST_AFTER_SECONDS: "0" } });
   try {
     const ns = await own.mf.getDurableObjectNamespace("LOBBY");
     const stub = ns.get(ns.idFromName("lobby"));
