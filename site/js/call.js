@@ -11,16 +11,31 @@
 //   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
 //   "status" (socket status, see socket.js and signaling.js)   "error" (an error frame)
 //   "ended" ({ message }: the call is over; message is null after Leave)
+//
+// ICE servers come from the room: the welcome carries them (TURN credentials are only for
+// members, and short-lived), and while the call lasts the room is asked for fresh ones a
+// minute before they expire, so that an ICE restart late in a long call can still use the
+// relay.
 import { PeerLink } from "./peer.js";
 import { RoomSocket } from "./signaling.js";
+
+/** What a welcome from a server without ICE servers for us amounts to. */
+const NO_ICE = { iceServers: [], expiresAt: null };
+/** Fresh TURN credentials are asked for this long before the ones in hand expire… */
+const ICE_REFRESH_LEAD_MS = 60_000;
+/** …and not more often than this, however short their life or if no answer came. */
+const ICE_REFRESH_GAP_MS = 30_000;
 
 export class Call extends EventTarget {
   /** { id, nick } once welcomed. */
   me = null;
   /** Other people by id: { id, nick, muted, camera, screen, joinedAt, link }. */
   peers = new Map();
-  /** From /api/ice: { iceServers, expiresAt } (unix seconds or null). */
-  #ice = { iceServers: [], expiresAt: null };
+  /** From the room: { iceServers, expiresAt } (unix seconds, or null when nothing expires). */
+  #ice = NO_ICE;
+  /** The timer that asks the room for fresh TURN credentials, and when it last asked. */
+  #iceTimer = 0;
+  #iceAskedAt = -Infinity;
   #welcomed = false;
   #over = false;
   #sentState = null;
@@ -56,8 +71,7 @@ export class Call extends EventTarget {
     media.addEventListener("change", this.onMediaChange);
   }
 
-  async start() {
-    this.#ice = await fetchIce();
+  start() {
     this.socket.start();
   }
 
@@ -85,6 +99,7 @@ export class Call extends EventTarget {
   #finish(message) {
     if (this.#over) return;
     this.#over = true;
+    clearTimeout(this.#iceTimer);
     this.media.removeEventListener("track", this.onTrack);
     this.media.removeEventListener("screen", this.onScreen);
     this.media.removeEventListener("change", this.onMediaChange);
@@ -129,6 +144,11 @@ export class Call extends EventTarget {
       }
       case "chat":
         return this.#emit("chat", frame);
+      case "ice":
+        this.#setIce(frame);
+        // Open connections keep their servers until told: the next ICE restart needs these.
+        for (const peer of this.peers.values()) peer.link?.setIceServers(this.#ice.iceServers);
+        return;
       case "error":
         // Refused before we were in (a full room, a bad name): there is no call to go on with.
         if (!this.#welcomed) {
@@ -143,6 +163,7 @@ export class Call extends EventTarget {
     const rejoined = this.#welcomed;
     this.#welcomed = true;
     this.me = frame.you;
+    this.#setIce(frame.ice);
     // Whatever happened while we were away (the others may have seen us leave and come back,
     // or seen nothing at all), start every connection over from this side: the others replace
     // their link when our new connection's offer arrives. Signals lost in the gap cannot
@@ -166,17 +187,27 @@ export class Call extends EventTarget {
     this.#emit("welcome", { me: this.me, history: frame.history ?? [], limits: frame.limits ?? null, rejoined });
     this.#sentState = null; // the server's record of me may be new: tell it again
     this.sendState();
-    const listed = [...this.peers.values()];
-    this.#freshIce().then(() => {
-      // Each one still here and not already calling us (their offer may have come first).
-      for (const peer of listed) if (!this.#over && this.peers.get(peer.id) === peer && !peer.link) this.#connect(peer).offer();
-    });
+    for (const peer of this.peers.values()) this.#connect(peer).offer();
   }
 
-  /** Fetches the ICE servers again if their TURN credentials are about to expire. */
-  async #freshIce() {
+  #setIce(ice) {
+    this.#ice = ice && Array.isArray(ice.iceServers) ? { iceServers: ice.iceServers, expiresAt: ice.expiresAt ?? null } : NO_ICE;
+    this.#scheduleIceRefresh();
+  }
+
+  /** Asks the room for fresh ICE servers a minute before these expire (the answer is an `ice` frame). */
+  #scheduleIceRefresh() {
+    clearTimeout(this.#iceTimer);
     const { expiresAt } = this.#ice;
-    if (expiresAt && expiresAt * 1000 < Date.now() + 60_000) this.#ice = await fetchIce();
+    if (expiresAt === null || this.#over) return;
+    const due = Math.max(expiresAt * 1000 - ICE_REFRESH_LEAD_MS, this.#iceAskedAt + ICE_REFRESH_GAP_MS);
+    this.#iceTimer = setTimeout(() => {
+      // Asked even if the socket is down: a reconnect's welcome brings fresh servers anyway.
+      this.socket.send({ type: "ice" });
+      this.#iceAskedAt = Date.now();
+      // Asks again if no answer comes; the answer reschedules this.
+      this.#scheduleIceRefresh();
+    }, due - Date.now());
   }
 
   #onSignal(from, data) {
@@ -219,16 +250,4 @@ export class Call extends EventTarget {
 function sentence(text) {
   const trimmed = String(text ?? "").trim();
   return trimmed ? `${trimmed[0].toUpperCase()}${trimmed.slice(1)}${/[.!?]$/.test(trimmed) ? "" : "."}` : "";
-}
-
-/** ICE servers from /api/ice (STUN, and TURN when configured); none if it cannot answer. */
-async function fetchIce() {
-  try {
-    const res = await fetch("/api/ice", { cache: "no-store", signal: AbortSignal.timeout(4000) });
-    if (!res.ok) throw new Error(`status ${res.status}`);
-    const body = await res.json();
-    return { iceServers: Array.isArray(body.iceServers) ? body.iceServers : [], expiresAt: body.expiresAt ?? null };
-  } catch {
-    return { iceServers: [], expiresAt: null };
-  }
 }
