@@ -1,4 +1,5 @@
-// The call: the video grid, the controls, the chat, and a banner while the connection is lost.
+// The call: the video grid, the controls, the chat, a banner while the connection is lost, and
+// a warning when my network address cannot be hidden.
 // One Call at a time; events from a call that has ended are ignored. While in a call, the
 // tab's title and address are the room's.
 import { Call } from "./call.js";
@@ -13,7 +14,6 @@ const SPEAKING_LEVEL = 0.03;
 
 export class CallView {
   #media;
-  #relay;
   #onLeave;
   #call = null;
   /** The interval that shows who is talking, while in a call. */
@@ -25,6 +25,7 @@ export class CallView {
   #view = $("#call");
   #grid = new Grid($("#grid"), $("#stage"));
   #settings = $("#settings");
+  #hideAddress = $("#hide-address");
   #chat = new ChatPanel(
     {
       panel: $("#chat"),
@@ -45,13 +46,11 @@ export class CallView {
   /**
    * @param {import("./media.js").LocalMedia} media
    * @param {object} options
-   * @param {boolean} options.relay force TURN relays (a test switch)
    * @param {(message: string | null) => void} options.onLeave called once the call view is
    *   hidden, with why the call ended (null after Leave)
    */
-  constructor(media, { relay, onLeave }) {
+  constructor(media, { onLeave }) {
     this.#media = media;
-    this.#relay = relay;
     this.#onLeave = onLeave;
 
     $("#mic-btn").addEventListener("click", () => media.setEnabled("audio", !media.live("audio")));
@@ -63,6 +62,12 @@ export class CallView {
       });
     });
     $("#settings-btn").addEventListener("click", () => this.#settings.showModal());
+    // The lobby's box, moved into the Settings dialog (the lobby remembers the choice).
+    this.#hideAddress.addEventListener("change", () => {
+      if (!this.#call) return;
+      this.#call.hideAddress = this.#hideAddress.checked;
+      this.#showRelayWarning();
+    });
     $("#leave-btn").addEventListener("click", () => this.#call?.leave());
     for (const button of [$("#copy-link"), $("#share-copy")]) {
       button.addEventListener("click", () =>
@@ -90,7 +95,7 @@ export class CallView {
     return this.#call;
   }
 
-  enter(room, nick, isPrivate) {
+  enter(room, nick, isPrivate, hideAddress) {
     const media = this.#media;
     const grid = this.#grid;
     const chat = this.#chat;
@@ -103,6 +108,7 @@ export class CallView {
     $("#share").hidden = !isPrivate;
     $("#share-link").value = roomLink(room, isPrivate).href;
     $("#devices-call").append($("#devices"));
+    $("#privacy-call").append($("#privacy"));
     chat.clear();
     chat.setOpen(matchMedia("(min-width: 900px)").matches);
     if (!chat.isOpen) $("#mic-btn").focus();
@@ -110,7 +116,7 @@ export class CallView {
     grid.addCamera(ME, nick).setStream(media.stream);
     this.#updateControls();
 
-    const current = new Call({ room, nick, isPrivate, media, relay: this.#relay });
+    const current = new Call({ room, nick, isPrivate, media, hideAddress });
     this.#call = current;
     const on = (type, handler) => current.addEventListener(type, ({ detail }) => this.#call === current && handler(detail));
 
@@ -119,6 +125,7 @@ export class CallView {
       if (limits?.maxChatChars) $("#chat-input").maxLength = limits.maxChatChars;
       for (const frame of past) chat.message(frame, frame.from === you.id);
       if (!rejoined) chat.notice(isPrivate ? "You joined the private room." : `You joined ${room}.`);
+      this.#showRelayWarning();
     });
     on("count", ({ count }) => {
       const chip = $("#head-count");
@@ -162,6 +169,12 @@ export class CallView {
     this.#speaking = setInterval(() => this.#showSpeaking(current), 300);
   }
 
+  /** Warns when I asked to hide my network address and the server has no relay to do it with. */
+  #showRelayWarning() {
+    const call = this.#call;
+    $("#no-relay").hidden = !(call?.me && call.hideAddress && !call.hasRelay);
+  }
+
   #showSpeaking(call) {
     for (const peer of call.peers.values()) {
       peer.link
@@ -179,6 +192,7 @@ export class CallView {
     this.#grid.clear();
     $("#devices-home").append($("#devices"));
     this.#view.hidden = true;
+    $("#no-relay").hidden = true;
     this.#showConnection({ state: "open" });
     document.title = "Room";
     history.replaceState(null, "", pageAddress());

@@ -46,14 +46,19 @@ export class Call extends EventTarget {
    * @param {string} options.nick
    * @param {boolean} options.isPrivate
    * @param {import("./media.js").LocalMedia} options.media
-   * @param {boolean} [options.relay] force TURN relays (iceTransportPolicy "relay"), a test switch
+   * @param {boolean} [options.hideAddress] see `hideAddress`
    */
-  constructor({ room, nick, isPrivate, media, relay = false }) {
+  constructor({ room, nick, isPrivate, media, hideAddress = false }) {
     super();
     this.nick = nick;
     this.isPrivate = isPrivate;
     this.media = media;
-    this.relay = relay;
+    /**
+     * Hide my network address from the others: connections made from now on use only the
+     * TURN relay's candidates (iceTransportPolicy "relay"), so the others see the relay's
+     * address instead of mine. Without a relay (see `hasRelay`) they use every candidate.
+     */
+    this.hideAddress = hideAddress;
     this.socket = new RoomSocket(room, () => ({ type: "join", nick: this.nick, private: this.isPrivate }));
     this.socket.addEventListener("frame", (e) => this.#onFrame(e.detail));
     this.socket.addEventListener("status", (e) => this.#onStatus(e.detail));
@@ -73,6 +78,11 @@ export class Call extends EventTarget {
 
   start() {
     this.socket.start();
+  }
+
+  /** Whether the room gave us a TURN relay (a server with credentials) to call through. */
+  get hasRelay() {
+    return this.#ice.iceServers.some((server) => server.username);
   }
 
   sendChat(text) {
@@ -226,7 +236,7 @@ export class Call extends EventTarget {
   #connect(peer) {
     const link = new PeerLink({
       polite: this.me.id < peer.id,
-      config: { iceServers: this.#ice.iceServers, iceTransportPolicy: this.relay ? "relay" : "all" },
+      config: { iceServers: this.#ice.iceServers, iceTransportPolicy: this.hideAddress && this.hasRelay ? "relay" : "all" },
       media: this.media,
       send: (data) => this.socket.send({ type: "signal", to: peer.id, data }),
     });

@@ -1,22 +1,36 @@
-// The lobby: the live list of public rooms, the join form (name and room), and my camera
-// preview with the mic and camera switches and the device selects. The selects move into the
-// call's Devices dialog during a call (call-view.js) and come back after it.
+// The lobby: the live list of public rooms, the join form (name, room, and whether to hide my
+// network address), and my camera preview with the mic and camera switches and the device
+// selects. The selects and the privacy option move into the call's Settings dialog during a
+// call (call-view.js) and come back after it.
 import { $, el, icon, switchButton, toast } from "./dom.js";
 import { plural } from "./format.js";
 import { checkRoomName, privateRoomName } from "./names.js";
 import { watchRooms } from "./room-list.js";
 import { store } from "./storage.js";
 
+/** The stored choice to hide my network address (relay-only calls), if the person made one. */
+const HIDE_ADDRESS = "hideAddress";
+
+/**
+ * Whether to hide my network address in a room: the person's own choice once made; until
+ * then, hidden from strangers in a public room and not from the people of a private one.
+ */
+function hideAddressIn(isPrivate) {
+  return store.get(HIDE_ADDRESS, !isPrivate);
+}
+
 const ROOMS_STATE_TEXT = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…" };
 
 export class LobbyView {
   #media;
   #onJoin;
+  #invited;
   /** Stops the live room list; null while it is stopped (during a call). */
   #stopRooms = null;
   #form = $("#join-form");
   #nickInput = $("#nick");
   #roomInput = $("#room-name");
+  #hideAddress = $("#hide-address");
   #joinError = $("#join-error");
   #selects = { audio: $("#mic-select"), video: $("#camera-select"), speaker: $("#speaker-select") };
 
@@ -26,12 +40,13 @@ export class LobbyView {
    * @param {import("./media.js").LocalMedia} media
    * @param {object} options
    * @param {{ name: string, isPrivate: boolean } | null} options.invited the room in the page's link
-   * @param {(room: string, nick: string, isPrivate: boolean) => void} options.onJoin called
-   *   once the lobby is hidden
+   * @param {(room: string, nick: string, isPrivate: boolean, hideAddress: boolean) => void} options.onJoin
+   *   called once the lobby is hidden
    */
   constructor(media, { invited, onJoin }) {
     this.#media = media;
     this.#onJoin = onJoin;
+    this.#invited = invited;
     const nickInput = this.#nickInput;
     const roomInput = this.#roomInput;
 
@@ -49,17 +64,25 @@ export class LobbyView {
       if (!nick) return;
       const room = checkRoomName(roomInput.value);
       if (room.error) return this.#fail(room.error, roomInput);
-      this.#join(room.name, nick, Boolean(invited?.isPrivate && invited.name === room.name));
+      this.#join(room.name, nick, this.#isInvitedPrivate(room.name));
     });
     $("#new-private").addEventListener("click", () => {
       const nick = this.#checkedNick();
-      if (nick) this.#join(privateRoomName(), nick, true);
+      if (!nick) return;
+      // The box showed the choice for the room in the form, which may be public.
+      this.#hideAddress.checked = hideAddressIn(true);
+      this.#join(privateRoomName(), nick, true);
     });
     nickInput.addEventListener("input", () => {
       this.#joinError.textContent = "";
       this.#updatePreview();
     });
-    roomInput.addEventListener("input", () => (this.#joinError.textContent = ""));
+    roomInput.addEventListener("input", () => {
+      this.#joinError.textContent = "";
+      this.#showHideAddress();
+    });
+    this.#hideAddress.addEventListener("change", () => store.set(HIDE_ADDRESS, this.#hideAddress.checked));
+    this.#showHideAddress();
 
     $("#preview-mic").addEventListener("click", () => media.setEnabled("audio", !media.live("audio")));
     $("#preview-cam").addEventListener("click", () => media.setEnabled("video", !media.live("video")));
@@ -87,6 +110,8 @@ export class LobbyView {
   /** Shows the lobby again after a call, with why the call ended (nothing after Leave). */
   show(message) {
     $("#lobby").hidden = false;
+    $("#privacy-home").append($("#privacy"));
+    this.#showHideAddress();
     this.#joinError.textContent = message ?? "";
     this.#watchRooms();
     $("#join").focus();
@@ -96,7 +121,17 @@ export class LobbyView {
     this.#stopRooms?.();
     this.#stopRooms = null;
     $("#lobby").hidden = true;
-    this.#onJoin(room, nick, isPrivate);
+    this.#onJoin(room, nick, isPrivate, this.#hideAddress.checked);
+  }
+
+  /** Whether the room named is the private one whose link opened the page. */
+  #isInvitedPrivate(name) {
+    return Boolean(this.#invited?.isPrivate && this.#invited.name === name);
+  }
+
+  /** Ticks the privacy box as it applies to the room in the form. */
+  #showHideAddress() {
+    this.#hideAddress.checked = hideAddressIn(this.#isInvitedPrivate(this.#roomInput.value.trim()));
   }
 
   #checkedNick() {
