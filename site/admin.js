@@ -1,8 +1,10 @@
 // The operator view: every room (private ones too) with its participants, and a button to
 // remove one. The token lives only in this module's memory: never stored, never in a URL,
-// forgotten on reload. Everything shown is set with textContent, never parsed as markup.
-import { $, el } from "./js/dom.js";
-import { plural } from "./js/format.js";
+// forgotten on reload. Everything shown is set with textContent, never parsed as markup, and
+// every name people chose (theirs, their room's) is isolated, so right-to-left characters in
+// it cannot reorder the text around it.
+import { $, el, personName } from "./js/dom.js";
+import { isolate, personText, plural } from "./js/format.js";
 
 const REFRESH_MS = 5000;
 
@@ -80,7 +82,7 @@ function roomCard(room) {
   const title = el(
     "h2",
     {},
-    el("span", {}, room.name),
+    el("bdi", {}, room.name),
     el("span", { class: `badge ${room.private ? "private" : ""}` }, room.private ? "private" : "public"),
     el("span", { class: "count" }, plural(room.count, "person", "people")),
   );
@@ -107,13 +109,13 @@ function peerRow(roomName, peer) {
     flag(peer.camera, "camera on", "camera off"),
   );
   if (peer.screen) media.append(flag(true, "sharing screen", ""));
-  const remove = el("button", { type: "button", class: "danger", "aria-label": `Remove ${peer.nick} from ${roomName}` }, "Remove");
+  const remove = el("button", { type: "button", class: "danger", "aria-label": `Remove ${personText(peer.nick, peer.id)} from ${isolate(roomName)}` }, "Remove");
   remove.addEventListener("click", () => removePeer(roomName, peer, remove));
   const joined = new Date(peer.joinedAt);
   return el(
     "tr",
     {},
-    el("td", { class: "nick" }, peer.nick),
+    el("td", { class: "nick" }, personName(peer.nick, peer.id)),
     el("td", { class: "id" }, peer.id),
     el("td", { class: "joined", title: joined.toLocaleString() }, joined.toLocaleTimeString()),
     media,
@@ -126,7 +128,9 @@ function flag(on, onText, offText) {
 }
 
 async function removePeer(roomName, peer, button) {
-  if (!confirm(`Remove ${peer.nick} from ${roomName}? Their connection is closed.`)) return;
+  const who = personText(peer.nick, peer.id);
+  const where = isolate(roomName);
+  if (!confirm(`Remove ${who} from ${where}? Their connection is closed.`)) return;
   button.disabled = true;
   try {
     const path = `/rooms/${encodeURIComponent(roomName)}/kick`;
@@ -137,9 +141,9 @@ async function removePeer(roomName, peer, button) {
     });
     if (!acceptable(answer)) return;
     // The outcome stays on screen after the listing reloads.
-    if (answer.status === 200) await refresh([`Removed ${peer.nick} from ${roomName}.`, "ok"]);
-    else if (answer.status === 404) await refresh([`${peer.nick} had already left ${roomName}.`]);
-    else setStatus(`Could not remove ${peer.nick} (${answer.body?.message ?? answer.status}).`, "error");
+    if (answer.status === 200) await refresh([`Removed ${who} from ${where}.`, "ok"]);
+    else if (answer.status === 404) await refresh([`${who} had already left ${where}.`]);
+    else setStatus(`Could not remove ${who} (${answer.body?.message ?? answer.status}).`, "error");
   } catch {
     setStatus("The server cannot be reached.", "error");
   }

@@ -4,8 +4,8 @@
 // tab's title and address are the room's.
 import { Call } from "./call.js";
 import { ChatPanel } from "./chat.js";
-import { $, switchButton, toast } from "./dom.js";
-import { plural } from "./format.js";
+import { $, el, personName, switchButton, toast } from "./dom.js";
+import { isolate, plural } from "./format.js";
 import { Grid, ME } from "./grid.js";
 import { pageAddress, roomLink } from "./names.js";
 
@@ -100,7 +100,7 @@ export class CallView {
     const grid = this.#grid;
     const chat = this.#chat;
     history.replaceState(null, "", pageAddress(room, isPrivate));
-    document.title = `${isPrivate ? "Private room" : room} · Room`;
+    document.title = `${isPrivate ? "Private room" : isolate(room)} · Room`;
 
     this.#view.hidden = false;
     $("#call-room").textContent = isPrivate ? "Private room" : room;
@@ -121,10 +121,10 @@ export class CallView {
     const on = (type, handler) => current.addEventListener(type, ({ detail }) => this.#call === current && handler(detail));
 
     on("welcome", ({ me: you, history: past, rejoined, limits }) => {
-      grid.camera(ME)?.setNick(you.nick);
+      grid.camera(ME)?.setNick(you.nick, you.id);
       if (limits?.maxChatChars) $("#chat-input").maxLength = limits.maxChatChars;
       for (const frame of past) chat.message(frame, frame.from === you.id);
-      if (!rejoined) chat.notice(isPrivate ? "You joined the private room." : `You joined ${room}.`);
+      if (!rejoined) chat.notice(...(isPrivate ? ["You joined the private room."] : ["You joined ", el("bdi", {}, room), "."]));
       this.#showRelayWarning();
     });
     on("count", ({ count }) => {
@@ -136,14 +136,14 @@ export class CallView {
     on("peer", ({ peer, change, quiet }) => {
       if (change === "leave") {
         grid.removePeer(peer.id);
-        chat.notice(`${peer.nick} left.`);
+        chat.notice(personName(peer.nick, peer.id), " left.");
         return;
       }
       let tile = grid.camera(peer.id);
       if (!tile || change === "join") {
         tile = grid.addCamera(peer.id, peer.nick);
         if (media.speakerId) tile.setSink(media.speakerId);
-        if (!quiet) chat.notice(`${peer.nick} joined.`);
+        if (!quiet) chat.notice(personName(peer.nick, peer.id), " joined.");
       }
       tile.setNick(peer.nick);
       tile.setMuted(peer.muted);

@@ -1,7 +1,7 @@
 // The chat panel: messages with nickname and time, join and leave notices, history on
 // arrival (each message shown once, even when a reconnect sends the history again), and an
 // unread count on the Chat button while the panel is closed. Text only via text nodes.
-import { el } from "./dom.js";
+import { el, personName } from "./dom.js";
 import { clockTime } from "./format.js";
 
 export class ChatPanel {
@@ -58,14 +58,15 @@ export class ChatPanel {
     const item = el(
       "li",
       { class: mine ? "msg mine" : "msg" },
-      el("div", { class: "meta" }, el("span", { class: "nick" }, frame.nick), time),
+      el("div", { class: "meta" }, personName(frame.nick, frame.from), time),
       el("p", { class: "text" }, frame.text),
     );
     this.#append(item, !mine);
   }
 
-  notice(text) {
-    this.#append(el("li", { class: "notice" }, text), false);
+  /** A line about the room, of text and elements (such as a person's name). */
+  notice(...parts) {
+    this.#append(el("li", { class: "notice" }, ...parts), false);
   }
 
   #append(item, counts) {

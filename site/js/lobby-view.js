@@ -53,7 +53,9 @@ export class LobbyView {
     nickInput.value = store.get("nick", "");
     if (invited) {
       roomInput.value = invited.name;
-      $("#join-title").textContent = invited.isPrivate ? "Join the private room" : `Join ${invited.name}`;
+      const title = $("#join-title");
+      if (invited.isPrivate) title.textContent = "Join the private room";
+      else title.replaceChildren("Join ", el("bdi", {}, invited.name));
       $("#join").textContent = "Join now";
     }
     (!nickInput.value ? nickInput : !roomInput.value ? roomInput : $("#join")).focus();
@@ -168,7 +170,7 @@ export class LobbyView {
       return el(
         "li",
         { "data-room": name },
-        el("span", { class: "room-name" }, name),
+        el("bdi", { class: "room-name" }, name),
         el("span", { class: "room-count", "data-count": count, title: plural(count, "person", "people") }, icon("users"), String(count)),
         join,
       );

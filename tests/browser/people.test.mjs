@@ -1,0 +1,95 @@
+// How the call page shows people, when some of them try to confuse the others: look-alike
+// names told apart by the tag of their id, and right-to-left names that cannot reorder the
+// text around them. The others are websocket clients (tests/support/worker.mjs `join`), one
+// browser page watches.
+import { test, before, after, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "../support/worker.mjs";
+import { launchBrowser } from "../support/browser.mjs";
+import { LOCAL_ICE, checkPageErrors, denyMedia, joinRoom, myId, openLobby, screenshot, tagOf } from "../support/ui.mjs";
+
+let worker, browser;
+before(async () => {
+  [worker, browser] = await Promise.all([startWorker({ vars: LOCAL_ICE }), launchBrowser()]);
+});
+after(async () => {
+  await browser?.close();
+  await worker?.stop();
+});
+
+// A page that throws fails the test it threw in.
+afterEach(checkPageErrors);
+
+/** Leaves the room the way the web client does, and waits until the room has closed the socket. */
+async function leave({ client }) {
+  client.send({ type: "leave" });
+  await client.closed;
+}
+
+/** The watcher: a person without camera or microphone (this is about text) in `room`. */
+async function watch(room) {
+  const page = await openLobby(browser, worker.url + "/", { init: denyMedia });
+  await joinRoom(page, "Watcher", room);
+  return page;
+}
+
+test("names that look alike are told apart by the tag of their id", async () => {
+  const room = "lookalikes";
+  const page = await watch(room);
+  // Latin "Ann", the same in lower case, and with a Cyrillic "А": one after another, each
+  // saying hello, the last one staying (the room may refuse a name like one present).
+  const names = ["Ann", "ann", "\u0410nn"];
+  const ids = [];
+  for (const [i, nick] of names.entries()) {
+    const member = await worker.join(room, nick);
+    ids.push(member.id);
+    member.client.send({ type: "chat", text: `hello ${i}` });
+    await page.locator(".msg", { hasText: `hello ${i}` }).waitFor();
+    if (i < names.length - 1) await leave(member);
+  }
+
+  const authors = await page.locator(".msg").evaluateAll((items) =>
+    items.map((item) => [item.querySelector(".nick").textContent, item.querySelector(".tag").textContent]),
+  );
+  assert.deepEqual(authors, names.map((nick, i) => [nick, tagOf(ids[i])]));
+  assert.equal(new Set(authors.map(([, tag]) => tag)).size, 3, "three different tags");
+
+  // The one still here: the tag on their tile is that of the id the page knows them by.
+  const [present] = await page.evaluate(() => window.room.peers());
+  assert.equal(present.id, ids[2]);
+  const tile = page.locator(`.tile[data-peer="${present.id}"]`);
+  assert.equal(await tile.locator(".name").textContent(), "\u0410nn");
+  assert.equal(await tile.locator(".tag").textContent(), tagOf(present.id));
+  // My own tile has my tag too, to tell the others which one I am.
+  assert.equal(await page.locator('.tile[data-local][data-kind="camera"] .tag').textContent(), tagOf(await myId(page)));
+  await screenshot(page, "call-lookalikes.png");
+  await page.context().close();
+});
+
+test("a right-to-left name cannot reorder the text after it", async () => {
+  const room = "bidi";
+  // A tag that starts with a digit is what right-to-left text would pull to its side: "#1"
+  // would show before the name. Ids are random; join until one starts with a digit.
+  let member;
+  for (;;) {
+    member = await worker.join(room, "אבג");
+    if (/^\d/.test(member.id)) break;
+    await leave(member);
+  }
+  const page = await watch(room);
+  member.client.send({ type: "chat", text: "שלום" });
+  await page.locator(".msg", { hasText: "שלום" }).waitFor();
+  await leave(member);
+  const notice = page.locator(".notice", { hasText: "left." });
+  await notice.waitFor();
+  assert.equal(await notice.textContent(), `אבג ${tagOf(member.id)} left.`);
+  // Laid out left to right as written: the whole tag to the right of the name.
+  const [nick, tag] = await notice.evaluate((line) =>
+    [".nick", ".tag"].map((part) => {
+      const box = line.querySelector(part).getBoundingClientRect();
+      return { left: box.left, right: box.right };
+    }),
+  );
+  assert.ok(tag.left >= nick.right, `name at ${JSON.stringify(nick)}, tag at ${JSON.stringify(tag)}`);
+  await page.context().close();
+});
