@@ -4,7 +4,7 @@
 // tab's title and address are the room's.
 import { Call } from "./call.js";
 import { ChatPanel } from "./chat.js";
-import { $, el, personName, switchButton, toast } from "./dom.js";
+import { $, el, switchButton, toast } from "./dom.js";
 import { isolate, plural } from "./format.js";
 import { Grid, ME } from "./grid.js";
 import { pageAddress, roomLink } from "./names.js";
@@ -136,14 +136,14 @@ export class CallView {
     on("peer", ({ peer, change, quiet }) => {
       if (change === "leave") {
         grid.removePeer(peer.id);
-        chat.notice(personName(peer.nick, peer.id), " left.");
+        chat.presence("leave", peer);
         return;
       }
       let tile = grid.camera(peer.id);
       if (!tile || change === "join") {
         tile = grid.addCamera(peer.id, peer.nick);
         if (media.speakerId) tile.setSink(media.speakerId);
-        if (!quiet) chat.notice(personName(peer.nick, peer.id), " joined.");
+        if (!quiet) chat.presence("join", peer);
       }
       tile.setNick(peer.nick);
       tile.setMuted(peer.muted);

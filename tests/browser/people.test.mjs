@@ -1,7 +1,7 @@
 // How the call page shows people, when some of them try to confuse the others: look-alike
-// names told apart by the tag of their id, and right-to-left names that cannot reorder the
-// text around them. The others are websocket clients (tests/support/worker.mjs `join`), one
-// browser page watches.
+// names told apart by the tag of their id, right-to-left names that cannot reorder the text
+// around them, and join/leave notices that a reconnect loop cannot flood the chat with. The
+// others are websocket clients (tests/support/worker.mjs `join`), one browser page watches.
 import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
@@ -91,5 +91,43 @@ test("a right-to-left name cannot reorder the text after it", async () => {
     }),
   );
   assert.ok(tag.left >= nick.right, `name at ${JSON.stringify(nick)}, tag at ${JSON.stringify(tag)}`);
+  await page.context().close();
+});
+
+test("someone joining and leaving 30 times makes one notice line, changed at most every 2 s", async () => {
+  const room = "flood";
+  const page = await watch(room);
+  // Every change to a line of the chat, as a screen reader would hear it.
+  await page.evaluate(() => {
+    window.noticeChanges = 0;
+    new MutationObserver((records) => (window.noticeChanges += records.filter((r) => r.target.matches?.(".notice")).length)).observe(
+      document.querySelector("#messages"),
+      { childList: true, subtree: true },
+    );
+  });
+  const started = Date.now();
+  let last;
+  for (let i = 0; i < 30; i++) {
+    last = await worker.join(room, "Mallory");
+    await leave(last);
+  }
+  const line = page.locator(".notice", { hasText: "Mallory" });
+  await page.locator(".notice", { hasText: "Mallory" }).filter({ hasText: "30 times" }).waitFor();
+  const elapsed = Date.now() - started;
+  assert.equal(await line.count(), 1);
+  assert.equal(await line.textContent(), `Mallory ${tagOf(last.id)} joined and left 30 times.`);
+  const changes = await page.evaluate(() => window.noticeChanges);
+  assert.ok(changes <= Math.ceil(elapsed / 2000) + 1, `${changes} changes in ${elapsed} ms`);
+  assert.equal(await page.getAttribute("#messages", "aria-live"), "polite");
+
+  // Someone else coming and going once reads as it always did.
+  const bob = await worker.join(room, "Bob");
+  const bobLine = page.locator(".notice", { hasText: "Bob" });
+  await bobLine.filter({ hasText: "joined." }).waitFor();
+  assert.equal(await bobLine.textContent(), `Bob ${tagOf(bob.id)} joined.`);
+  await leave(bob);
+  await bobLine.filter({ hasText: "joined and left." }).waitFor();
+  assert.equal(await bobLine.count(), 1);
+  await screenshot(page, "call-notices.png");
   await page.context().close();
 });
