@@ -1,8 +1,13 @@
-//! `/api/ice`: the STUN and TURN servers a browser should use, with short-lived TURN
-//! credentials in coturn's REST scheme (`use-auth-secret`):
-//! `username = "<expiry unix s>:<random id>"`, `credential = base64(HMAC-SHA1(secret, username))`.
+//! The STUN and TURN servers a browser should use, with short-lived TURN credentials in
+//! coturn's REST scheme (`use-auth-secret`):
+//! `username = "<expiry unix s>:<member id>"`, `credential = base64(HMAC-SHA1(secret, username))`.
 //! coturn recomputes the credential from the same shared secret and refuses an expired
 //! username, so the Worker never talks to coturn and the secret never leaves the Worker.
+//!
+//! TURN credentials go only to people in a room: in their `welcome`, and in answer to an `ice`
+//! frame while they stay (the room's relay decides). Anyone else, through `GET /api/ice`, gets
+//! STUN only: a TURN server that hands credentials to anonymous callers is an open relay. The
+//! username's second part is the member's id, so coturn's per-user quotas count per person.
 //!
 //! Configuration (`[vars]` and one secret): `STUN_URLS`, `TURN_URLS` (comma-separated),
 //! `TURN_TTL_SECONDS`, and the secret `TURN_SECRET`. TURN is offered only when both its URLs
@@ -16,12 +21,15 @@
 use serde::Serialize;
 use worker::{Env, Response, Result};
 
-use crate::{http, ids};
+use crate::http;
 
 pub const DEFAULT_STUN_URL: &str = "stun:stun.cloudflare.com:3478";
-pub const DEFAULT_TTL_SECONDS: u64 = 3600;
-/// A credential must outlive the call setup; one that lives for days is barely short-lived.
-pub const TTL_RANGE_SECONDS: std::ops::RangeInclusive<u64> = 60..=86_400;
+/// Ten minutes: members ask for fresh credentials before they expire, so a leaked one is
+/// useful for minutes. coturn checks the expiry only when a relay is allocated: a call
+/// already relayed goes on past it.
+pub const DEFAULT_TTL_SECONDS: u64 = 600;
+/// A credential must outlive the call setup; one that lives for hours is barely short-lived.
+pub const TTL_RANGE_SECONDS: std::ops::RangeInclusive<u64> = 60..=3600;
 
 /// What the Worker is configured to hand out. The secret stays in here: `answer` is the only
 /// way out, and it carries only credentials derived from it.
@@ -38,7 +46,8 @@ struct Turn {
     ttl_seconds: u64,
 }
 
-/// The `/api/ice` body, shaped for `new RTCPeerConnection({ iceServers })`.
+/// ICE servers and when their credentials expire, shaped for
+/// `new RTCPeerConnection({ iceServers })`: the `/api/ice` body, and `ice` in room frames.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IceAnswer {
@@ -82,42 +91,48 @@ impl IceConfig {
         Self { stun_urls, turn }
     }
 
-    /// The answer at `now_s` (unix seconds); `id` makes each username distinct.
-    pub fn answer(&self, now_s: u64, id: &str) -> IceAnswer {
-        let mut ice_servers = vec![IceServer {
-            urls: self.stun_urls.clone(),
-            username: None,
-            credential: None,
-        }];
-        let mut expires_at = None;
+    /// STUN only: what anybody may have.
+    pub fn stun_only(&self) -> IceAnswer {
+        IceAnswer {
+            ice_servers: vec![IceServer {
+                urls: self.stun_urls.clone(),
+                username: None,
+                credential: None,
+            }],
+            expires_at: None,
+        }
+    }
+
+    /// STUN, and TURN with credentials for `member` valid from `now_s` (unix seconds): only
+    /// for a member of a room.
+    pub fn for_member(&self, now_s: u64, member: &str) -> IceAnswer {
+        let mut answer = self.stun_only();
         if let Some(turn) = &self.turn {
             let expiry = now_s + turn.ttl_seconds;
-            let username = format!("{expiry}:{id}");
+            let username = format!("{expiry}:{member}");
             let credential = turn_credential(turn.secret.as_bytes(), &username);
-            ice_servers.push(IceServer {
+            answer.ice_servers.push(IceServer {
                 urls: turn.urls.clone(),
                 username: Some(username),
                 credential: Some(credential),
             });
-            expires_at = Some(expiry);
+            answer.expires_at = Some(expiry);
         }
-        IceAnswer {
-            ice_servers,
-            expires_at,
-        }
+        answer
+    }
+
+    /// The configuration in the Worker's vars and its `TURN_SECRET`.
+    pub fn from_env(env: &Env) -> Self {
+        Self::from_vars(|name| match name {
+            "TURN_SECRET" => env.secret(name).ok().map(|s| s.to_string()),
+            _ => env.var(name).ok().map(|v| v.to_string()),
+        })
     }
 }
 
-/// `GET /api/ice`. Never cached: every answer holds fresh credentials.
+/// `GET /api/ice`: STUN servers only (TURN credentials are for members, see above).
 pub fn respond(env: &Env) -> Result<Response> {
-    let config = IceConfig::from_vars(|name| match name {
-        "TURN_SECRET" => env.secret(name).ok().map(|s| s.to_string()),
-        _ => env.var(name).ok().map(|v| v.to_string()),
-    });
-    let now_s = (js_sys::Date::now() / 1000.0) as u64;
-    let mut response = http::json(200, &config.answer(now_s, &ids::random_hex(8)))?;
-    response.headers_mut().set("Cache-Control", "no-store")?;
-    Ok(response)
+    http::json(200, &IceConfig::from_env(env).stun_only())
 }
 
 /// Splits a comma-separated list, keeping the entries with one of `schemes` and no spaces.
@@ -385,7 +400,7 @@ mod tests {
 
     #[test]
     fn stun_only_by_default() {
-        let answer = IceConfig::from_vars(|_| None).answer(1_700_000_000, "id");
+        let answer = IceConfig::from_vars(|_| None).for_member(1_700_000_000, "id");
         let json = serde_json::to_value(&answer).unwrap();
         assert_eq!(
             json,
@@ -393,6 +408,29 @@ mod tests {
                 "iceServers": [{ "urls": [DEFAULT_STUN_URL] }],
                 "expiresAt": null
             })
+        );
+    }
+
+    #[test]
+    fn strangers_get_stun_only_even_with_turn_configured() {
+        let config = IceConfig::from_vars(vars(&[
+            ("TURN_URLS", "turn:t.example"),
+            ("TURN_SECRET", "s3cret"),
+        ]));
+        let json = serde_json::to_value(config.stun_only()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "iceServers": [{ "urls": [DEFAULT_STUN_URL] }],
+                "expiresAt": null
+            })
+        );
+        let member = config.for_member(1000, "0123456789abcdef");
+        let turn = member.ice_servers[1].username.as_deref();
+        assert_eq!(
+            turn,
+            Some("1600:0123456789abcdef"),
+            "the member's id, for quotas"
         );
     }
 
@@ -407,7 +445,8 @@ mod tests {
             ("TURN_SECRET", "s3cret"),
             ("TURN_TTL_SECONDS", "600"),
         ]));
-        let json = serde_json::to_value(config.answer(1_700_000_000, "0123456789abcdef")).unwrap();
+        let json =
+            serde_json::to_value(config.for_member(1_700_000_000, "0123456789abcdef")).unwrap();
         assert_eq!(
             json,
             serde_json::json!({
@@ -437,7 +476,7 @@ mod tests {
                 ("TURN_SECRET", "s"),
             ],
         ] {
-            let answer = IceConfig::from_vars(vars(pairs)).answer(0, "id");
+            let answer = IceConfig::from_vars(vars(pairs)).for_member(0, "id");
             assert_eq!(answer.ice_servers.len(), 1, "{pairs:?}");
             assert_eq!(answer.expires_at, None);
         }
@@ -451,7 +490,7 @@ mod tests {
                 ("TURN_SECRET", "s"),
                 ("TURN_TTL_SECONDS", ttl),
             ]))
-            .answer(1000, "id")
+            .for_member(1000, "id")
             .expires_at
         };
         assert_eq!(expiry(" 120 "), Some(1120));
@@ -459,7 +498,9 @@ mod tests {
             assert_eq!(expiry(bad), Some(1000 + DEFAULT_TTL_SECONDS), "{bad:?}");
         }
         assert_eq!(expiry("0"), Some(1060));
-        assert_eq!(expiry("99999999999"), Some(1000 + 86_400));
+        assert_eq!(expiry("3600"), Some(1000 + 3600));
+        assert_eq!(expiry("3601"), Some(1000 + 3600), "an hour at most");
+        assert_eq!(expiry("99999999999"), Some(1000 + 3600));
     }
 
     #[test]
@@ -472,7 +513,7 @@ mod tests {
             ("TURN_URLS", "stun:x,turn:ok.example,,TURNS:up.example"),
             ("TURN_SECRET", "s"),
         ]));
-        let answer = config.answer(0, "id");
+        let answer = config.for_member(0, "id");
         assert_eq!(
             answer.ice_servers[0].urls,
             ["stun:ok.example", "STUN:UP.example"]
@@ -482,7 +523,7 @@ mod tests {
             ["turn:ok.example", "TURNS:up.example"]
         );
         for junk in ["", " , ", "http://x", "turn:x"] {
-            let answer = IceConfig::from_vars(vars(&[("STUN_URLS", junk)])).answer(0, "id");
+            let answer = IceConfig::from_vars(vars(&[("STUN_URLS", junk)])).for_member(0, "id");
             assert_eq!(answer.ice_servers[0].urls, [DEFAULT_STUN_URL], "{junk:?}");
         }
     }

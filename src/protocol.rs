@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::ice::IceAnswer;
+
 /// What a client may send to a room. Unknown fields are ignored (so a forged `from` or `ts`
 /// never reaches anyone: the server builds every outgoing frame itself).
 #[derive(Debug, Deserialize)]
@@ -32,6 +34,8 @@ pub enum ClientFrame {
     Nick {
         nick: String,
     },
+    /// Asks for fresh ICE servers (the TURN credentials expire): answered with `ice`.
+    Ice,
     Leave,
 }
 
@@ -78,6 +82,8 @@ pub enum ServerFrame<'a> {
         /// Earlier `chat` frames, oldest first, as they were sent.
         history: &'a [Box<RawValue>],
         limits: ClientLimits,
+        /// STUN and, when configured, TURN with credentials for this member.
+        ice: &'a IceAnswer,
     },
     PeerJoined {
         peer: &'a PeerInfo,
@@ -108,6 +114,8 @@ pub enum ServerFrame<'a> {
         id: &'a str,
         nick: &'a str,
     },
+    /// Fresh ICE servers, to the member who asked.
+    Ice(&'a IceAnswer),
     Error {
         code: ErrorCode,
         message: &'a str,

@@ -24,6 +24,7 @@ use serde_json::value::RawValue;
 use worker::*;
 
 use crate::config::Limits;
+use crate::ice::{IceAnswer, IceConfig};
 use crate::protocol::close;
 use crate::{http, ids, lobby};
 
@@ -51,6 +52,8 @@ pub struct Room {
     /// runtime hands the name to the object, even after an eviction.
     name: Option<String>,
     limits: Limits,
+    /// STUN and TURN servers, for members' `welcome` and `ice` frames.
+    ice: IceConfig,
     sockets: Sockets,
     store: RoomStore,
     /// The last chat lines, for joiners; written to storage in batches.
@@ -76,6 +79,7 @@ impl DurableObject for Room {
         }
         let limits = Limits::from_vars(|name| env.var(name).ok().map(|v| v.to_string()));
         let history = History::new(raw_storage(&state), limits.history_len);
+        let ice = IceConfig::from_env(&env);
         Self {
             name: state.id().name(),
             sockets: Sockets::new(&state),
@@ -83,6 +87,7 @@ impl DurableObject for Room {
             state,
             env,
             limits,
+            ice,
             history,
             lobby_reports: LobbyReports::default(),
             alarm_pending: Cell::new(false),
@@ -183,6 +188,10 @@ impl RoomIo for Room {
     fn departed(&self, token: &str) -> Option<Member> {
         let since = self.now_ms().saturating_sub(self.limits.resume_window_ms);
         self.store.departed(token, since)
+    }
+
+    fn ice(&self, member_id: &str) -> IceAnswer {
+        self.ice.for_member(self.now_ms() / 1000, member_id)
     }
 }
 

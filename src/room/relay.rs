@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::config::{Limits, Rate};
+use crate::ice::IceAnswer;
 use crate::protocol::{close, ClientFrame, ErrorCode, PeerInfo, ServerFrame, You};
 
 /// What the room knows of a socket: the person on it (once joined), its rate budgets, and when
@@ -165,6 +166,8 @@ pub trait RoomIo {
     fn history(&self) -> Vec<Box<RawValue>>;
     /// The member who left holding this resume token, if within the resume window.
     fn departed(&self, token: &str) -> Option<Member>;
+    /// ICE servers for a member: TURN credentials are for people in the room only.
+    fn ice(&self, member_id: &str) -> IceAnswer;
 }
 
 /// Handles one frame from a socket whose attachment is `conn`; `others` are the joined
@@ -276,6 +279,10 @@ fn handle(
             screen,
         } => state(me, muted, camera, screen),
         ClientFrame::Nick { nick } => rename(me, &nick, limits),
+        ClientFrame::Ice => {
+            let ice = io.ice(&me.peer.id);
+            Ok(Outcome::default().send(Target::Sender, ServerFrame::Ice(&ice)))
+        }
         ClientFrame::Leave => Ok(Outcome {
             close: Some(close::NORMAL),
             ..Outcome::default()
@@ -409,6 +416,7 @@ fn welcome(
         resumed,
         history: &io.history(),
         limits: limits.for_client(),
+        ice: &io.ice(&member.peer.id),
     };
     Outcome::default().send(Target::Sender, frame)
 }

@@ -11,6 +11,19 @@ import { sleep } from "./wait.mjs";
 
 const BIN = process.env.TURNSERVER_BIN || "turnserver";
 
+/** docs/security.md's private and special ranges a relay may never reach, but loopback. */
+const PRIVATE_RANGES = [
+  "0.0.0.0-0.255.255.255",
+  "10.0.0.0-10.255.255.255",
+  "100.64.0.0-100.127.255.255",
+  "169.254.0.0-169.254.255.255",
+  "172.16.0.0-172.31.255.255",
+  "192.168.0.0-192.168.255.255",
+  "224.0.0.0-255.255.255.255",
+  "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+  "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+];
+
 /**
  * @param {{ secret: string }} options
  * @returns {Promise<{ url: string, port: number, log: () => Promise<string>, stop: () => Promise<void> }>}
@@ -28,8 +41,13 @@ export async function startCoturn({ secret }) {
     "realm=room.test",
     "fingerprint",
     // Both browsers and their relayed addresses are on 127.0.0.1: coturn refuses loopback
-    // peers unless told otherwise.
+    // peers unless told otherwise. Everything else of docs/security.md's hardening applies.
     "allow-loopback-peers",
+    ...PRIVATE_RANGES.map((range) => `denied-peer-ip=${range}`),
+    "no-tcp-relay",
+    "user-quota=12",
+    "total-quota=1200",
+    "max-bps=500000",
     "no-tls",
     "no-dtls",
     "no-cli",

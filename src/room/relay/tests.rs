@@ -1,6 +1,7 @@
 //! The relay's rules, tested natively against a fake `RoomIo`: what each frame causes, for
 //! whom, and what the sender's socket remembers afterwards.
 use super::*;
+use crate::ice::IceConfig;
 use serde_json::{json, Value};
 use std::cell::Cell;
 
@@ -38,6 +39,14 @@ impl RoomIo for FakeIo {
     }
     fn departed(&self, token: &str) -> Option<Member> {
         self.departed.iter().find(|m| m.resume == token).cloned()
+    }
+    fn ice(&self, member_id: &str) -> IceAnswer {
+        let vars = |name: &str| match name {
+            "TURN_URLS" => Some("turn:turn.example".to_owned()),
+            "TURN_SECRET" => Some("s3cret".to_owned()),
+            _ => None,
+        };
+        IceConfig::from_vars(vars).for_member(self.now_ms() / 1000, member_id)
     }
 }
 
@@ -120,6 +129,12 @@ fn join_welcomes_the_joiner_and_tells_the_others() {
     assert_eq!(welcome["resume"], "id2id3");
     assert_eq!(welcome["history"][0]["text"], "hi");
     assert_eq!(welcome["limits"]["maxPeers"], 8);
+    // TURN credentials for this member, valid from now.
+    assert_eq!(
+        welcome["ice"]["iceServers"][1]["username"],
+        "1700000600:id1"
+    );
+    assert_eq!(welcome["ice"]["expiresAt"], 1_700_000_600);
     assert_eq!(sends[1].0, Target::Others);
     assert_eq!(sends[1].1["type"], "peer_joined");
     assert_eq!(sends[1].1["peer"]["nick"], "bob");
@@ -534,4 +549,37 @@ fn a_new_id_is_never_one_already_in_the_room() {
     let others = [member("id1", "ann")];
     let outcome = run(None, r#"{"type":"join","nick":"bob"}"#, &others);
     assert_eq!(outcome.conn.member.unwrap().peer.id, "id2");
+}
+
+#[test]
+fn a_member_asking_for_ice_gets_fresh_credentials_and_nobody_else_hears() {
+    let io = FakeIo::new();
+    let me = member("a", "ann");
+    io.now_ms.set(1_700_000_100_000);
+    let outcome = run_with(&io, Some(&me), r#"{"type":"ice"}"#, &[member("b", "bob")]);
+    let sends = frames(&outcome);
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].0, Target::Sender);
+    assert_eq!(sends[0].1["type"], "ice");
+    assert_eq!(sends[0].1["iceServers"][1]["username"], "1700000700:a");
+    assert_eq!(sends[0].1["expiresAt"], 1_700_000_700);
+}
+
+#[test]
+fn ice_before_join_is_refused() {
+    assert_eq!(
+        error_code(&run(None, r#"{"type":"ice"}"#, &[])),
+        "not_joined"
+    );
+}
+
+#[test]
+fn asking_for_ice_spends_the_chat_budget() {
+    let io = FakeIo::new();
+    let mut state = conn(Some(&member("a", "ann")));
+    for _ in 0..Limits::default().chat_rate.burst as usize {
+        state = step(&io, &state, r#"{"type":"ice"}"#, &[]).conn;
+    }
+    let outcome = step(&io, &state, r#"{"type":"ice"}"#, &[]);
+    assert_eq!(error_code(&outcome), "rate_limited");
 }
