@@ -28,8 +28,8 @@ export function exposeTestHook(currentCall) {
       }));
     },
     /**
-     * Each other person: the candidate types (host, srflx, relay) of the pair in use, and of
-     * every candidate this side gathered (`gathered`).
+     * Each other person: the candidate types (host, srflx, relay) of the pair in use, and every
+     * candidate this side gathered (`gathered`: { type, port }).
      */
     async routes() {
       const routes = [];
@@ -42,7 +42,7 @@ export function exposeTestHook(currentCall) {
           id: p.id,
           local: byId.get(pair?.localCandidateId)?.candidateType ?? null,
           remote: byId.get(pair?.remoteCandidateId)?.candidateType ?? null,
-          gathered: stats.filter((s) => s.type === "local-candidate").map((s) => s.candidateType),
+          gathered: stats.filter((s) => s.type === "local-candidate").map((s) => ({ type: s.candidateType, port: s.port })),
         });
       }
       return routes;
@@ -50,6 +50,10 @@ export function exposeTestHook(currentCall) {
     /** Drops the room socket as a network failure would: the client must reconnect by itself. */
     dropSocket() {
       currentCall()?.socket.drop();
+    },
+    /** Restarts ICE on every connection, as a change of network would: it gathers anew. */
+    restartIce() {
+      for (const p of currentCall()?.peers.values() ?? []) p.link?.pc.restartIce();
     },
   };
 }

@@ -1,6 +1,7 @@
 // "Hide my network address", the pre-join card's option: its defaults and memory, a call in
 // which one side hides its address behind a real coturn on loopback (only relay candidates)
-// and the other does not, and the warning when the server has no relay to hide it with.
+// and the other does not, and the warning when the server has no relay to hide it with. And
+// the TURN credentials the room gives its members, kept fresh for as long as a call lasts.
 import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
@@ -13,19 +14,21 @@ const SECRET = "relay-ui-test-secret";
 const HIDE = "Hide my network address";
 const NO_RELAY = "This server has no relay: your network address is visible to the people you call.";
 
-let coturn, worker, plainWorker, browser;
+let coturn, worker, plainWorker, shortWorker, browser;
 before(async () => {
   coturn = await startCoturn({ secret: SECRET });
-  [worker, plainWorker, browser] = await Promise.all([
-    startWorker({ vars: { ...LOCAL_ICE, TURN_URLS: coturn.url, TURN_SECRET: SECRET } }),
+  const turn = { ...LOCAL_ICE, TURN_URLS: coturn.url, TURN_SECRET: SECRET };
+  [worker, plainWorker, shortWorker, browser] = await Promise.all([
+    startWorker({ vars: turn }),
     startWorker({ vars: LOCAL_ICE }),
+    // Credentials that live 61 s: the call asks for fresh ones a minute before, so at once.
+    startWorker({ vars: { ...turn, TURN_TTL_SECONDS: "61" } }),
     launchBrowser(),
   ]);
 });
 after(async () => {
   await browser?.close();
-  await worker?.stop();
-  await plainWorker?.stop();
+  await Promise.all([worker?.stop(), plainWorker?.stop(), shortWorker?.stop()]);
   await coturn?.stop();
 });
 
@@ -91,13 +94,14 @@ test("hiding my address: only relay candidates on my side, host candidates on th
     assert.equal(await page.isHidden("#no-relay"), true);
   }
   const mine = await route(hidden);
+  const types = (route) => route.gathered.map((candidate) => candidate.type);
   assert.equal(mine.local, "relay", `coturn log:\n${await coturn.log()}`);
-  assert.ok(mine.gathered.length > 0 && mine.gathered.every((type) => type === "relay"), `gathered: ${mine.gathered}`);
+  assert.ok(types(mine).length > 0 && types(mine).every((type) => type === "relay"), `gathered: ${types(mine)}`);
   assert.equal((await peers(hidden))[0].iceTransportPolicy, "relay");
 
   const theirs = await route(open);
   assert.equal(theirs.remote, "relay", "the other side sees only the relay");
-  assert.ok(theirs.gathered.includes("host"), `gathered: ${theirs.gathered}`);
+  assert.ok(types(theirs).includes("host"), `gathered: ${types(theirs)}`);
   assert.equal((await peers(open))[0].iceTransportPolicy, "all");
   for (const page of [hidden, open]) {
     await page.getByRole("button", { name: "Leave" }).click();
@@ -132,5 +136,45 @@ test("without a relay on the server: a warning in the call, every candidate used
   await wes.getByRole("button", { name: "Leave" }).click();
   await wes.waitForSelector("#lobby:not([hidden])");
   assert.equal(await wes.getByLabel(HIDE).isChecked(), false);
+  for (const page of pages) await page.context().close();
+});
+
+test("fresh TURN credentials reach every open connection, and an ICE restart allocates with them", async () => {
+  const pages = [];
+  const frames = [];
+  // Fay comes second: her connection to Gus is made at her welcome, with its credentials.
+  for (const nick of ["Gus", "Fay"]) {
+    const page = await openLobby(browser, shortWorker.url + "/");
+    if (nick === "Fay") {
+      // What Fay's room socket says and hears.
+      page.on("websocket", (ws) => {
+        if (!ws.url().includes("/ws/rooms/")) return;
+        ws.on("framesent", ({ payload }) => payload !== "ping" && frames.push({ sent: JSON.parse(payload) }));
+        ws.on("framereceived", ({ payload }) => payload !== "pong" && frames.push({ received: JSON.parse(payload) }));
+      });
+    }
+    await joinRoom(page, nick, "fresh");
+    pages.push(page);
+  }
+  const [gus, fay] = pages;
+  const turnUser = (ice) => ice.iceServers.find((server) => server.username)?.username;
+  const welcome = frames.find((f) => f.received?.type === "welcome").received;
+  const fresh = await until(() => frames.find((f) => f.received?.type === "ice")?.received, { what: "an ice frame" });
+  assert.ok(frames.some((f) => f.sent?.type === "ice"), "Fay asked for it");
+  assert.notEqual(turnUser(fresh), turnUser(welcome.ice));
+  await waitConnected(fay, 1);
+  await until(async () => (await peers(fay))[0].turnUsername === turnUser(fresh), { what: "the connection to use the fresh credentials" });
+
+  // A restart gathers anew: coturn allocates a new relay (a new port), which it does only for
+  // credentials it accepts, and the call goes on through it.
+  const relayPorts = async () => (await route(fay)).gathered.filter((c) => c.type === "relay").map((c) => c.port);
+  const before = await relayPorts();
+  await fay.evaluate(() => window.room.restartIce());
+  await until(async () => (await relayPorts()).some((port) => !before.includes(port)), { what: "a relay allocated after the restart" });
+  await waitConnected(fay, 1);
+  await waitPlaying(fay, [await myId(gus)]);
+  assert.equal((await route(fay)).local, "relay");
+  // Asked once: the next is due a minute before the fresh ones expire, and at least 30 s on.
+  assert.equal(frames.filter((f) => f.sent?.type === "ice").length, 1);
   for (const page of pages) await page.context().close();
 });
