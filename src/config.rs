@@ -25,6 +25,12 @@ pub struct Limits {
     pub heartbeat_timeout_ms: u64,
     /// How often an occupied room looks for dead sockets (an alarm).
     pub sweep_interval_ms: u64,
+    /// A socket that has not joined this long after opening is closed (4006): an open socket
+    /// costs the room, and a room's sockets are capped.
+    pub join_timeout_ms: u64,
+    /// Sockets open in one room at once, joined or not: room for everyone, their reconnects
+    /// and a few people being turned away.
+    pub max_sockets: usize,
 }
 
 /// A token bucket's shape: `burst` frames at once, refilled at `per_sec`.
@@ -57,6 +63,8 @@ impl Default for Limits {
             resume_window_ms: 30_000,
             heartbeat_timeout_ms: 45_000,
             sweep_interval_ms: 30_000,
+            join_timeout_ms: 10_000,
+            max_sockets: 24,
         }
     }
 }
@@ -92,6 +100,8 @@ impl Limits {
             resume_window_ms: read_ms("RESUME_WINDOW_MS", d.resume_window_ms),
             heartbeat_timeout_ms: read_ms("HEARTBEAT_TIMEOUT_MS", d.heartbeat_timeout_ms),
             sweep_interval_ms: read_ms("SWEEP_INTERVAL_MS", d.sweep_interval_ms),
+            join_timeout_ms: read_ms("JOIN_TIMEOUT_MS", d.join_timeout_ms),
+            max_sockets: read("MAX_SOCKETS", d.max_sockets, 10_000),
         }
     }
 
@@ -156,6 +166,9 @@ mod tests {
         );
         assert_eq!(read("CHAT_RATE_BURST", 100_000).chat_rate.burst, 100_000.0);
         assert_eq!(read("CHAT_RATE_BURST", 100_001).chat_rate.burst, 20.0);
+        assert_eq!(read("JOIN_TIMEOUT_MS", 2000).join_timeout_ms, 2000);
+        assert_eq!(read("MAX_SOCKETS", 10_000).max_sockets, 10_000);
+        assert_eq!(read("MAX_SOCKETS", 10_001).max_sockets, 24);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Room: video rooms on the edge.
 //!
 //! - `routes`: which handler a request goes to (pure).
+//! - `admission`: limits on opening sockets, per network and per room.
 //! - `room_name`: what a room may be called (pure).
+//! - `text`: what people may call themselves and write: no invisible characters, no
+//!   lookalikes (pure).
 //! - `protocol`: the wire types (pure); `config`: limits from `[vars]` (pure).
 //! - `ice`: STUN/TURN servers and TURN credentials for `/api/ice` (pure but for `respond`).
 //! - `room`: the Durable Object holding one room's sockets (`mod.rs` applies what a frame
@@ -18,6 +21,7 @@
 use worker::*;
 
 mod admin;
+pub mod admission;
 pub mod config;
 mod http;
 pub mod ice;
@@ -27,10 +31,12 @@ pub mod protocol;
 mod room;
 pub mod room_name;
 pub mod routes;
+pub mod text;
 
 pub use lobby::Lobby;
 pub use room::Room;
 
+use admission::Limit;
 use routes::{origin_allowed, route, Route, RouteError};
 
 /// Crate version and git revision, stamped by build.rs.
@@ -54,10 +60,21 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             )
         }
         Ok(Route::RoomSocket(name)) => {
+            let network = admission::network(&req);
+            if !admission::admit(&env, Limit::SocketsPerNetwork, &network).await {
+                return Limit::SocketsPerNetwork.refuse();
+            }
+            if !admission::admit(&env, Limit::SocketsPerRoom, name.as_str()).await {
+                return Limit::SocketsPerRoom.refuse();
+            }
             let room = room::stub(&env, name.as_str())?;
             room.fetch_with_request(req).await
         }
         Ok(Route::LobbySocket) => {
+            let network = admission::network(&req);
+            if !admission::admit(&env, Limit::SocketsPerNetwork, &network).await {
+                return Limit::SocketsPerNetwork.refuse();
+            }
             let lobby = env
                 .durable_object("LOBBY")?
                 .get_by_name(lobby::LOBBY_NAME)?;

@@ -140,9 +140,12 @@ pub enum ErrorCode {
     NotJoined,
     /// A second `join` on a joined socket.
     AlreadyJoined,
-    /// Empty, too long, or holding control characters.
+    /// Empty, too long, holding invisible, formatting or control characters, piling up
+    /// accents, or mixing lookalike alphabets (`text::nickname`).
     BadNick,
-    /// Empty, too long, or holding control characters other than newline and tab.
+    /// Looks like the nickname of someone in the room (`text::lookalike_key`).
+    NickTaken,
+    /// Showing nothing, too long, or holding control characters other than newline and tab.
     BadChat,
     /// A `signal` to a peer that is not (or no longer) in the room, or to oneself.
     UnknownPeer,
@@ -154,12 +157,15 @@ pub enum ErrorCode {
 /// Close codes the room uses (docs/protocol.md lists them).
 pub mod close {
     pub const NORMAL: u16 = 1000;
+    /// A lobby socket sent something other than `ping`.
+    pub const POLICY: u16 = 1008;
     pub const TOO_LARGE: u16 = 1009;
     pub const ROOM_FULL: u16 = 4001;
     pub const RATE_LIMITED: u16 = 4002;
     pub const REMOVED: u16 = 4003;
     pub const REPLACED: u16 = 4004;
     pub const TIMED_OUT: u16 = 4005;
+    pub const JOIN_TIMEOUT: u16 = 4006;
 
     /// The code to close our side with after a client closed. The reserved codes (1005 no
     /// status, 1006 abnormal, 1015 TLS) may not be sent, and a close that is not echoed at

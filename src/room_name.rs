@@ -1,10 +1,16 @@
 //! Room names: what the router accepts before any Durable Object is touched, and what a
 //! public list may show. Pure logic, tested natively.
 
+use unicode_normalization::UnicodeNormalization;
+
+use crate::text;
+
 /// Longest room name, in characters (not bytes), after trimming.
 pub const MAX_ROOM_NAME_CHARS: usize = 64;
 
-/// A validated room name: 1 to 64 Unicode letters, digits, `-`, `_` or `.`.
+/// A validated room name: 1 to 64 Unicode letters, digits, `-`, `_` or `.`, in NFC (so one
+/// name has one room however it was typed), and not mixing alphabets that look alike
+/// (`аdmin` with a Cyrillic `а` would pass for `admin` in the public list).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomName(String);
 
@@ -14,6 +20,7 @@ pub enum RoomNameError {
     TooLong,
     BadEncoding,
     BadCharacter(char),
+    MixedScripts,
 }
 
 impl RoomNameError {
@@ -25,6 +32,9 @@ impl RoomNameError {
             Self::BadCharacter(c) => {
                 format!("room name may only hold letters, digits, '-', '_' and '.', not {c:?}")
             }
+            Self::MixedScripts => {
+                "room name mixes alphabets that look alike (like Latin and Cyrillic)".to_owned()
+            }
         }
     }
 }
@@ -32,7 +42,7 @@ impl RoomNameError {
 impl RoomName {
     /// Validates a name as typed (already decoded): trims it, then checks length and characters.
     pub fn parse(raw: &str) -> Result<Self, RoomNameError> {
-        let name = raw.trim();
+        let name: String = raw.trim().nfc().collect();
         if name.is_empty() {
             return Err(RoomNameError::Empty);
         }
@@ -42,7 +52,10 @@ impl RoomName {
         if let Some(bad) = name.chars().find(|&c| !is_name_char(c)) {
             return Err(RoomNameError::BadCharacter(bad));
         }
-        Ok(Self(name.to_owned()))
+        if text::mixes_lookalike_scripts(&name) {
+            return Err(RoomNameError::MixedScripts);
+        }
+        Ok(Self(name))
     }
 
     /// Validates a name as it stands in a URL path segment (percent-encoded).
@@ -149,5 +162,25 @@ mod tests {
         assert!(RoomNameError::BadCharacter('!')
             .message()
             .ends_with("not '!'"));
+        assert!(RoomNameError::MixedScripts.message().contains("Cyrillic"));
+    }
+
+    #[test]
+    fn one_name_one_room_however_it_was_typed() {
+        let composed = RoomName::parse("caf\u{e9}").unwrap();
+        let decomposed = RoomName::parse("cafe\u{301}").unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(decomposed.as_str(), "caf\u{e9}");
+        assert_eq!(RoomName::from_path_segment("cafe%CC%81"), Ok(composed));
+    }
+
+    #[test]
+    fn lookalike_alphabets_may_not_mix() {
+        for name in ["\u{430}dmin-announcements", "\u{3bf}fficial"] {
+            assert_eq!(RoomName::parse(name), Err(RoomNameError::MixedScripts));
+        }
+        for name in ["admin-announcements", "команда", "team-방", "東京-tokyo"] {
+            assert!(RoomName::parse(name).is_ok(), "{name}");
+        }
     }
 }

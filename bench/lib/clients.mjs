@@ -8,6 +8,7 @@
 import WebSocket from "ws";
 import { io } from "socket.io-client";
 import { within } from "./targets.mjs";
+import { randomAddress } from "../../tests/support/client.mjs";
 
 const BENCH_TEXT = /^b:(\d+):(\d+):([\d.]+)$/;
 const JOIN_TIMEOUT_MS = 20_000;
@@ -23,7 +24,9 @@ export function joinRoom(target, room, nick, peer, onChat) {
 
 function joinWs(target, room, nick, peer, onChat) {
   const started = performance.now();
-  const ws = new WebSocket(target.roomUrl(room), { perMessageDeflate: false });
+  // Each client on its own network, so Room's per-network limits count them apart.
+  const headers = { "CF-Connecting-IP": randomAddress() };
+  const ws = new WebSocket(target.roomUrl(room), { perMessageDeflate: false, headers });
   peer.chat = (text) => ws.send(JSON.stringify({ type: "chat", text }));
   peer.close = () => ws.terminate();
   return new Promise((resolve, reject) => {

@@ -44,7 +44,7 @@ const roomPath = (name) => `/ws/rooms/${encodeURIComponent(name)}`;
  */
 export async function roomMiniflare(vars, { inspectorPort } = {}) {
   const before = new Set(childrenNamed("workerd"));
-  const worker = await startWorker({ vars, inspectorPort });
+  const worker = await startWorker({ vars, inspectorPort, liftLimits: true });
   const pids = childrenNamed("workerd").filter((pid) => !before.has(pid));
   return {
     kind: "ws",

@@ -17,7 +17,7 @@ use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use worker::*;
 
-use crate::protocol::close;
+use crate::protocol::{close, ErrorCode, ServerFrame};
 use crate::{http, room};
 pub use list::Report;
 use list::{
@@ -192,9 +192,18 @@ impl DurableObject for Lobby {
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
         // Lobby sockets only listen; a ping the auto-response missed is still answered.
+        // Anything else is refused and the socket closed: nobody has a reason to send it, and
+        // reading it costs the one object every lobby page shares.
         match message {
             WebSocketIncomingMessage::String(text) if text == "ping" => ws.send_with_str("pong"),
-            _ => Ok(()),
+            _ => {
+                let refusal = ServerFrame::Error {
+                    code: ErrorCode::BadMessage,
+                    message: "lobby sockets only listen: send nothing but ping",
+                };
+                ws.send_with_str(refusal.to_json())?;
+                ws.close(Some(close::POLICY), Some("lobby sockets only listen"))
+            }
         }
     }
 

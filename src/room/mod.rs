@@ -15,14 +15,17 @@
 //! - `lobby_report`: telling the lobby the head count, one report at a time;
 //! - `api`: the room's internal HTTP API (`peers`, `kick`), both the calls and their shapes.
 //!
-//! One alarm, only while it has work: sweeping for vanished sockets while the room is
-//! occupied, and forgetting the room once it is empty and nobody can come back.
+//! One alarm, only while it has work: closing sockets that do not join in time, sweeping for
+//! vanished sockets while the room is occupied, and forgetting the room once it is empty and
+//! nobody can come back. A room stores nothing until someone joins, and nothing once it is
+//! forgotten.
 use std::cell::Cell;
 use std::rc::Rc;
 
 use serde_json::value::RawValue;
 use worker::*;
 
+use crate::admission::{self, Limit};
 use crate::config::Limits;
 use crate::ice::{IceAnswer, IceConfig};
 use crate::protocol::close;
@@ -59,8 +62,9 @@ pub struct Room {
     /// The last chat lines, for joiners; written to storage in batches.
     history: Rc<History>,
     lobby_reports: LobbyReports,
-    /// True once this instance knows an alarm is pending: joins do not ask storage again.
-    alarm_pending: Cell<bool>,
+    /// When the pending alarm goes off (unix ms), once this instance knows: joins do not ask
+    /// storage again.
+    alarm_at: Cell<Option<u64>>,
 }
 
 /// Whether a departure can be undone with the resume token: a lost connection can, leaving on
@@ -90,7 +94,7 @@ impl DurableObject for Room {
             ice,
             history,
             lobby_reports: LobbyReports::default(),
-            alarm_pending: Cell::new(false),
+            alarm_at: Cell::new(None),
         }
     }
 
@@ -104,7 +108,7 @@ impl DurableObject for Room {
                 Ok(kick) => self.kick(&kick.id).await,
                 Err(_) => http::error(400, "bad_request", "expected {\"id\": \"…\"}"),
             },
-            _ => self.accept(),
+            _ => self.accept(&req).await,
         }
     }
 
@@ -145,26 +149,18 @@ impl DurableObject for Room {
         Ok(())
     }
 
-    /// Sweeps for vanished sockets while the room is occupied; once it is empty, forgets the
-    /// resume records as they expire and then the room itself.
+    /// Closes sockets that overstayed (see `sweep`), forgets the resume records as they
+    /// expire, and comes back when there is more to do; once the room is empty and nobody can
+    /// come back, forgets the room itself.
     async fn alarm(&self) -> Result<Response> {
-        self.alarm_pending.set(false);
+        self.alarm_at.set(None);
         self.sweep().await;
         let now = self.now_ms();
         (self.store).expire_departures(now.saturating_sub(self.limits.resume_window_ms))?;
-        let storage = self.state.storage();
-        if self.sockets.all().members().next().is_some() {
-            storage
-                .set_alarm(self.limits.sweep_interval_ms as i64)
-                .await?;
-            self.alarm_pending.set(true);
-        } else if let Some(oldest) = self.store.oldest_departure() {
-            let due = oldest + self.limits.resume_window_ms + 1;
-            storage.set_alarm(due.saturating_sub(now) as i64).await?;
-            self.alarm_pending.set(true);
-        } else {
+        match self.next_alarm(now) {
+            Some(delay_ms) => self.alarm_within(delay_ms).await,
             // Nobody is here and nobody can come back: the room leaves nothing behind.
-            self.store.wipe().await?;
+            None => self.store.wipe().await?,
         }
         Response::ok("")
     }
@@ -196,17 +192,34 @@ impl RoomIo for Room {
 }
 
 impl Room {
-    /// Upgrades a connection (the front door has checked the room's name already).
-    fn accept(&self) -> Result<Response> {
+    /// Upgrades a connection (the front door has checked the room's name, and the limits on
+    /// the caller's network and on this room). A room holds at most `max_sockets` sockets,
+    /// and the first socket into an empty room creates it, which is limited per network.
+    async fn accept(&self, req: &Request) -> Result<Response> {
         if self.name.is_none() {
             return http::error(400, "bad_room_name", "rooms are reached by name");
         }
+        let open = self.sockets.all().iter().count();
+        if open >= self.limits.max_sockets {
+            return Limit::SocketsPerRoom.refuse();
+        }
+        let creating = open == 0 && self.store.oldest_departure().is_none();
+        if creating {
+            let network = admission::network(req);
+            if !admission::admit(&self.env, Limit::RoomsPerNetwork, &network).await {
+                return Limit::RoomsPerNetwork.refuse();
+            }
+        }
         let pair = WebSocketPair::new()?;
+        let now = self.now_ms();
         let fresh = Conn {
-            seen_ms: self.now_ms(),
+            seen_ms: now,
+            opened_ms: now,
             ..Conn::default()
         };
         self.sockets.accept(&pair.server, &fresh)?;
+        // The alarm closes the socket if it has not joined by then.
+        self.alarm_within(self.limits.join_timeout_ms + 1).await;
         Response::from_websocket(pair.client)
     }
 
@@ -236,8 +249,8 @@ impl Room {
             Some(Resumed::Returned { token }) => self.store.forget_departure(token)?,
             None => {}
         }
-        if let Some(private) = outcome.room_private {
-            self.store.set_private(private);
+        if outcome.make_private {
+            self.store.make_private();
         }
         for send in &outcome.sends {
             sockets.deliver(ws, sender.as_deref(), &send.to, &send.frame);
@@ -249,7 +262,7 @@ impl Room {
             self.close(ws, code, Departure::Final).await;
         }
         if outcome.count_changed {
-            self.keep_sweeping().await;
+            self.alarm_within(self.limits.sweep_interval_ms).await;
         }
         if outcome.count_changed || !self.lobby_reports.sent_since_wake() {
             self.report().await;
@@ -278,44 +291,62 @@ impl Room {
         let left = relay::on_leave(member, remaining);
         sockets.deliver(ws, Some(&member.peer.id), &left.to, &left.frame);
         if remaining == 0 {
-            // The conversation is over: the history goes now, the rest when the alarm finds
-            // the room still empty after the resume window.
+            // The conversation is over: the history goes now, the rest (privacy included)
+            // when the alarm finds the room still empty after the resume window.
             self.history.clear().await;
-            self.store.set_private(false);
-            self.keep_sweeping().await;
+            self.alarm_within(self.limits.sweep_interval_ms).await;
         }
         self.report().await;
     }
 
-    /// Closes sockets that have gone silent (no frame and no ping for the heartbeat timeout):
-    /// a client that vanished without a close is announced as gone.
+    /// Closes the sockets that overstayed (`relay::overdue`): members gone silent (no frame
+    /// and no ping for the heartbeat timeout), who vanished without a close and are announced
+    /// as gone, and sockets that never joined.
     async fn sweep(&self) {
         let now = self.now_ms();
         for socket in self.sockets.all().iter() {
             let last_heard = self.sockets.last_heard_ms(socket);
-            if relay::is_silent(now, last_heard, &self.limits) {
-                self.close(&socket.ws, close::TIMED_OUT, Departure::Lost)
-                    .await;
+            if let Some(code) = relay::overdue(&socket.conn, last_heard, now, &self.limits) {
+                self.close(&socket.ws, code, Departure::Lost).await;
             }
         }
     }
 
-    /// Makes sure an alarm is pending (see `alarm`).
-    async fn keep_sweeping(&self) {
-        if self.alarm_pending.get() {
+    /// How long until the alarm has work again, or `None` when the room is done with: the
+    /// next sweep while anyone is here, the deadline of a socket that has not joined, the end
+    /// of the oldest departure's resume window.
+    fn next_alarm(&self, now: u64) -> Option<u64> {
+        let sockets = self.sockets.all();
+        let sweep = (sockets.members().next()).map(|_| self.limits.sweep_interval_ms);
+        let join_deadline = (sockets.iter())
+            .filter(|socket| socket.member().is_none())
+            .map(|socket| socket.conn.opened_ms + self.limits.join_timeout_ms + 1)
+            .min();
+        let resume_ends =
+            (self.store.oldest_departure()).map(|oldest| oldest + self.limits.resume_window_ms + 1);
+        let until = |at: u64| at.saturating_sub(now);
+        [sweep, join_deadline.map(until), resume_ends.map(until)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Makes sure the alarm goes off within `delay_ms` (see `alarm`).
+    async fn alarm_within(&self, delay_ms: u64) {
+        let due = self.now_ms() + delay_ms;
+        if self.alarm_at.get().is_some_and(|at| at <= due) {
             return;
         }
         let storage = self.state.storage();
-        let set = match storage.get_alarm().await {
-            Ok(Some(_)) => Ok(()),
-            _ => {
-                storage
-                    .set_alarm(self.limits.sweep_interval_ms as i64)
-                    .await
+        if let Ok(Some(at)) = storage.get_alarm().await {
+            let at = u64::try_from(at).unwrap_or_default();
+            if at <= due {
+                self.alarm_at.set(Some(at));
+                return;
             }
-        };
-        match set {
-            Ok(()) => self.alarm_pending.set(true),
+        }
+        match storage.set_alarm(delay_ms as i64).await {
+            Ok(()) => self.alarm_at.set(Some(due)),
             Err(why) => console_warn!("setting the room alarm failed: {why}"),
         }
     }

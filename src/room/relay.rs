@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 use crate::config::{Limits, Rate};
 use crate::ice::IceAnswer;
 use crate::protocol::{close, ClientFrame, ErrorCode, PeerInfo, ServerFrame, You};
+use crate::text;
 
 /// What the room knows of a socket: the person on it (once joined), its rate budgets, and when
 /// it was last heard from. Kept in its attachment, so an evicted room wakes up knowing it.
@@ -17,6 +18,9 @@ pub struct Conn {
     /// Unix ms of the last frame (or of the upgrade): with the runtime's record of the last
     /// auto-answered `ping`, it tells a live socket from a vanished one.
     pub seen_ms: u64,
+    /// Unix ms of the upgrade: a socket must join within `join_timeout_ms` of it.
+    #[serde(default)]
+    pub opened_ms: u64,
     /// The room has closed this socket. Frames the client sent before it saw the close still
     /// arrive afterwards; they are ignored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -100,7 +104,7 @@ pub enum Resumed {
 /// order:
 /// 1. keep the sender's new attachment (`conn`), written through if the person changed;
 /// 2. finish a resume (`resumed`): close the socket taken over, or use up the departed record;
-/// 3. store the room's privacy (`room_private`);
+/// 3. make the room private (`make_private`);
 /// 4. deliver `sends`, in order;
 /// 5. append `chat` to the history;
 /// 6. close the sender's socket (`close`), announcing their departure if they had joined;
@@ -112,8 +116,9 @@ pub struct Outcome {
     /// The sender's attachment after this frame (budgets spent, member joined or changed).
     pub conn: Conn,
     pub sends: Vec<Send>,
-    /// Set by the first joiner of an empty room: whether the room is private.
-    pub room_private: Option<bool>,
+    /// The first joiner of an empty room asked for a private room. Privacy only ever turns
+    /// on: it lasts until the room is forgotten (see `Room::alarm`).
+    pub make_private: bool,
     /// A chat frame to append to the room's history.
     pub chat: Option<String>,
     /// Close the sender's socket with this code, after the sends.
@@ -278,7 +283,7 @@ fn handle(
             camera,
             screen,
         } => state(me, muted, camera, screen),
-        ClientFrame::Nick { nick } => rename(me, &nick, limits),
+        ClientFrame::Nick { nick } => rename(me, &nick, others, limits),
         ClientFrame::Ice => {
             let ice = io.ice(&me.peer.id);
             Ok(Outcome::default().send(Target::Sender, ServerFrame::Ice(&ice)))
@@ -304,9 +309,15 @@ pub fn on_leave(member: &Member, remaining: usize) -> Send {
     }
 }
 
-/// Whether a socket last heard from at `last_heard_ms` counts as vanished at `now_ms`.
-pub fn is_silent(now_ms: u64, last_heard_ms: u64, limits: &Limits) -> bool {
-    now_ms.saturating_sub(last_heard_ms) > limits.heartbeat_timeout_ms
+/// Whether a socket has outstayed its welcome at `now_ms`, and the close code if so: a
+/// member silent (no frame, no ping) since `last_heard_ms` for the heartbeat timeout has
+/// vanished; a socket that has not joined within the join timeout of opening is squatting.
+pub fn overdue(conn: &Conn, last_heard_ms: u64, now_ms: u64, limits: &Limits) -> Option<u16> {
+    let (since, timeout, code) = match conn.member {
+        Some(_) => (last_heard_ms, limits.heartbeat_timeout_ms, close::TIMED_OUT),
+        None => (conn.opened_ms, limits.join_timeout_ms, close::JOIN_TIMEOUT),
+    };
+    (now_ms.saturating_sub(since) > timeout).then_some(code)
 }
 
 fn join(
@@ -317,7 +328,6 @@ fn join(
     limits: &Limits,
     io: &impl RoomIo,
 ) -> Result<(Outcome, Member), Refusal> {
-    let nick = valid_nick(nick, limits)?;
     // A resume token held by a live socket: take its place, unseen by the others.
     let held = resume.and_then(|token| others.iter().copied().find(|m| m.resume == token));
     if let Some(old) = held {
@@ -344,6 +354,7 @@ fn join(
             close::ROOM_FULL,
         ));
     }
+    let nick = valid_nick(nick, others, limits)?;
     // A resume token of someone who left within the window: the same id comes back.
     let returning = resume
         .and_then(|token| io.departed(token).map(|member| (token, member)))
@@ -388,7 +399,7 @@ fn join(
         },
     );
     let outcome = Outcome {
-        room_private: others.is_empty().then_some(private),
+        make_private: others.is_empty() && private,
         count_changed: true,
         resumed,
         ..outcome
@@ -438,7 +449,7 @@ fn unused_id(others: &[&Member], io: &impl RoomIo) -> String {
 }
 
 fn chat(me: &Member, text: &str, limits: &Limits, now: u64) -> Result<Outcome, Refusal> {
-    if text.trim().is_empty() {
+    if !text::has_visible(text) {
         return Err(Refusal::new(ErrorCode::BadChat, "chat text is empty"));
     }
     if text.chars().count() > limits.max_chat_chars {
@@ -526,8 +537,13 @@ fn state(
     Ok(Outcome::default().send(Target::Others, frame))
 }
 
-fn rename(me: &mut Member, nick: &str, limits: &Limits) -> Result<Outcome, Refusal> {
-    me.peer.nick = valid_nick(nick, limits)?;
+fn rename(
+    me: &mut Member,
+    nick: &str,
+    others: &[&Member],
+    limits: &Limits,
+) -> Result<Outcome, Refusal> {
+    me.peer.nick = valid_nick(nick, others, limits)?;
     let frame = ServerFrame::Nick {
         id: &me.peer.id,
         nick: &me.peer.nick,
@@ -535,23 +551,19 @@ fn rename(me: &mut Member, nick: &str, limits: &Limits) -> Result<Outcome, Refus
     Ok(Outcome::default().send(Target::Everyone, frame))
 }
 
-/// A nickname is trimmed, then must be 1 to `max_nick_chars` characters with no control
-/// characters (they would let one person forge line breaks in everyone's chat).
-fn valid_nick(nick: &str, limits: &Limits) -> Result<String, Refusal> {
-    let nick = nick.trim();
-    let problem = if nick.is_empty() {
-        "nickname is empty".to_owned()
-    } else if nick.chars().count() > limits.max_nick_chars {
-        format!(
-            "nickname is limited to {} characters",
-            limits.max_nick_chars
-        )
-    } else if nick.chars().any(char::is_control) {
-        "nickname may not hold control characters".to_owned()
-    } else {
-        return Ok(nick.to_owned());
-    };
-    Err(Refusal::new(ErrorCode::BadNick, problem))
+/// The nickname as it will be shown (`text::nickname` has the rules), unless it looks like
+/// the name of someone else in the room: two people must never look the same.
+fn valid_nick(nick: &str, others: &[&Member], limits: &Limits) -> Result<String, Refusal> {
+    let nick = text::nickname(nick, limits.max_nick_chars)
+        .map_err(|problem| Refusal::new(ErrorCode::BadNick, problem.message()))?;
+    let looks = text::lookalike_key(&nick);
+    if (others.iter()).any(|m| text::lookalike_key(&m.peer.nick) == looks) {
+        return Err(Refusal::new(
+            ErrorCode::NickTaken,
+            "someone here already goes by a name that looks like this one",
+        ));
+    }
+    Ok(nick)
 }
 
 #[cfg(test)]

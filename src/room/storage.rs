@@ -4,11 +4,15 @@
 //! - `departed`: for the resume window, the people whose connection was lost, by resume token,
 //!   so that one coming back gets the same id.
 //!
+//! The tables are made by the first write (a join that makes the room private, a lost
+//! connection), not when the room is opened: a socket that never joins leaves no storage
+//! behind, and a forgotten room (`wipe`) stays empty. Until then every read finds nothing.
+//!
 //! The chat history is kept apart, in key-value storage (`history`).
 use std::cell::Cell;
 
 use serde::Deserialize;
-use worker::{console_error, console_warn, Result, SqlStorage, Storage};
+use worker::{console_warn, Result, SqlStorage, Storage};
 
 use super::relay::Member;
 
@@ -19,22 +23,49 @@ const SCHEMA: &str = "
 pub struct RoomStore {
     storage: Storage,
     sql: SqlStorage,
+    /// Whether the tables exist: asked once per wake-up.
+    has_tables: Cell<Option<bool>>,
     /// Whether the room is private, as stored: read once per wake-up.
     private: Cell<Option<bool>>,
 }
 
 impl RoomStore {
-    /// Opens the room's tables, creating them if this is a new room.
     pub fn open(storage: Storage) -> Self {
-        let sql = storage.sql();
-        if let Err(why) = sql.exec(SCHEMA, None) {
-            console_error!("room schema: {why}");
-        }
         Self {
+            sql: storage.sql(),
             storage,
-            sql,
+            has_tables: Cell::new(None),
             private: Cell::new(None),
         }
+    }
+
+    fn has_tables(&self) -> bool {
+        #[derive(Deserialize)]
+        struct Row {
+            tables: u32,
+        }
+        if let Some(known) = self.has_tables.get() {
+            return known;
+        }
+        let query = "SELECT COUNT(*) AS tables FROM sqlite_master WHERE type = 'table' AND name = 'departed'";
+        let found = (self.sql.exec(query, None))
+            .and_then(|cursor| cursor.one::<Row>())
+            .map(|row| row.tables > 0)
+            .unwrap_or_else(|why| {
+                console_warn!("looking for the room's tables failed: {why}");
+                false
+            });
+        self.has_tables.set(Some(found));
+        found
+    }
+
+    /// Makes the tables before a first write.
+    fn make_tables(&self) -> Result<()> {
+        if !self.has_tables() {
+            self.sql.exec(SCHEMA, None)?;
+            self.has_tables.set(Some(true));
+        }
+        Ok(())
     }
 
     pub fn is_private(&self) -> bool {
@@ -44,6 +75,9 @@ impl RoomStore {
         }
         if let Some(private) = self.private.get() {
             return private;
+        }
+        if !self.has_tables() {
+            return false;
         }
         let query = "SELECT value FROM meta WHERE key = 'private'";
         let rows = (self.sql.exec(query, None))
@@ -57,16 +91,20 @@ impl RoomStore {
         private
     }
 
-    pub fn set_private(&self, private: bool) {
-        if self.is_private() != private {
-            self.set_meta("private", if private { "1" } else { "0" });
-            self.private.set(Some(private));
+    /// Makes the room private until it is forgotten: privacy never turns off while anyone
+    /// might come back, or a private room could end up listed.
+    pub fn make_private(&self) {
+        if !self.is_private() {
+            self.set_meta("private", "1");
+            self.private.set(Some(true));
         }
     }
 
     fn set_meta(&self, key: &str, value: &str) {
         let query = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-        if let Err(why) = self.sql.exec(query, vec![key.into(), value.into()]) {
+        let stored = (self.make_tables())
+            .and_then(|()| self.sql.exec(query, vec![key.into(), value.into()]));
+        if let Err(why) = stored {
             console_warn!("storing room {key} failed: {why}");
         }
     }
@@ -80,7 +118,7 @@ impl RoomStore {
             record.into(),
             (now_ms as f64).into(),
         ];
-        if let Err(why) = self.sql.exec(query, args) {
+        if let Err(why) = (self.make_tables()).and_then(|()| self.sql.exec(query, args)) {
             console_warn!("recording a departure failed: {why}");
         }
     }
@@ -90,6 +128,9 @@ impl RoomStore {
         #[derive(Deserialize)]
         struct Row {
             member: String,
+        }
+        if !self.has_tables() {
+            return None;
         }
         let query = "SELECT member FROM departed WHERE resume = ? AND left_ms >= ?";
         let cursor = (self.sql)
@@ -101,12 +142,18 @@ impl RoomStore {
 
     /// Uses up a departure record: its member came back.
     pub fn forget_departure(&self, token: &str) -> Result<()> {
+        if !self.has_tables() {
+            return Ok(());
+        }
         let query = "DELETE FROM departed WHERE resume = ?";
         self.sql.exec(query, vec![token.into()]).map(drop)
     }
 
     /// Forgets those who left before `before_ms`: they can no longer come back.
     pub fn expire_departures(&self, before_ms: u64) -> Result<()> {
+        if !self.has_tables() {
+            return Ok(());
+        }
         let query = "DELETE FROM departed WHERE left_ms < ?";
         self.sql
             .exec(query, vec![(before_ms as f64).into()])
@@ -119,16 +166,20 @@ impl RoomStore {
         struct Row {
             oldest: Option<f64>,
         }
+        if !self.has_tables() {
+            return None;
+        }
         let query = "SELECT MIN(left_ms) AS oldest FROM departed";
         let cursor = self.sql.exec(query, None).ok()?;
         cursor.one::<Row>().ok()?.oldest.map(|ms| ms as u64)
     }
 
-    /// Deletes everything the room has stored, the chat history included: the room is empty
-    /// and nobody can come back. The tables stay, empty, for the next first joiner.
+    /// Deletes everything the room has stored, the chat history and the tables included: the
+    /// room is empty and nobody can come back.
     pub async fn wipe(&self) -> Result<()> {
         self.storage.delete_all().await?;
-        self.private.set(None);
-        self.sql.exec(SCHEMA, None).map(drop)
+        self.has_tables.set(Some(false));
+        self.private.set(Some(false));
+        Ok(())
     }
 }

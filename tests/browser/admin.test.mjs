@@ -9,7 +9,7 @@ import { checkPageErrors, tagOf, watchErrors } from "../support/ui.mjs";
 const TOKEN = "page-test-token-42";
 let worker, browser;
 before(async () => {
-  [worker, browser] = await Promise.all([startWorker({ vars: { ADMIN_TOKEN: TOKEN } }), launchBrowser()]);
+  [worker, browser] = await Promise.all([startWorker({ vars: { ADMIN_TOKEN: TOKEN }, liftLimits: true }), launchBrowser()]);
 });
 after(async () => {
   await browser?.close();

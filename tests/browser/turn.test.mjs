@@ -18,7 +18,7 @@ let coturn, worker, browsers;
 before(async () => {
   coturn = await startCoturn({ secret: SECRET });
   [worker, ...browsers] = await Promise.all([
-    startWorker({ vars: { TURN_URLS: coturn.url, TURN_SECRET: SECRET } }),
+    startWorker({ vars: { TURN_URLS: coturn.url, TURN_SECRET: SECRET }, liftLimits: true }),
     launchBrowser(),
     launchBrowser(),
   ]);

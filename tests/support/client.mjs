@@ -6,8 +6,15 @@ import WebSocket from "ws";
 const DEFAULT_TIMEOUT_MS = 5000;
 
 export class Client {
-  /** @param {string} url  @param {object} [options] headers for the upgrade (e.g. Origin) */
-  static async connect(url, { headers } = {}) {
+  /**
+   * Each client is a different person on a different network, as in real use: the upgrade
+   * carries its own `CF-Connecting-IP` (Miniflare keeps a client's; Cloudflare sets the real
+   * one), so the per-network limits count each client apart. Tests of those limits pass the
+   * same address for several clients.
+   * @param {string} url  @param {object} [options] headers for the upgrade (e.g. Origin)
+   */
+  static async connect(url, { headers = {} } = {}) {
+    headers = { "CF-Connecting-IP": randomAddress(), ...headers };
     const client = new Client(new WebSocket(url, { headers }));
     await new Promise((resolve, reject) => {
       client.ws.once("open", resolve);
@@ -104,6 +111,12 @@ export class Client {
     this.ws.terminate();
     return this.closed;
   }
+}
+
+/** An address in 198.18.0.0/15, the range set aside for testing networks (RFC 2544). */
+export function randomAddress() {
+  const byte = () => Math.floor(Math.random() * 256);
+  return `198.${18 + (byte() & 1)}.${byte()}.${byte()}`;
 }
 
 let barriers = 0;

@@ -15,9 +15,14 @@ const SCRIPT_NAME = "room";
  * @param {number} [options.port] a fixed port (0: any free one)
  * @param {string} [options.persistTo] keep Durable Object storage here (default: in memory)
  * @param {number} [options.inspectorPort] open V8's inspector here (bench/profile.mjs)
+ * @param {boolean} [options.liftLimits] lift the limits per network and per room
+ *   (wrangler.toml `[[ratelimits]]`): for browsers, which all come from 127.0.0.1
  */
-export async function startWorker({ vars = {}, port = 0, persistTo, inspectorPort } = {}) {
+export async function startWorker({ vars = {}, port = 0, persistTo, inspectorPort, liftLimits = false } = {}) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
+  if (liftLimits) {
+    for (const limit of Object.values(workerOptions.ratelimits ?? {})) limit.simple.limit = 1e9;
+  }
   const mf = new Miniflare({
     ...workerOptions,
     name: SCRIPT_NAME,

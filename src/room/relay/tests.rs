@@ -142,10 +142,14 @@ fn join_welcomes_the_joiner_and_tells_the_others() {
     assert!(outcome.count_changed);
     assert_eq!(outcome.conn.member.unwrap().peer.id, "id1");
     assert_eq!(welcome["resumed"], false);
-    // Only the first joiner of an empty room decides privacy.
-    assert_eq!(outcome.room_private, None);
+    // Only the first joiner of an empty room can make it private.
+    assert!(!outcome.make_private);
+    let text = r#"{"type":"join","nick":"cy","private":true}"#;
+    assert!(!run(None, text, &others).make_private);
     let first = run(None, r#"{"type":"join","nick":"ann","private":true}"#, &[]);
-    assert_eq!(first.room_private, Some(true));
+    assert!(first.make_private);
+    let public = run(None, r#"{"type":"join","nick":"ann"}"#, &[]);
+    assert!(!public.make_private);
 }
 
 #[test]
@@ -431,18 +435,30 @@ fn resume_brings_back_a_departed_id_with_one_peer_joined() {
 }
 
 #[test]
-fn silence_past_the_heartbeat_timeout_is_death() {
+fn a_member_silent_past_the_heartbeat_timeout_has_vanished() {
     let limits = Limits::default();
-    assert!(!is_silent(
-        100_000,
-        100_000 - limits.heartbeat_timeout_ms,
-        &limits
-    ));
-    assert!(is_silent(
-        100_000,
-        100_000 - limits.heartbeat_timeout_ms - 1,
-        &limits
-    ));
+    let joined = Conn {
+        opened_ms: 0,
+        ..conn(Some(&member("a", "ann")))
+    };
+    let heard = 100_000 - limits.heartbeat_timeout_ms;
+    assert_eq!(overdue(&joined, heard, 100_000, &limits), None);
+    let code = overdue(&joined, heard - 1, 100_000, &limits);
+    assert_eq!(code, Some(close::TIMED_OUT));
+}
+
+#[test]
+fn a_socket_that_does_not_join_in_time_is_squatting() {
+    let limits = Limits::default();
+    let unjoined = Conn {
+        opened_ms: 50_000,
+        ..conn(None)
+    };
+    // However recently it sent something: only a join counts.
+    let deadline = 50_000 + limits.join_timeout_ms;
+    assert_eq!(overdue(&unjoined, deadline, deadline, &limits), None);
+    let code = overdue(&unjoined, deadline + 1, deadline + 1, &limits);
+    assert_eq!(code, Some(close::JOIN_TIMEOUT));
 }
 
 #[test]
@@ -582,4 +598,51 @@ fn asking_for_ice_spends_the_chat_budget() {
     }
     let outcome = step(&io, &state, r#"{"type":"ice"}"#, &[]);
     assert_eq!(error_code(&outcome), "rate_limited");
+}
+
+#[test]
+fn nobody_may_join_or_rename_to_a_name_that_looks_like_someone_elses() {
+    let others = [member("a", "alice"), member("b", "bob")];
+    for nick in ["alice", "Alice", " ALICE ", "\u{0430}lice"] {
+        let text = json!({"type": "join", "nick": nick}).to_string();
+        let outcome = run(None, &text, &others);
+        let expected = if nick.contains('\u{0430}') {
+            "bad_nick" // Latin and Cyrillic mixed: refused before it is compared
+        } else {
+            "nick_taken"
+        };
+        assert_eq!(error_code(&outcome), expected, "{nick:?}");
+        assert_eq!(outcome.conn.member, None);
+    }
+    let me = member("c", "carol");
+    let rename = run(Some(&me), r#"{"type":"nick","nick":"B0B"}"#, &others);
+    assert_eq!(error_code(&rename), "nick_taken", "B0B looks like bob");
+    assert_eq!(rename.conn.member.unwrap().peer.nick, "carol");
+    // My own name, differently written, is still mine.
+    let mine = run(Some(&me), r#"{"type":"nick","nick":"Carol"}"#, &others);
+    assert_eq!(frames(&mine)[0].1["nick"], "Carol");
+}
+
+#[test]
+fn a_nickname_is_stored_normalised_and_refused_with_the_reason() {
+    let outcome = run(None, r#"{"type":"join","nick":"Jose\u0301\u3000Kim"}"#, &[]);
+    assert_eq!(frames(&outcome)[0].1["you"]["nick"], "José Kim");
+    let outcome = run(None, r#"{"type":"join","nick":"\u202eecila"}"#, &[]);
+    assert_eq!(error_code(&outcome), "bad_nick");
+    let message = frames(&outcome)[0].1["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("U+202E"), "{message}");
+}
+
+#[test]
+fn a_chat_line_that_shows_nothing_is_refused() {
+    let me = member("a", "ann");
+    for text in ["\u{200B}", " \u{3164} ", "\n\t"] {
+        let frame = json!({"type": "chat", "text": text}).to_string();
+        let outcome = run(Some(&me), &frame, &[]);
+        assert_eq!(error_code(&outcome), "bad_chat", "{text:?}");
+        assert_eq!(outcome.chat, None);
+    }
 }
