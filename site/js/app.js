@@ -15,6 +15,6 @@ const invited = params.has("room") ? { name: params.get("room"), isPrivate: para
 // One camera and microphone for the whole visit: the lobby's preview and every call use it.
 const media = new LocalMedia();
 const lobbyView = new LobbyView(media, { invited, onJoin: (room, nick, isPrivate, hideAddress) => callView.enter(room, nick, isPrivate, hideAddress) });
-const callView = new CallView(media, { onLeave: (message) => lobbyView.show(message) });
+const callView = new CallView(media, { onLeave: (message, refusal) => lobbyView.show(message, refusal) });
 exposeTestHook(() => callView.call);
 media.start();

@@ -46,8 +46,9 @@ export class CallView {
   /**
    * @param {import("./media.js").LocalMedia} media
    * @param {object} options
-   * @param {(message: string | null) => void} options.onLeave called once the call view is
-   *   hidden, with why the call ended (null after Leave)
+   * @param {(message: string | null, refusal: string | null) => void} options.onLeave called
+   *   once the call view is hidden, with why the call ended (null after Leave) and the error
+   *   code if the room refused to let us in
    */
   constructor(media, { onLeave }) {
     this.#media = media;
@@ -164,7 +165,7 @@ export class CallView {
     on("chat", (frame) => chat.message(frame, frame.from === current.me?.id));
     on("status", (status) => this.#showConnection(status));
     on("error", (frame) => toast(frame.message || frame.code, "error"));
-    on("ended", ({ message }) => this.#leave(message));
+    on("ended", ({ message, refusal }) => this.#leave(message, refusal));
     current.start();
     this.#speaking = setInterval(() => this.#showSpeaking(current), 300);
   }
@@ -184,7 +185,7 @@ export class CallView {
     }
   }
 
-  #leave(message) {
+  #leave(message, refusal) {
     this.#call = null;
     clearInterval(this.#speaking);
     if (this.#settings.open) this.#settings.close();
@@ -196,7 +197,7 @@ export class CallView {
     this.#showConnection({ state: "open" });
     document.title = "Room";
     history.replaceState(null, "", pageAddress());
-    this.#onLeave(message);
+    this.#onLeave(message, refusal);
   }
 
   #showConnection({ state, retryAt }) {
@@ -204,17 +205,19 @@ export class CallView {
     clearInterval(this.#countdown);
     if (state === "open" || state === "ended") {
       banner.hidden = true;
-      if (this.#wasReconnecting && state === "open" && this.#call) toast("Reconnected.", "ok", 2500);
+      // Only a call we were in can be back: "open" comes before the first welcome is handled.
+      if (this.#wasReconnecting && state === "open" && this.#call?.me) toast("Reconnected.", "ok", 2500);
       this.#wasReconnecting = false;
       return;
     }
     if (state === "connecting" && !this.#wasReconnecting) return; // the first connection: no news
     this.#wasReconnecting = true;
     banner.hidden = false;
+    // Lost once in, or not in yet (the room may not let us in at all).
+    const [what, doing] = this.#call?.me ? ["Connection lost.", "Reconnecting"] : ["Cannot connect to the room.", "Trying again"];
     const tick = () => {
       const seconds = Math.ceil((retryAt - Date.now()) / 1000);
-      banner.textContent =
-        state === "reconnecting" && seconds > 0 ? `Connection lost. Reconnecting in ${seconds} s…` : "Connection lost. Reconnecting…";
+      banner.textContent = state === "reconnecting" && seconds > 0 ? `${what} ${doing} in ${seconds} s…` : `${what} ${doing}…`;
     };
     tick();
     if (state === "reconnecting") this.#countdown = setInterval(tick, 500);

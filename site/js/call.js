@@ -10,7 +10,8 @@
 //   "peer" ({ peer, change: "join" | "update" | "leave", quiet }) "chat" (the chat frame)
 //   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
 //   "status" (socket status, see socket.js and signaling.js)   "error" (an error frame)
-//   "ended" ({ message }: the call is over; message is null after Leave)
+//   "ended" ({ message, refusal }: the call is over; message is null after Leave, refusal is
+//   the error code when the room refused to let us in, such as "nick_taken")
 //
 // ICE servers come from the room: the welcome carries them (TURN credentials are only for
 // members, and short-lived), and while the call lasts the room is asked for fresh ones a
@@ -18,6 +19,17 @@
 // relay.
 import { PeerLink } from "./peer.js";
 import { RoomSocket } from "./signaling.js";
+
+/**
+ * Joining gives up after this many attempts in a row whose socket never opened (a few seconds of
+ * backoff): the person is better off back in the lobby, told why, than waiting on a call
+ * page that never connects.
+ */
+const JOIN_ATTEMPTS = 4;
+// The server refuses an upgrade with 429 for too many sockets from one network, or to one
+// room, or too many new rooms from one network: the browser cannot tell which.
+const TOO_MANY_CONNECTIONS = "Too many connections from your network (or to this room): try again in a minute.";
+const UNREACHABLE = "Cannot reach the server: check your connection and try again.";
 
 /** What a welcome from a server without ICE servers for us amounts to. */
 const NO_ICE = { iceServers: [], expiresAt: null };
@@ -106,7 +118,7 @@ export class Call extends EventTarget {
     this.#finish(null);
   }
 
-  #finish(message) {
+  #finish(message, refusal = null) {
     if (this.#over) return;
     this.#over = true;
     clearTimeout(this.#iceTimer);
@@ -116,12 +128,27 @@ export class Call extends EventTarget {
     this.media.stopScreen();
     for (const peer of this.peers.values()) peer.link?.close();
     this.peers.clear();
-    this.#emit("ended", { message });
+    this.#emit("ended", { message, refusal });
   }
 
   #onStatus(status) {
     this.#emit("status", status);
     if (status.state === "ended") this.#finish(status.message);
+    else if (status.state === "reconnecting" && !this.#welcomed && status.failedOpens >= JOIN_ATTEMPTS) this.#giveUpJoining();
+  }
+
+  /**
+   * The room's socket keeps failing to open before we were ever in. Either the server refuses
+   * the upgrade (HTTP 429: too many connections from this network) or it cannot be reached;
+   * the socket cannot tell which, a plain request to the server can.
+   */
+  async #giveUpJoining() {
+    this.socket.stop();
+    const reachable = await fetch("/api/health", { cache: "no-store", signal: AbortSignal.timeout(5000) }).then(
+      () => true,
+      () => false,
+    );
+    this.#finish(reachable ? TOO_MANY_CONNECTIONS : UNREACHABLE);
   }
 
   #onFrame(frame) {
@@ -163,7 +190,7 @@ export class Call extends EventTarget {
         // Refused before we were in (a full room, a bad name): there is no call to go on with.
         if (!this.#welcomed) {
           this.socket.stop();
-          return this.#finish(sentence(frame.message));
+          return this.#finish(sentence(frame.message), frame.code);
         }
         return this.#emit("error", frame);
     }

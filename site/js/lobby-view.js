@@ -8,6 +8,9 @@ import { checkRoomName, privateRoomName } from "./names.js";
 import { watchRooms } from "./room-list.js";
 import { store } from "./storage.js";
 
+/** The room's refusals of a name: the person has to pick another one (docs/protocol.md). */
+const NICK_REFUSALS = new Set(["bad_nick", "nick_taken"]);
+
 /** The stored choice to hide my network address (relay-only calls), if the person made one. */
 const HIDE_ADDRESS = "hideAddress";
 
@@ -76,11 +79,11 @@ export class LobbyView {
       this.#join(privateRoomName(), nick, true);
     });
     nickInput.addEventListener("input", () => {
-      this.#joinError.textContent = "";
+      this.#clearError();
       this.#updatePreview();
     });
     roomInput.addEventListener("input", () => {
-      this.#joinError.textContent = "";
+      this.#clearError();
       this.#showHideAddress();
     });
     this.#hideAddress.addEventListener("change", () => store.set(HIDE_ADDRESS, this.#hideAddress.checked));
@@ -109,13 +112,22 @@ export class LobbyView {
     this.#watchRooms();
   }
 
-  /** Shows the lobby again after a call, with why the call ended (nothing after Leave). */
-  show(message) {
+  /**
+   * Shows the lobby again after a call, with why the call ended (nothing after Leave). When
+   * the room refused the name (`refusal` is its error code), the name field is marked wrong
+   * and ready to be changed.
+   */
+  show(message, refusal = null) {
     $("#lobby").hidden = false;
     $("#privacy-home").append($("#privacy"));
     this.#showHideAddress();
-    this.#joinError.textContent = message ?? "";
     this.#watchRooms();
+    if (NICK_REFUSALS.has(refusal)) {
+      this.#fail(message, this.#nickInput);
+      this.#nickInput.select();
+      return;
+    }
+    this.#joinError.textContent = message ?? "";
     $("#join").focus();
   }
 
@@ -143,10 +155,17 @@ export class LobbyView {
     return nick;
   }
 
+  /** Says what is wrong and puts the focus on the field to fix, marked as wrong. */
   #fail(message, input) {
     this.#joinError.textContent = message;
-    input?.focus();
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
     return null;
+  }
+
+  #clearError() {
+    this.#joinError.textContent = "";
+    for (const input of [this.#nickInput, this.#roomInput]) input.removeAttribute("aria-invalid");
   }
 
   #watchRooms() {
