@@ -21,9 +21,9 @@ import { PeerLink } from "./peer.js";
 import { RoomSocket } from "./signaling.js";
 
 /**
- * Joining gives up after this many attempts in a row whose socket never opened (a few seconds of
- * backoff): the person is better off back in the lobby, told why, than waiting on a call
- * page that never connects.
+ * Joining gives up after this many attempts in a row whose socket never opened (a few
+ * seconds of backoff): the person is better off back in the lobby, told why, than waiting on
+ * a call page that never connects.
  */
 const JOIN_ATTEMPTS = 4;
 // The server refuses an upgrade with 429 for too many sockets from one network, or to one

@@ -122,6 +122,7 @@ export class LobbyView {
     $("#privacy-home").append($("#privacy"));
     this.#showHideAddress();
     this.#watchRooms();
+    this.#clearError();
     if (NICK_REFUSALS.has(refusal)) {
       this.#fail(message, this.#nickInput);
       this.#nickInput.select();
