@@ -1,8 +1,11 @@
 // The operator view: every room (private ones too) with its participants, a page of the
-// largest at a time or one found by name, and a button to remove someone. The token lives only in this module's memory: never stored, never in a URL,
-// forgotten on reload. Everything shown is set with textContent, never parsed as markup.
-import { $, el } from "./js/dom.js";
-import { plural } from "./js/format.js";
+// largest at a time or one found by name, and a button to remove someone. The token lives
+// only in this module's memory: never stored, never in a URL, forgotten on reload.
+// Everything shown is set with textContent, never parsed as markup, and every name people
+// chose (theirs, their room's) is isolated, so right-to-left characters in it cannot reorder
+// the text around it.
+import { $, el, personName } from "./js/dom.js";
+import { isolate, personText, plural } from "./js/format.js";
 
 const REFRESH_MS = 5000;
 /** Rooms per page of the listing (the API's page size). */
@@ -57,7 +60,7 @@ async function refresh(status) {
     const answer = await api(path);
     if (!acceptable(answer)) return;
     if (answer.status !== 200) {
-      setStatus(`Could not load ${showing.name === null ? "the rooms" : showing.name} (${answer.body?.message ?? answer.status}).`, "error");
+      setStatus(`Could not load ${showing.name === null ? "the rooms" : isolate(showing.name)} (${answer.body?.message ?? answer.status}).`, "error");
       return;
     }
     if (showing.name === null) render(answer.body);
@@ -88,10 +91,10 @@ function render({ rooms, total, offset, nextOffset }) {
 
 /** One room found by name: it answers for itself, listed or not. */
 function renderOne(room) {
-  $("#summary").textContent = `Room ${room.name}: ${plural(room.count, "person", "people")}`;
+  $("#summary").textContent = `Room ${isolate(room.name)}: ${plural(room.count, "person", "people")}`;
   $("#previous").hidden = $("#next").hidden = true;
   $("#show-all").hidden = false;
-  $("#rooms").replaceChildren(room.count ? roomCard(room) : el("p", { class: "empty" }, `No one is in ${room.name}.`));
+  $("#rooms").replaceChildren(room.count ? roomCard(room) : el("p", { class: "empty" }, `No one is in ${isolate(room.name)}.`));
 }
 
 /** Shows a page of the listing, or the room typed in the search field. */
@@ -105,7 +108,7 @@ function roomCard(room) {
   const title = el(
     "h2",
     {},
-    el("span", {}, room.name),
+    el("bdi", {}, room.name),
     el("span", { class: `badge ${room.private ? "private" : ""}` }, room.private ? "private" : "public"),
     el("span", { class: "count" }, plural(room.count, "person", "people")),
   );
@@ -132,13 +135,13 @@ function peerRow(roomName, peer) {
     flag(peer.camera, "camera on", "camera off"),
   );
   if (peer.screen) media.append(flag(true, "sharing screen", ""));
-  const remove = el("button", { type: "button", class: "danger", "aria-label": `Remove ${peer.nick} from ${roomName}` }, "Remove");
+  const remove = el("button", { type: "button", class: "danger", "aria-label": `Remove ${personText(peer.nick, peer.id)} from ${isolate(roomName)}` }, "Remove");
   remove.addEventListener("click", () => removePeer(roomName, peer, remove));
   const joined = new Date(peer.joinedAt);
   return el(
     "tr",
     {},
-    el("td", { class: "nick" }, peer.nick),
+    el("td", { class: "nick" }, personName(peer.nick, peer.id)),
     el("td", { class: "id" }, peer.id),
     el("td", { class: "joined", title: joined.toLocaleString() }, joined.toLocaleTimeString()),
     media,
@@ -151,7 +154,9 @@ function flag(on, onText, offText) {
 }
 
 async function removePeer(roomName, peer, button) {
-  if (!confirm(`Remove ${peer.nick} from ${roomName}? Their connection is closed.`)) return;
+  const who = personText(peer.nick, peer.id);
+  const where = isolate(roomName);
+  if (!confirm(`Remove ${who} from ${where}? Their connection is closed.`)) return;
   button.disabled = true;
   try {
     const path = `/rooms/${encodeURIComponent(roomName)}/kick`;
@@ -162,9 +167,9 @@ async function removePeer(roomName, peer, button) {
     });
     if (!acceptable(answer)) return;
     // The outcome stays on screen after the listing reloads.
-    if (answer.status === 200) await refresh([`Removed ${peer.nick} from ${roomName}.`, "ok"]);
-    else if (answer.status === 404) await refresh([`${peer.nick} had already left ${roomName}.`]);
-    else setStatus(`Could not remove ${peer.nick} (${answer.body?.message ?? answer.status}).`, "error");
+    if (answer.status === 200) await refresh([`Removed ${who} from ${where}.`, "ok"]);
+    else if (answer.status === 404) await refresh([`${who} had already left ${where}.`]);
+    else setStatus(`Could not remove ${who} (${answer.body?.message ?? answer.status}).`, "error");
   } catch {
     setStatus("The server cannot be reached.", "error");
   }

@@ -1,7 +1,7 @@
 // Room's web client: one page with two views. The lobby (live public rooms, name, room, camera
 // preview and devices) and the call (video grid, controls, chat). A room's link is
 // `/?room=<name>` (plus `private=1` for a private room); it opens the lobby ready to join
-// that room. `relay=1` in the page's URL forces TURN relays (a test switch).
+// that room.
 //
 // This module only starts the page: the views are lobby-view.js and call-view.js.
 import { CallView } from "./call-view.js";
@@ -10,12 +10,11 @@ import { LocalMedia } from "./media.js";
 import { exposeTestHook } from "./test-hook.js";
 
 const params = new URLSearchParams(location.search);
-const relay = params.get("relay") === "1";
 const invited = params.has("room") ? { name: params.get("room"), isPrivate: params.get("private") === "1" } : null;
 
 // One camera and microphone for the whole visit: the lobby's preview and every call use it.
 const media = new LocalMedia();
-const lobbyView = new LobbyView(media, { invited, onJoin: (room, nick, isPrivate) => callView.enter(room, nick, isPrivate) });
-const callView = new CallView(media, { relay, onLeave: (message) => lobbyView.show(message) });
+const lobbyView = new LobbyView(media, { invited, onJoin: (room, nick, isPrivate, hideAddress) => callView.enter(room, nick, isPrivate, hideAddress) });
+const callView = new CallView(media, { onLeave: (message, refusal) => lobbyView.show(message, refusal) });
 exposeTestHook(() => callView.call);
 media.start();

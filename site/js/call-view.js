@@ -1,10 +1,11 @@
-// The call: the video grid, the controls, the chat, and a banner while the connection is lost.
+// The call: the video grid, the controls, the chat, a banner while the connection is lost, and
+// a warning when my network address cannot be hidden.
 // One Call at a time; events from a call that has ended are ignored. While in a call, the
 // tab's title and address are the room's.
 import { Call } from "./call.js";
 import { ChatPanel } from "./chat.js";
-import { $, switchButton, toast } from "./dom.js";
-import { plural } from "./format.js";
+import { $, el, switchButton, toast } from "./dom.js";
+import { isolate, plural } from "./format.js";
 import { Grid, ME } from "./grid.js";
 import { pageAddress, roomLink } from "./names.js";
 
@@ -13,7 +14,6 @@ const SPEAKING_LEVEL = 0.03;
 
 export class CallView {
   #media;
-  #relay;
   #onLeave;
   #call = null;
   /** The interval that shows who is talking, while in a call. */
@@ -25,6 +25,7 @@ export class CallView {
   #view = $("#call");
   #grid = new Grid($("#grid"), $("#stage"));
   #settings = $("#settings");
+  #hideAddress = $("#hide-address");
   #chat = new ChatPanel(
     {
       panel: $("#chat"),
@@ -45,13 +46,12 @@ export class CallView {
   /**
    * @param {import("./media.js").LocalMedia} media
    * @param {object} options
-   * @param {boolean} options.relay force TURN relays (a test switch)
-   * @param {(message: string | null) => void} options.onLeave called once the call view is
-   *   hidden, with why the call ended (null after Leave)
+   * @param {(message: string | null, refusal: string | null) => void} options.onLeave called
+   *   once the call view is hidden, with why the call ended (null after Leave) and the error
+   *   code if the room refused to let us in
    */
-  constructor(media, { relay, onLeave }) {
+  constructor(media, { onLeave }) {
     this.#media = media;
-    this.#relay = relay;
     this.#onLeave = onLeave;
 
     $("#mic-btn").addEventListener("click", () => media.setEnabled("audio", !media.live("audio")));
@@ -63,6 +63,12 @@ export class CallView {
       });
     });
     $("#settings-btn").addEventListener("click", () => this.#settings.showModal());
+    // The lobby's box, moved into the Settings dialog (the lobby remembers the choice).
+    this.#hideAddress.addEventListener("change", () => {
+      if (!this.#call) return;
+      this.#call.hideAddress = this.#hideAddress.checked;
+      this.#showRelayWarning();
+    });
     $("#leave-btn").addEventListener("click", () => this.#call?.leave());
     for (const button of [$("#copy-link"), $("#share-copy")]) {
       button.addEventListener("click", () =>
@@ -90,12 +96,12 @@ export class CallView {
     return this.#call;
   }
 
-  enter(room, nick, isPrivate) {
+  enter(room, nick, isPrivate, hideAddress) {
     const media = this.#media;
     const grid = this.#grid;
     const chat = this.#chat;
     history.replaceState(null, "", pageAddress(room, isPrivate));
-    document.title = `${isPrivate ? "Private room" : room} · Room`;
+    document.title = `${isPrivate ? "Private room" : isolate(room)} · Room`;
 
     this.#view.hidden = false;
     $("#call-room").textContent = isPrivate ? "Private room" : room;
@@ -103,6 +109,7 @@ export class CallView {
     $("#share").hidden = !isPrivate;
     $("#share-link").value = roomLink(room, isPrivate).href;
     $("#devices-call").append($("#devices"));
+    $("#privacy-call").append($("#privacy"));
     chat.clear();
     chat.setOpen(matchMedia("(min-width: 900px)").matches);
     if (!chat.isOpen) $("#mic-btn").focus();
@@ -110,15 +117,16 @@ export class CallView {
     grid.addCamera(ME, nick).setStream(media.stream);
     this.#updateControls();
 
-    const current = new Call({ room, nick, isPrivate, media, relay: this.#relay });
+    const current = new Call({ room, nick, isPrivate, media, hideAddress });
     this.#call = current;
     const on = (type, handler) => current.addEventListener(type, ({ detail }) => this.#call === current && handler(detail));
 
     on("welcome", ({ me: you, history: past, rejoined, limits }) => {
-      grid.camera(ME)?.setNick(you.nick);
+      grid.camera(ME)?.setNick(you.nick, you.id);
       if (limits?.maxChatChars) $("#chat-input").maxLength = limits.maxChatChars;
       for (const frame of past) chat.message(frame, frame.from === you.id);
-      if (!rejoined) chat.notice(isPrivate ? "You joined the private room." : `You joined ${room}.`);
+      if (!rejoined) chat.notice(...(isPrivate ? ["You joined the private room."] : ["You joined ", el("bdi", {}, room), "."]));
+      this.#showRelayWarning();
     });
     on("count", ({ count }) => {
       const chip = $("#head-count");
@@ -129,14 +137,14 @@ export class CallView {
     on("peer", ({ peer, change, quiet }) => {
       if (change === "leave") {
         grid.removePeer(peer.id);
-        chat.notice(`${peer.nick} left.`);
+        chat.presence("leave", peer);
         return;
       }
       let tile = grid.camera(peer.id);
       if (!tile || change === "join") {
         tile = grid.addCamera(peer.id, peer.nick);
         if (media.speakerId) tile.setSink(media.speakerId);
-        if (!quiet) chat.notice(`${peer.nick} joined.`);
+        if (!quiet) chat.presence("join", peer);
       }
       tile.setNick(peer.nick);
       tile.setMuted(peer.muted);
@@ -157,9 +165,15 @@ export class CallView {
     on("chat", (frame) => chat.message(frame, frame.from === current.me?.id));
     on("status", (status) => this.#showConnection(status));
     on("error", (frame) => toast(frame.message || frame.code, "error"));
-    on("ended", ({ message }) => this.#leave(message));
+    on("ended", ({ message, refusal }) => this.#leave(message, refusal));
     current.start();
     this.#speaking = setInterval(() => this.#showSpeaking(current), 300);
+  }
+
+  /** Warns when I asked to hide my network address and the server has no relay to do it with. */
+  #showRelayWarning() {
+    const call = this.#call;
+    $("#no-relay").hidden = !(call?.me && call.hideAddress && !call.hasRelay);
   }
 
   #showSpeaking(call) {
@@ -171,7 +185,7 @@ export class CallView {
     }
   }
 
-  #leave(message) {
+  #leave(message, refusal) {
     this.#call = null;
     clearInterval(this.#speaking);
     if (this.#settings.open) this.#settings.close();
@@ -179,10 +193,11 @@ export class CallView {
     this.#grid.clear();
     $("#devices-home").append($("#devices"));
     this.#view.hidden = true;
+    $("#no-relay").hidden = true;
     this.#showConnection({ state: "open" });
     document.title = "Room";
     history.replaceState(null, "", pageAddress());
-    this.#onLeave(message);
+    this.#onLeave(message, refusal);
   }
 
   #showConnection({ state, retryAt }) {
@@ -190,17 +205,19 @@ export class CallView {
     clearInterval(this.#countdown);
     if (state === "open" || state === "ended") {
       banner.hidden = true;
-      if (this.#wasReconnecting && state === "open" && this.#call) toast("Reconnected.", "ok", 2500);
+      // Only a call we were in can be back: "open" comes before the first welcome is handled.
+      if (this.#wasReconnecting && state === "open" && this.#call?.me) toast("Reconnected.", "ok", 2500);
       this.#wasReconnecting = false;
       return;
     }
     if (state === "connecting" && !this.#wasReconnecting) return; // the first connection: no news
     this.#wasReconnecting = true;
     banner.hidden = false;
+    // Lost once in, or not in yet (the room may not let us in at all).
+    const [what, doing] = this.#call?.me ? ["Connection lost.", "Reconnecting"] : ["Cannot connect to the room.", "Trying again"];
     const tick = () => {
       const seconds = Math.ceil((retryAt - Date.now()) / 1000);
-      banner.textContent =
-        state === "reconnecting" && seconds > 0 ? `Connection lost. Reconnecting in ${seconds} s…` : "Connection lost. Reconnecting…";
+      banner.textContent = state === "reconnecting" && seconds > 0 ? `${what} ${doing} in ${seconds} s…` : `${what} ${doing}…`;
     };
     tick();
     if (state === "reconnecting") this.#countdown = setInterval(tick, 500);

@@ -10,17 +10,44 @@
 //   "peer" ({ peer, change: "join" | "update" | "leave", quiet }) "chat" (the chat frame)
 //   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
 //   "status" (socket status, see socket.js and signaling.js)   "error" (an error frame)
-//   "ended" ({ message }: the call is over; message is null after Leave)
+//   "ended" ({ message, refusal }: the call is over; message is null after Leave, refusal is
+//   the error code when the room refused to let us in, such as "nick_taken")
+//
+// ICE servers come from the room: the welcome carries them (TURN credentials are only for
+// members, and short-lived), and while the call lasts the room is asked for fresh ones a
+// minute before they expire, so that an ICE restart late in a long call can still use the
+// relay.
 import { PeerLink } from "./peer.js";
 import { RoomSocket } from "./signaling.js";
+
+/**
+ * Joining gives up after this many attempts in a row whose socket never opened (a few
+ * seconds of backoff): the person is better off back in the lobby, told why, than waiting on
+ * a call page that never connects.
+ */
+const JOIN_ATTEMPTS = 4;
+// The server refuses an upgrade with 429 for too many sockets from one network, or to one
+// room, or too many new rooms from one network: the browser cannot tell which.
+const TOO_MANY_CONNECTIONS = "Too many connections from your network (or to this room): try again in a minute.";
+const UNREACHABLE = "Cannot reach the server: check your connection and try again.";
+
+/** What a welcome from a server without ICE servers for us amounts to. */
+const NO_ICE = { iceServers: [], expiresAt: null };
+/** Fresh TURN credentials are asked for this long before the ones in hand expire… */
+const ICE_REFRESH_LEAD_MS = 60_000;
+/** …and not more often than this, however short their life or if no answer came. */
+const ICE_REFRESH_GAP_MS = 30_000;
 
 export class Call extends EventTarget {
   /** { id, nick } once welcomed. */
   me = null;
   /** Other people by id: { id, nick, muted, camera, screen, joinedAt, link }. */
   peers = new Map();
-  /** From /api/ice: { iceServers, expiresAt } (unix seconds or null). */
-  #ice = { iceServers: [], expiresAt: null };
+  /** From the room: { iceServers, expiresAt } (unix seconds, or null when nothing expires). */
+  #ice = NO_ICE;
+  /** The timer that asks the room for fresh TURN credentials, and when it last asked. */
+  #iceTimer = 0;
+  #iceAskedAt = -Infinity;
   #welcomed = false;
   #over = false;
   #sentState = null;
@@ -31,14 +58,19 @@ export class Call extends EventTarget {
    * @param {string} options.nick
    * @param {boolean} options.isPrivate
    * @param {import("./media.js").LocalMedia} options.media
-   * @param {boolean} [options.relay] force TURN relays (iceTransportPolicy "relay"), a test switch
+   * @param {boolean} [options.hideAddress] see `hideAddress`
    */
-  constructor({ room, nick, isPrivate, media, relay = false }) {
+  constructor({ room, nick, isPrivate, media, hideAddress = false }) {
     super();
     this.nick = nick;
     this.isPrivate = isPrivate;
     this.media = media;
-    this.relay = relay;
+    /**
+     * Hide my network address from the others: connections made from now on use only the
+     * TURN relay's candidates (iceTransportPolicy "relay"), so the others see the relay's
+     * address instead of mine. Without a relay (see `hasRelay`) they use every candidate.
+     */
+    this.hideAddress = hideAddress;
     this.socket = new RoomSocket(room, () => ({ type: "join", nick: this.nick, private: this.isPrivate }));
     this.socket.addEventListener("frame", (e) => this.#onFrame(e.detail));
     this.socket.addEventListener("status", (e) => this.#onStatus(e.detail));
@@ -56,9 +88,13 @@ export class Call extends EventTarget {
     media.addEventListener("change", this.onMediaChange);
   }
 
-  async start() {
-    this.#ice = await fetchIce();
+  start() {
     this.socket.start();
+  }
+
+  /** Whether the room gave us a TURN relay (a server with credentials) to call through. */
+  get hasRelay() {
+    return this.#ice.iceServers.some((server) => server.username);
   }
 
   sendChat(text) {
@@ -82,21 +118,37 @@ export class Call extends EventTarget {
     this.#finish(null);
   }
 
-  #finish(message) {
+  #finish(message, refusal = null) {
     if (this.#over) return;
     this.#over = true;
+    clearTimeout(this.#iceTimer);
     this.media.removeEventListener("track", this.onTrack);
     this.media.removeEventListener("screen", this.onScreen);
     this.media.removeEventListener("change", this.onMediaChange);
     this.media.stopScreen();
     for (const peer of this.peers.values()) peer.link?.close();
     this.peers.clear();
-    this.#emit("ended", { message });
+    this.#emit("ended", { message, refusal });
   }
 
   #onStatus(status) {
     this.#emit("status", status);
     if (status.state === "ended") this.#finish(status.message);
+    else if (status.state === "reconnecting" && !this.#welcomed && status.failedOpens >= JOIN_ATTEMPTS) this.#giveUpJoining();
+  }
+
+  /**
+   * The room's socket keeps failing to open before we were ever in. Either the server refuses
+   * the upgrade (HTTP 429: too many connections from this network) or it cannot be reached;
+   * the socket cannot tell which, a plain request to the server can.
+   */
+  async #giveUpJoining() {
+    this.socket.stop();
+    const reachable = await fetch("/api/health", { cache: "no-store", signal: AbortSignal.timeout(5000) }).then(
+      () => true,
+      () => false,
+    );
+    this.#finish(reachable ? TOO_MANY_CONNECTIONS : UNREACHABLE);
   }
 
   #onFrame(frame) {
@@ -129,11 +181,16 @@ export class Call extends EventTarget {
       }
       case "chat":
         return this.#emit("chat", frame);
+      case "ice":
+        this.#setIce(frame);
+        // Open connections keep their servers until told: the next ICE restart needs these.
+        for (const peer of this.peers.values()) peer.link?.setIceServers(this.#ice.iceServers);
+        return;
       case "error":
         // Refused before we were in (a full room, a bad name): there is no call to go on with.
         if (!this.#welcomed) {
           this.socket.stop();
-          return this.#finish(sentence(frame.message));
+          return this.#finish(sentence(frame.message), frame.code);
         }
         return this.#emit("error", frame);
     }
@@ -143,6 +200,7 @@ export class Call extends EventTarget {
     const rejoined = this.#welcomed;
     this.#welcomed = true;
     this.me = frame.you;
+    this.#setIce(frame.ice);
     // Whatever happened while we were away (the others may have seen us leave and come back,
     // or seen nothing at all), start every connection over from this side: the others replace
     // their link when our new connection's offer arrives. Signals lost in the gap cannot
@@ -166,17 +224,27 @@ export class Call extends EventTarget {
     this.#emit("welcome", { me: this.me, history: frame.history ?? [], limits: frame.limits ?? null, rejoined });
     this.#sentState = null; // the server's record of me may be new: tell it again
     this.sendState();
-    const listed = [...this.peers.values()];
-    this.#freshIce().then(() => {
-      // Each one still here and not already calling us (their offer may have come first).
-      for (const peer of listed) if (!this.#over && this.peers.get(peer.id) === peer && !peer.link) this.#connect(peer).offer();
-    });
+    for (const peer of this.peers.values()) this.#connect(peer).offer();
   }
 
-  /** Fetches the ICE servers again if their TURN credentials are about to expire. */
-  async #freshIce() {
+  #setIce(ice) {
+    this.#ice = ice && Array.isArray(ice.iceServers) ? { iceServers: ice.iceServers, expiresAt: ice.expiresAt ?? null } : NO_ICE;
+    this.#scheduleIceRefresh();
+  }
+
+  /** Asks the room for fresh ICE servers a minute before these expire (the answer is an `ice` frame). */
+  #scheduleIceRefresh() {
+    clearTimeout(this.#iceTimer);
     const { expiresAt } = this.#ice;
-    if (expiresAt && expiresAt * 1000 < Date.now() + 60_000) this.#ice = await fetchIce();
+    if (expiresAt === null || this.#over) return;
+    const due = Math.max(expiresAt * 1000 - ICE_REFRESH_LEAD_MS, this.#iceAskedAt + ICE_REFRESH_GAP_MS);
+    this.#iceTimer = setTimeout(() => {
+      // Asked even if the socket is down: a reconnect's welcome brings fresh servers anyway.
+      this.socket.send({ type: "ice" });
+      this.#iceAskedAt = Date.now();
+      // Asks again if no answer comes; the answer reschedules this.
+      this.#scheduleIceRefresh();
+    }, due - Date.now());
   }
 
   #onSignal(from, data) {
@@ -195,7 +263,7 @@ export class Call extends EventTarget {
   #connect(peer) {
     const link = new PeerLink({
       polite: this.me.id < peer.id,
-      config: { iceServers: this.#ice.iceServers, iceTransportPolicy: this.relay ? "relay" : "all" },
+      config: { iceServers: this.#ice.iceServers, iceTransportPolicy: this.hideAddress && this.hasRelay ? "relay" : "all" },
       media: this.media,
       send: (data) => this.socket.send({ type: "signal", to: peer.id, data }),
     });
@@ -219,16 +287,4 @@ export class Call extends EventTarget {
 function sentence(text) {
   const trimmed = String(text ?? "").trim();
   return trimmed ? `${trimmed[0].toUpperCase()}${trimmed.slice(1)}${/[.!?]$/.test(trimmed) ? "" : "."}` : "";
-}
-
-/** ICE servers from /api/ice (STUN, and TURN when configured); none if it cannot answer. */
-async function fetchIce() {
-  try {
-    const res = await fetch("/api/ice", { cache: "no-store", signal: AbortSignal.timeout(4000) });
-    if (!res.ok) throw new Error(`status ${res.status}`);
-    const body = await res.json();
-    return { iceServers: Array.isArray(body.iceServers) ? body.iceServers : [], expiresAt: body.expiresAt ?? null };
-  } catch {
-    return { iceServers: [], expiresAt: null };
-  }
 }

@@ -1,5 +1,6 @@
 // Small DOM helpers shared by the modules. Text always goes in as text nodes
 // (el's children, textContent): nothing a user typed is ever parsed as HTML.
+import { idTag } from "./format.js";
 
 export const $ = (selector) => document.querySelector(selector);
 
@@ -36,6 +37,14 @@ export function icon(name, label) {
 /** Points an existing icon (an <svg> holding a <use>) at another symbol. */
 function setIcon(svg, name) {
   svg.querySelector("use").setAttribute("href", `/icons.svg#${name}`);
+}
+
+/**
+ * A person's name and their tag (format.js idTag): the name in a <bdi>, so that right-to-left
+ * characters in it cannot reorder the text around it, the tag after it.
+ */
+export function personName(nick, id) {
+  return el("span", { class: "person" }, el("bdi", { class: "nick" }, nick), " ", el("span", { class: "tag" }, idTag(id)));
 }
 
 /** A short message in the corner that goes away by itself. */

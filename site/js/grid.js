@@ -4,6 +4,7 @@
 //
 // Tiles are found by peer id: grid.camera(id) and grid.screen(id); my own are under ME.
 import { el, icon } from "./dom.js";
+import { idTag, isolate } from "./format.js";
 
 /** The id my own tiles go under (peer ids come from the server: 16 hex digits, never this). */
 export const ME = "me";
@@ -32,6 +33,8 @@ class Tile {
     this.video.muted = local; // the attribute alone does not mute a video added by script
     this.initial = el("span");
     this.name = el("span", { class: "name" });
+    // The tag is outside the name so that a long name's ellipsis never hides it.
+    this.tag = el("span", { class: "tag" });
     this.conn = el("span", { class: "conn", role: "img" });
     this.mutedIcon = icon("mic-off", "Muted");
     this.mutedIcon.classList.add("muted-indicator");
@@ -42,19 +45,31 @@ class Tile {
       this.video,
       el("div", { class: "avatar", "aria-hidden": "true" }, this.initial),
       this.status,
-      el("figcaption", { class: "label" }, local || screen ? "" : this.conn, this.name, screen ? "" : this.mutedIcon),
+      el("figcaption", { class: "label" }, local || screen ? "" : this.conn, this.name, this.tag, screen ? "" : this.mutedIcon),
     );
     if (!local) this.el.dataset.peer = peer;
-    this.setNick(nick);
+    this.setNick(nick, local ? null : peer);
     this.setMuted(false);
     if (!local && !screen) this.setConnection("new");
   }
 
-  setNick(nick) {
-    const label = this.screen ? (this.local ? "Your screen" : `${nick}'s screen`) : this.local ? `${nick} (you)` : nick;
-    this.name.textContent = label;
+  /**
+   * Shows whose tile this is: the name (in a <bdi>, so right-to-left characters in it cannot
+   * reorder the label) and the tag of the id. My own id is null until the room welcomed me.
+   */
+  setNick(nick, id = this.id) {
+    this.id = id;
     this.initial.textContent = [...nick.trim()][0]?.toUpperCase() ?? "?";
-    this.el.setAttribute("aria-label", label);
+    if (this.local && this.screen) {
+      this.name.textContent = "Your screen";
+      this.el.setAttribute("aria-label", "Your screen");
+      return;
+    }
+    const suffix = this.screen ? "'s screen" : this.local ? " (you)" : "";
+    const tag = id ? idTag(id) : "";
+    this.name.replaceChildren(el("bdi", {}, nick), suffix);
+    this.tag.textContent = tag;
+    this.el.setAttribute("aria-label", `${isolate(nick)}${suffix} ${tag}`.trimEnd());
   }
 
   setStream(stream) {

@@ -1,22 +1,39 @@
-// The lobby: the live list of public rooms, the join form (name and room), and my camera
-// preview with the mic and camera switches and the device selects. The selects move into the
-// call's Devices dialog during a call (call-view.js) and come back after it.
+// The lobby: the live list of public rooms, the join form (name, room, and whether to hide my
+// network address), and my camera preview with the mic and camera switches and the device
+// selects. The selects and the privacy option move into the call's Settings dialog during a
+// call (call-view.js) and come back after it.
 import { $, el, icon, switchButton, toast } from "./dom.js";
 import { plural } from "./format.js";
 import { checkRoomName, privateRoomName } from "./names.js";
 import { watchRooms } from "./room-list.js";
 import { store } from "./storage.js";
 
+/** The room's refusals of a name: the person has to pick another one (docs/protocol.md). */
+const NICK_REFUSALS = new Set(["bad_nick", "nick_taken"]);
+
+/** The stored choice to hide my network address (relay-only calls), if the person made one. */
+const HIDE_ADDRESS = "hideAddress";
+
+/**
+ * Whether to hide my network address in a room: the person's own choice once made; until
+ * then, hidden from strangers in a public room and not from the people of a private one.
+ */
+function hideAddressIn(isPrivate) {
+  return store.get(HIDE_ADDRESS, !isPrivate);
+}
+
 const ROOMS_STATE_TEXT = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…" };
 
 export class LobbyView {
   #media;
   #onJoin;
+  #invited;
   /** Stops the live room list; null while it is stopped (during a call). */
   #stopRooms = null;
   #form = $("#join-form");
   #nickInput = $("#nick");
   #roomInput = $("#room-name");
+  #hideAddress = $("#hide-address");
   #joinError = $("#join-error");
   #selects = { audio: $("#mic-select"), video: $("#camera-select"), speaker: $("#speaker-select") };
 
@@ -26,19 +43,22 @@ export class LobbyView {
    * @param {import("./media.js").LocalMedia} media
    * @param {object} options
    * @param {{ name: string, isPrivate: boolean } | null} options.invited the room in the page's link
-   * @param {(room: string, nick: string, isPrivate: boolean) => void} options.onJoin called
-   *   once the lobby is hidden
+   * @param {(room: string, nick: string, isPrivate: boolean, hideAddress: boolean) => void} options.onJoin
+   *   called once the lobby is hidden
    */
   constructor(media, { invited, onJoin }) {
     this.#media = media;
     this.#onJoin = onJoin;
+    this.#invited = invited;
     const nickInput = this.#nickInput;
     const roomInput = this.#roomInput;
 
     nickInput.value = store.get("nick", "");
     if (invited) {
       roomInput.value = invited.name;
-      $("#join-title").textContent = invited.isPrivate ? "Join the private room" : `Join ${invited.name}`;
+      const title = $("#join-title");
+      if (invited.isPrivate) title.textContent = "Join the private room";
+      else title.replaceChildren("Join ", el("bdi", {}, invited.name));
       $("#join").textContent = "Join now";
     }
     (!nickInput.value ? nickInput : !roomInput.value ? roomInput : $("#join")).focus();
@@ -49,17 +69,25 @@ export class LobbyView {
       if (!nick) return;
       const room = checkRoomName(roomInput.value);
       if (room.error) return this.#fail(room.error, roomInput);
-      this.#join(room.name, nick, Boolean(invited?.isPrivate && invited.name === room.name));
+      this.#join(room.name, nick, this.#isInvitedPrivate(room.name));
     });
     $("#new-private").addEventListener("click", () => {
       const nick = this.#checkedNick();
-      if (nick) this.#join(privateRoomName(), nick, true);
+      if (!nick) return;
+      // The box showed the choice for the room in the form, which may be public.
+      this.#hideAddress.checked = hideAddressIn(true);
+      this.#join(privateRoomName(), nick, true);
     });
     nickInput.addEventListener("input", () => {
-      this.#joinError.textContent = "";
+      this.#clearError();
       this.#updatePreview();
     });
-    roomInput.addEventListener("input", () => (this.#joinError.textContent = ""));
+    roomInput.addEventListener("input", () => {
+      this.#clearError();
+      this.#showHideAddress();
+    });
+    this.#hideAddress.addEventListener("change", () => store.set(HIDE_ADDRESS, this.#hideAddress.checked));
+    this.#showHideAddress();
 
     $("#preview-mic").addEventListener("click", () => media.setEnabled("audio", !media.live("audio")));
     $("#preview-cam").addEventListener("click", () => media.setEnabled("video", !media.live("video")));
@@ -84,11 +112,23 @@ export class LobbyView {
     this.#watchRooms();
   }
 
-  /** Shows the lobby again after a call, with why the call ended (nothing after Leave). */
-  show(message) {
+  /**
+   * Shows the lobby again after a call, with why the call ended (nothing after Leave). When
+   * the room refused the name (`refusal` is its error code), the name field is marked wrong
+   * and ready to be changed.
+   */
+  show(message, refusal = null) {
     $("#lobby").hidden = false;
-    this.#joinError.textContent = message ?? "";
+    $("#privacy-home").append($("#privacy"));
+    this.#showHideAddress();
     this.#watchRooms();
+    this.#clearError();
+    if (NICK_REFUSALS.has(refusal)) {
+      this.#fail(message, this.#nickInput);
+      this.#nickInput.select();
+      return;
+    }
+    this.#joinError.textContent = message ?? "";
     $("#join").focus();
   }
 
@@ -96,7 +136,17 @@ export class LobbyView {
     this.#stopRooms?.();
     this.#stopRooms = null;
     $("#lobby").hidden = true;
-    this.#onJoin(room, nick, isPrivate);
+    this.#onJoin(room, nick, isPrivate, this.#hideAddress.checked);
+  }
+
+  /** Whether the room named is the private one whose link opened the page. */
+  #isInvitedPrivate(name) {
+    return Boolean(this.#invited?.isPrivate && this.#invited.name === name);
+  }
+
+  /** Ticks the privacy box as it applies to the room in the form. */
+  #showHideAddress() {
+    this.#hideAddress.checked = hideAddressIn(this.#isInvitedPrivate(this.#roomInput.value.trim()));
   }
 
   #checkedNick() {
@@ -106,10 +156,17 @@ export class LobbyView {
     return nick;
   }
 
+  /** Says what is wrong and puts the focus on the field to fix, marked as wrong. */
   #fail(message, input) {
     this.#joinError.textContent = message;
-    input?.focus();
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
     return null;
+  }
+
+  #clearError() {
+    this.#joinError.textContent = "";
+    for (const input of [this.#nickInput, this.#roomInput]) input.removeAttribute("aria-invalid");
   }
 
   #watchRooms() {
@@ -133,7 +190,7 @@ export class LobbyView {
       return el(
         "li",
         { "data-room": name },
-        el("span", { class: "room-name" }, name),
+        el("bdi", { class: "room-name" }, name),
         el("span", { class: "room-count", "data-count": count, title: plural(count, "person", "people") }, icon("users"), String(count)),
         join,
       );

@@ -46,17 +46,7 @@ export function roomLink(name, isPrivate) {
   return url;
 }
 
-/** Switches in the page's URL that are for tests (`relay=1`: TURN relays only). */
-const TEST_SWITCHES = ["relay"];
-
-/**
- * What the address bar shows: the room's link while in a room, the lobby's `/` without one.
- * The test switches of the current address are kept, so a test run keeps them from lobby to
- * call and back; links for other people (roomLink) never carry them.
- */
+/** What the address bar shows: the room's link while in a room, the lobby's `/` without one. */
 export function pageAddress(name = null, isPrivate = false) {
-  const url = name === null ? new URL("/", location.origin) : roomLink(name, isPrivate);
-  const current = new URLSearchParams(location.search);
-  for (const key of TEST_SWITCHES) if (current.has(key)) url.searchParams.set(key, current.get(key));
-  return url;
+  return name === null ? new URL("/", location.origin) : roomLink(name, isPrivate);
 }

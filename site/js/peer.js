@@ -178,6 +178,11 @@ export class PeerLink extends EventTarget {
     return last && duration > 0 ? Math.sqrt(Math.max(0, stats.totalAudioEnergy - last.energy) / duration) : 0;
   }
 
+  /** New ICE servers (fresh TURN credentials) for the next gathering, such as an ICE restart. */
+  setIceServers(iceServers) {
+    if (!this.#closed) this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+  }
+
   /** For the test hook: what this connection is sending, by kind. */
   sending() {
     const label = (t) => (t && !t.stopped ? (t.sender.track?.label ?? null) : null);

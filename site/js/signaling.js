@@ -5,7 +5,11 @@
 // the room welcomed us (this resets the backoff).
 import { ReconnectingSocket } from "./socket.js";
 
-/** Close codes after which reconnecting would not help (see docs/protocol.md). */
+/**
+ * Close codes after which reconnecting would not help (see docs/protocol.md). Any other code
+ * means try again: 4005 (the room took the connection for dead) and 4006 (it did not join in
+ * time, as after a tab frozen in the background) are followed by a new connection that joins.
+ */
 const FINAL = new Map([
   [4001, "This room is full."],
   [4002, "The room disconnected you for sending too much."],

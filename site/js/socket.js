@@ -4,9 +4,14 @@
 // stop() or a close code that says retrying would not help.
 //
 // Events: "open" (a connection opened: send the first frame here), "frame" (each JSON frame
-// from the server, parsed), "status" ({ state, retryAt, code, message }), state being
-// "connecting" (every attempt), "reconnecting" (dropped; the next attempt is at retryAt) or
+// from the server, parsed), "status" ({ state, retryAt, code, failedOpens, message }), state
+// being "connecting" (every attempt), "reconnecting" (dropped, or never opened; the next
+// attempt is at retryAt; failedOpens counts the attempts in a row that never opened) or
 // "ended" (closed with one of `finalCodes`: no more attempts; message says why).
+//
+// A browser tells a page nothing about an upgrade the server refused with an HTTP status (such
+// as 429, too many connections from this network): the socket just closes with 1006 without
+// ever opening, exactly as when the network is down. failedOpens lets the caller notice.
 
 const HEARTBEAT_MS = 15_000;
 /** No frame and no pong for this long: the connection is dead even if the browser has not noticed. */
@@ -24,6 +29,9 @@ export class ReconnectingSocket extends EventTarget {
   #finalCodes;
   #ws = null;
   #attempt = 0;
+  /** Whether the current socket opened, and how many in a row did not. */
+  #opened = false;
+  #failedOpens = 0;
   #retryTimer = 0;
   #heartbeat = 0;
   #lastHeard = 0;
@@ -83,8 +91,11 @@ export class ReconnectingSocket extends EventTarget {
     this.#retryTimer = 0;
     const ws = new WebSocket(this.#url);
     this.#ws = ws;
+    this.#opened = false;
     this.#status("connecting");
     ws.onopen = () => {
+      this.#opened = true;
+      this.#failedOpens = 0;
       this.dispatchEvent(new Event("open"));
       if (!this.#keepAlive) return;
       this.#lastHeard = Date.now();
@@ -128,9 +139,10 @@ export class ReconnectingSocket extends EventTarget {
       this.#status("ended", { code, message: this.#finalCodes.get(code) });
       return;
     }
+    if (!this.#opened) this.#failedOpens++;
     const delay = backoffMs(this.#attempt++);
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
-    this.#status("reconnecting", { code, retryAt: Date.now() + delay });
+    this.#status("reconnecting", { code, retryAt: Date.now() + delay, failedOpens: this.#failedOpens });
   }
 
   #retryNow() {

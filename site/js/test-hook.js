@@ -11,7 +11,10 @@ export function exposeTestHook(currentCall) {
     get me() {
       return currentCall()?.me ?? null;
     },
-    /** Each other person: id, nick, and their RTCPeerConnection's states and sent tracks. */
+    /**
+     * Each other person: id, nick, their RTCPeerConnection's states, sent tracks, ICE
+     * transport policy and TURN username (the credentials it would use for an ICE restart).
+     */
     peers() {
       return [...(currentCall()?.peers.values() ?? [])].map((p) => ({
         id: p.id,
@@ -20,9 +23,14 @@ export function exposeTestHook(currentCall) {
         iceConnectionState: p.link?.pc.iceConnectionState ?? "none",
         signalingState: p.link?.pc.signalingState ?? "none",
         sending: p.link?.sending() ?? null,
+        iceTransportPolicy: p.link?.pc.getConfiguration().iceTransportPolicy ?? null,
+        turnUsername: p.link?.pc.getConfiguration().iceServers.find((s) => s.username)?.username ?? null,
       }));
     },
-    /** Each other person: the candidate types (host, srflx, relay) of the pair in use. */
+    /**
+     * Each other person: the candidate types (host, srflx, relay) of the pair in use, and every
+     * candidate this side gathered (`gathered`: { type, port }).
+     */
     async routes() {
       const routes = [];
       for (const p of currentCall()?.peers.values() ?? []) {
@@ -30,13 +38,22 @@ export function exposeTestHook(currentCall) {
         const byId = new Map(stats.map((s) => [s.id, s]));
         const transport = stats.find((s) => s.type === "transport");
         const pair = byId.get(transport?.selectedCandidatePairId);
-        routes.push({ id: p.id, local: byId.get(pair?.localCandidateId)?.candidateType ?? null, remote: byId.get(pair?.remoteCandidateId)?.candidateType ?? null });
+        routes.push({
+          id: p.id,
+          local: byId.get(pair?.localCandidateId)?.candidateType ?? null,
+          remote: byId.get(pair?.remoteCandidateId)?.candidateType ?? null,
+          gathered: stats.filter((s) => s.type === "local-candidate").map((s) => ({ type: s.candidateType, port: s.port })),
+        });
       }
       return routes;
     },
     /** Drops the room socket as a network failure would: the client must reconnect by itself. */
     dropSocket() {
       currentCall()?.socket.drop();
+    },
+    /** Restarts ICE on every connection, as a change of network would: it gathers anew. */
+    restartIce() {
+      for (const p of currentCall()?.peers.values() ?? []) p.link?.pc.restartIce();
     },
   };
 }

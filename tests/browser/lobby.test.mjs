@@ -4,7 +4,7 @@ import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { launchBrowser } from "../support/browser.mjs";
-import { LOCAL_ICE, checkPageErrors, joinRoom, openLobby, screenshot } from "../support/ui.mjs";
+import { LOCAL_ICE, checkPageErrors, denyMedia, joinRoom, myId, openLobby, screenshot, tagOf } from "../support/ui.mjs";
 import { until } from "../support/wait.mjs";
 
 const ADMIN_TOKEN = "lobby-page-test-token";
@@ -67,11 +67,6 @@ test("the lobby works under its CSP, shows the preview and remembers the nicknam
   assert.deepEqual(page.errors, []);
 });
 
-// What a browser does when the person said no to the permission prompt.
-const denyMedia = () => {
-  navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("denied", "NotAllowedError"));
-};
-
 test("without camera or microphone: a clear message, and joining still works", async () => {
   const page = await openLobby(browser, worker.url + "/", { init: denyMedia });
   await page.waitForSelector("#media-message:not([hidden])");
@@ -110,7 +105,7 @@ test("a nickname made of HTML shows as text, in the tile, the notices and the ch
   assert.equal(await message.locator(".nick").textContent(), nick);
   assert.equal(await message.locator(".text").textContent(), "<b>not bold</b>");
   assert.equal(await alice.locator(".tile[data-peer] .name").textContent(), nick);
-  assert.equal(await alice.locator(".notice", { hasText: "joined" }).last().textContent(), `${nick} joined.`);
+  assert.equal(await alice.locator(".notice", { hasText: "joined" }).last().textContent(), `${nick} ${tagOf(await myId(mallory))} joined.`);
   assert.equal(await mallory.locator('.tile[data-local][data-kind="camera"] .name').textContent(), `${nick} (you)`);
   for (const page of [alice, mallory]) {
     assert.equal(await page.locator("#grid img, #chat img, #call b").count(), 0);
@@ -192,7 +187,8 @@ test("a room's link opens the lobby ready to join that room", async () => {
   await page.keyboard.press("Enter");
   await page.waitForFunction(() => window.room.state === "in-call");
   assert.equal(await page.textContent("#call-room"), "방-1");
-  assert.equal(await page.title(), "방-1 · Room");
+  // The room's name between Unicode isolates: a right-to-left name cannot pull " · Room" around.
+  assert.equal(await page.title(), "\u2068방-1\u2069 · Room");
   await page.click("#leave-btn");
   await page.waitForSelector("#lobby:not([hidden])");
   assert.equal(new URL(page.url()).search, "");

@@ -1,5 +1,6 @@
 // A relayed call: two browsers forced to relay-only ICE call each other through a real coturn
-// on loopback, with credentials from /api/ice and signaling through the real room websockets.
+// on loopback, with the credentials the room gives its members in `welcome` and signaling
+// through the real room websockets.
 // The page code is written here (page.evaluate) rather than driven through the site's UI, so
 // this test proves the TURN path whatever the client looks like.
 import { test, before, after, afterEach } from "node:test";
@@ -33,11 +34,12 @@ afterEach(checkPageErrors);
 
 /**
  * Runs in the page: joins `room` over the real room websocket, sends the fake camera to every
- * peer over a relay-only RTCPeerConnection configured from /api/ice, and shows what it gets.
- * The newcomer offers; the other side answers. Exposes `window.call` for the test to inspect.
+ * peer over a relay-only RTCPeerConnection configured from the welcome's ICE servers, and
+ * shows what it gets. The newcomer offers; the other side answers. Exposes `window.call` for
+ * the test to inspect.
  */
 async function joinCall({ room, nick }) {
-  const { iceServers } = await fetch("/api/ice").then((res) => res.json());
+  let iceServers = null;
   const camera = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
   const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws/rooms/${room}`);
   const call = (window.call = { pcs: new Map(), errors: [], video: null });
@@ -52,6 +54,7 @@ async function joinCall({ room, nick }) {
 
   function connection(peer) {
     if (call.pcs.has(peer)) return call.pcs.get(peer);
+    if (!iceServers) throw new Error("a connection before the welcome");
     const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: "relay" });
     call.pcs.set(peer, pc);
     for (const track of camera.getTracks()) pc.addTrack(track, camera);
@@ -70,6 +73,7 @@ async function joinCall({ room, nick }) {
     if (data === "pong") return;
     const frame = JSON.parse(data);
     if (frame.type === "welcome") {
+      iceServers = frame.ice.iceServers;
       for (const peer of frame.peers) {
         queue(peer.id, async () => {
           const pc = connection(peer.id);
@@ -185,10 +189,12 @@ async function gather(iceServers) {
 }
 
 test("coturn enforces the credentials: a wrong secret or an expired username gets no relay", async () => {
+  // Credentials as a member gets them: in the welcome.
+  const member = await worker.join(`credentials-${process.pid}`, "member");
+  const turn = member.welcome.ice.iceServers.find((server) => server.username);
+  await member.client.close();
   const page = watchErrors(await browsers[0].newPage());
   await page.goto(worker.url + "/");
-  const { iceServers } = await page.evaluate(() => fetch("/api/ice").then((res) => res.json()));
-  const turn = iceServers.find((server) => server.username);
 
   const good = await page.evaluate(gather, [turn]);
   assert.ok(good.candidates.includes("relay"), `control: ${JSON.stringify(good)}`);

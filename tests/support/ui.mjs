@@ -51,6 +51,14 @@ export function checkPageErrors() {
   if (thrown.length) throw new Error(`uncaught page errors:\n${thrown.join("\n")}`);
 }
 
+/**
+ * An init script (for `openLobby`) that answers every camera and microphone request as a
+ * browser does when the person said no: for people a test needs without media.
+ */
+export const denyMedia = () => {
+  navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("denied", "NotAllowedError"));
+};
+
 /** A new person on the lobby page. Uncaught page errors are collected in `page.errors`. */
 export async function openLobby(browser, url, { viewport = { width: 1280, height: 720 }, init } = {}) {
   const context = await browser.newContext({ viewport });
@@ -138,4 +146,9 @@ export async function waitConnected(page, n, ms = 20_000) {
 
 export function myId(page) {
   return page.evaluate(() => window.room.me.id);
+}
+
+/** The tag the page shows after a person's name: "#" and the first 4 hex digits of the id. */
+export function tagOf(id) {
+  return `#${id.slice(0, 4)}`;
 }
