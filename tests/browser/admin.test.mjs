@@ -76,3 +76,27 @@ test("the operator page lists rooms as text and removes a participant", async ()
   await page.close();
   await Promise.all([b.client.close(), s.client.close()]);
 });
+
+test("the operator finds a room by name, listed or not, and goes back to all rooms", async () => {
+  const hidden = await worker.join("hidden-room", "hana", { private: true });
+  const page = watchErrors(await browser.newPage());
+  await page.goto(`${worker.url}/admin.html`);
+  await page.fill("#token", TOKEN);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#view:not([hidden])");
+
+  await page.getByLabel("Find a room by name").fill("hidden-room");
+  await page.getByRole("button", { name: "Find" }).click();
+  await page.waitForFunction(() => document.querySelectorAll(".room").length === 1);
+  assert.equal(await page.textContent(".room h2"), "hidden-roomprivate1 person");
+  assert.match(await page.textContent("#summary"), /hidden-room.*1 person/);
+  await page.getByRole("button", { name: "Show all rooms" }).click();
+  await page.waitForSelector("#show-all", { state: "hidden" });
+
+  // A name nobody is in says so rather than showing nothing.
+  await page.getByLabel("Find a room by name").fill("nobody-here");
+  await page.getByRole("button", { name: "Find" }).click();
+  await page.waitForSelector("text=No one is in");
+  await page.close();
+  await hidden.client.close();
+});

@@ -21,7 +21,7 @@ const people = [];
 const [ada, bob, cy] = [{ nick: "Ada" }, { nick: "Bob" }, { nick: "Cy" }];
 
 before(async () => {
-  [worker, browser] = await Promise.all([startWorker({ vars: LOCAL_ICE, liftLimits: true }), launchBrowser()]);
+  [worker, browser] = await Promise.all([startWorker({ vars: { ...LOCAL_ICE, LIST_AFTER_SECONDS: "0" }, liftLimits: true }), launchBrowser()]);
 });
 after(async () => {
   await browser?.close();

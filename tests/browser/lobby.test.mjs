@@ -10,7 +10,7 @@ import { until } from "../support/wait.mjs";
 const ADMIN_TOKEN = "lobby-page-test-token";
 let worker, browser;
 before(async () => {
-  [worker, browser] = await Promise.all([startWorker({ vars: { ...LOCAL_ICE, ADMIN_TOKEN }, liftLimits: true }), launchBrowser()]);
+  [worker, browser] = await Promise.all([startWorker({ vars: { ...LOCAL_ICE, ADMIN_TOKEN, LIST_AFTER_SECONDS: "0" }, liftLimits: true }), launchBrowser()]);
 });
 after(async () => {
   await browser?.close();

@@ -32,7 +32,7 @@ function freePort() {
 
 test("a restart mid-call: everyone reconnects, chat works, the videos play again", async (t) => {
   const port = await freePort();
-  [worker, browser] = await Promise.all([startWorker({ port, vars: LOCAL_ICE, liftLimits: true }), launchBrowser()]);
+  [worker, browser] = await Promise.all([startWorker({ port, vars: { ...LOCAL_ICE, LIST_AFTER_SECONDS: "0" }, liftLimits: true }), launchBrowser()]);
   const people = [];
   for (const nick of ["Ada", "Bob", "Cy"]) {
     const page = await openLobby(browser, worker.url + "/");
@@ -46,7 +46,7 @@ test("a restart mid-call: everyone reconnects, chat works, the videos play again
   worker = null;
   for (const { page } of people) await page.waitForSelector("#conn-banner:not([hidden])");
   const restarted = Date.now();
-  worker = await startWorker({ port, vars: LOCAL_ICE, liftLimits: true });
+  worker = await startWorker({ port, vars: { ...LOCAL_ICE, LIST_AFTER_SECONDS: "0" }, liftLimits: true });
 
   // Back in the call: banner gone, two connected peers each, all remote videos playing.
   for (const person of people) {
