@@ -1,22 +1,12 @@
 // The operator page (site/admin.html) in a real browser: the token typed in and kept only in
 // memory, the listing shown as text, and removing a participant.
-import { test, before, after, afterEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "../support/worker.mjs";
-import { launchBrowser } from "../support/browser.mjs";
-import { checkPageErrors, tagOf, watchErrors } from "../support/ui.mjs";
+import { browserSuite, tagOf, watchErrors } from "../support/ui.mjs";
 
 const TOKEN = "page-test-token-42";
 let worker, browser;
-before(async () => {
-  [worker, browser] = await Promise.all([startWorker({ vars: { ADMIN_TOKEN: TOKEN }, liftLimits: true }), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
-// A page that throws fails the test it threw in.
-afterEach(checkPageErrors);
+browserSuite({ vars: { ADMIN_TOKEN: TOKEN }, liftLimits: true }, (started) => ({ worker, browser } = started));
 
 test("the operator page lists rooms as text and removes a participant", async () => {
   const nasty = `<img src=x onerror=alert(1)>`;

@@ -4,13 +4,11 @@
 // by the first test that needs it (`theCall`): in file order that is the joining test, but any
 // test also runs alone (--test-name-pattern), and a test that fails leaves the call to be built
 // afresh for the next one rather than taking the rest of the file down with it.
-import { test, before, after, afterEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "../support/worker.mjs";
-import { launchBrowser } from "../support/browser.mjs";
 import { writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { LOCAL_ICE, RESULTS, checkPageErrors, joinRoom, myId, openLobby, peers, screenshot, tagOf, waitConnected, waitPlaying } from "../support/ui.mjs";
+import { LOCAL_ICE, RESULTS, browserSuite, joinRoom, myId, openLobby, peers, screenshot, tagOf, waitConnected, waitPlaying } from "../support/ui.mjs";
 import { until } from "../support/wait.mjs";
 
 const ROOM = "standup";
@@ -20,16 +18,8 @@ let worker, browser, watcher;
 const people = [];
 const [ada, bob, cy] = [{ nick: "Ada" }, { nick: "Bob" }, { nick: "Cy" }];
 
-before(async () => {
-  [worker, browser] = await Promise.all([startWorker({ vars: { ...LOCAL_ICE, LIST_AFTER_SECONDS: "0" }, liftLimits: true }), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+browserSuite({ vars: { ...LOCAL_ICE, LIST_AFTER_SECONDS: "0" }, liftLimits: true }, (started) => ({ worker, browser } = started));
 
-// A page that throws fails the test it threw in.
-afterEach(checkPageErrors);
 
 /** The tile keys (peer ids) of everyone but `me`. */
 const othersOf = (me) => people.filter((p) => p !== me).map((p) => p.id);

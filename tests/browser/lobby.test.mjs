@@ -1,24 +1,14 @@
 // The lobby page in a real browser: headers (CSP, caching), the remembered nickname, room
 // name checks, direct links, private rooms, and joining without camera or microphone.
-import { test, before, after, afterEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "../support/worker.mjs";
-import { launchBrowser } from "../support/browser.mjs";
-import { LOCAL_ICE, checkPageErrors, denyMedia, joinRoom, myId, openLobby, screenshot, tagOf } from "../support/ui.mjs";
+import { LOCAL_ICE, browserSuite, denyMedia, joinRoom, myId, openLobby, screenshot, tagOf } from "../support/ui.mjs";
 import { until } from "../support/wait.mjs";
 
 const ADMIN_TOKEN = "lobby-page-test-token";
 let worker, browser;
-before(async () => {
-  [worker, browser] = await Promise.all([startWorker({ vars: { ...LOCAL_ICE, ADMIN_TOKEN, LIST_AFTER_SECONDS: "0" }, liftLimits: true }), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+browserSuite({ vars: { ...LOCAL_ICE, ADMIN_TOKEN, LIST_AFTER_SECONDS: "0" }, liftLimits: true }, (started) => ({ worker, browser } = started));
 
-// A page that throws fails the test it threw in.
-afterEach(checkPageErrors);
 
 test("the site is served with a strict CSP and revalidated caching", async () => {
   const page = await fetch(worker.url + "/");

@@ -2,23 +2,13 @@
 // names told apart by the tag of their id, right-to-left names that cannot reorder the text
 // around them, and join/leave notices that a reconnect loop cannot flood the chat with. The
 // others are websocket clients (tests/support/worker.mjs `join`), one browser page watches.
-import { test, before, after, afterEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "../support/worker.mjs";
-import { launchBrowser } from "../support/browser.mjs";
-import { LOCAL_ICE, checkPageErrors, denyMedia, joinRoom, myId, openLobby, screenshot, tagOf } from "../support/ui.mjs";
+import { LOCAL_ICE, browserSuite, denyMedia, joinRoom, myId, openLobby, screenshot, tagOf } from "../support/ui.mjs";
 
 let worker, browser;
-before(async () => {
-  [worker, browser] = await Promise.all([startWorker({ vars: LOCAL_ICE, liftLimits: true }), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+browserSuite({ vars: LOCAL_ICE, liftLimits: true }, (started) => ({ worker, browser } = started));
 
-// A page that throws fails the test it threw in.
-afterEach(checkPageErrors);
 
 /** Leaves the room the way the web client does, and waits until the room has closed the socket. */
 async function leave({ client }) {

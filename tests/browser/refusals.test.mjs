@@ -2,24 +2,15 @@
 // character) sends the person back to the pre-join card with the name ready to fix; a network
 // over its limit of connections gets told so instead of a call page connecting forever; and a
 // socket closed for not joining in time (4006) is simply followed by one that joins.
-import { test, before, after, afterEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
-import { launchBrowser } from "../support/browser.mjs";
-import { LOCAL_ICE, checkPageErrors, denyMedia, joinRoom, openLobby, screenshot } from "../support/ui.mjs";
+import { LOCAL_ICE, browserSuite, denyMedia, joinRoom, openLobby, screenshot } from "../support/ui.mjs";
 
 let worker, browser;
-before(async () => {
-  [worker, browser] = await Promise.all([startWorker({ vars: LOCAL_ICE, liftLimits: true }), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+browserSuite({ vars: LOCAL_ICE, liftLimits: true }, (started) => ({ worker, browser } = started));
 
-// A page that throws fails the test it threw in.
-afterEach(checkPageErrors);
 
 /** Types a name and a room and clicks Join, expecting to be sent back to the lobby. */
 async function refusedJoin(page, nick, room) {

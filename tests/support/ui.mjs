@@ -3,7 +3,9 @@
 // is its own "person" (own storage, own camera).
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { ROOT } from "./worker.mjs";
+import { after, afterEach, before } from "node:test";
+import { ROOT, startWorker } from "./worker.mjs";
+import { launchBrowser } from "./browser.mjs";
 import { sleep, until } from "./wait.mjs";
 
 export const RESULTS = path.join(ROOT, "test-results");
@@ -36,6 +38,25 @@ export function watchErrors(page) {
   watched.add(page);
   page.on("close", () => watched.delete(page));
   return page;
+}
+
+/**
+ * The hooks a browser test file needs: one worker (`startWorker(options)`) and one browser
+ * for the whole file, handed to `started({ worker, browser })` before the first test and
+ * stopped after the last, and a failed test for any page that threw (`checkPageErrors`).
+ */
+export function browserSuite(options, started) {
+  let running = {};
+  before(async () => {
+    const [worker, browser] = await Promise.all([startWorker(options), launchBrowser()]);
+    running = { worker, browser };
+    started(running);
+  });
+  after(async () => {
+    await running.browser?.close();
+    await running.worker?.stop();
+  });
+  afterEach(checkPageErrors);
 }
 
 /**
