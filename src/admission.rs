@@ -102,6 +102,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_limit_has_its_binding_in_wrangler_toml() {
+        // A binding that is not declared is a limit that silently admits everyone.
+        let config = include_str!("../wrangler.toml");
+        let limits = [
+            Limit::SocketsPerNetwork,
+            Limit::SocketsPerRoom,
+            Limit::RoomsPerNetwork,
+        ];
+        for limit in limits {
+            let declared = format!("[[ratelimits]]\nname = \"{}\"", limit.binding());
+            assert!(config.contains(&declared), "{limit:?}");
+        }
+    }
+
+    #[test]
     fn a_network_is_an_ipv4_address_or_an_ipv6_slash_64() {
         assert_eq!(network_of("203.0.113.7"), "203.0.113.7");
         assert_eq!(network_of(" 203.0.113.7 "), "203.0.113.7");
