@@ -19,6 +19,7 @@ install_crate cargo-mutants "$CARGO_MUTANTS_VERSION" --locked
 # Pure modules: no Workers runtime in the code under test, so native tests reach all of it.
 FILES=(
   src/admin.rs
+  src/admission.rs
   src/config.rs
   src/ice.rs
   src/lobby/list.rs
@@ -28,13 +29,15 @@ FILES=(
   src/room/relay.rs
   src/room_name.rs
   src/routes.rs
+  src/text.rs
 )
 # The impure functions inside those files (they talk to the runtime: a Response, Env,
 # storage, promises) are exercised by the integration tests in Miniflare instead.
 EXCLUDE=(
   'AdminError::respond'
-  'admin\.rs.*\b(handle|list_rooms|kick_peer)\b'
-  'ice\.rs.*\brespond\b'
+  'admin\.rs.*\b(handle|list_rooms|kick_peer|look_up)\b'
+  'admission\.rs.*\b(refuse|admit|network)\b'
+  'ice\.rs.*\b(respond|from_env)\b'
   'History::'
   'history\.rs.*\b(unconfirmed|call|settle)\b'
 )
