@@ -222,10 +222,12 @@ mod tests {
             ("\u{3164}", '\u{3164}'),      // Hangul filler: an invisible nickname
             ("a\u{3164}b", '\u{3164}'),
             ("a\u{115F}", '\u{115F}'),
-            ("a\u{2800}", '\u{2800}'),  // Braille blank
-            ("a\u{200D}b", '\u{200D}'), // a joiner between letters is not an emoji
-            ("a\u{E000}", '\u{E000}'),  // private use
-            ("a\u{0378}", '\u{0378}'),  // unassigned
+            ("a\u{2800}", '\u{2800}'),    // Braille blank
+            ("a\u{200D}b", '\u{200D}'),   // a joiner between letters is not an emoji
+            ("🙂\u{200B}🙂", '\u{200B}'), // only a joiner may sit between two emoji
+            ("🙂\u{2060}🙂", '\u{2060}'),
+            ("a\u{E000}", '\u{E000}'), // private use
+            ("a\u{0378}", '\u{0378}'), // unassigned
             ("a\u{0007}", '\u{0007}'),
             ("a\nb", '\n'),
             ("\u{2066}bob\u{2069}", '\u{2066}'),
