@@ -128,7 +128,7 @@ fn first_hidden(nick: &str) -> Option<char> {
     chars.iter().enumerate().find_map(|(i, &c)| {
         let hidden = match c.general_category() {
             GeneralCategory::Format if c == ZERO_WIDTH_JOINER => {
-                !(i > 0 && joins_emoji(&chars[..i], chars.get(i + 1)))
+                !joins_emoji(&chars[..i], chars.get(i + 1))
             }
             GeneralCategory::Control
             | GeneralCategory::Format
@@ -226,6 +226,8 @@ mod tests {
             ("a\u{200D}b", '\u{200D}'),   // a joiner between letters is not an emoji
             ("🙂\u{200B}🙂", '\u{200B}'), // only a joiner may sit between two emoji
             ("🙂\u{2060}🙂", '\u{2060}'),
+            ("🙂\u{200D}b", '\u{200D}'), // a joiner needs an emoji on both sides
+            ("\u{200D}🙂", '\u{200D}'),
             ("a\u{E000}", '\u{E000}'), // private use
             ("a\u{0378}", '\u{0378}'), // unassigned
             ("a\u{0007}", '\u{0007}'),

@@ -10,7 +10,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client, randomAddress } from "../support/client.mjs";
-import { sleep, until } from "../support/wait.mjs";
+import { freshRateWindow, sleep, until } from "../support/wait.mjs";
 
 const DEFAULT_LIMITS = { socketsPerNetwork: 60, socketsPerRoom: 60, maxSockets: 24, roomsPerNetwork: 10 };
 
@@ -31,22 +31,12 @@ async function open(url, address) {
   }
 }
 
-/**
- * Waits, if need be, for a fresh minute: rate limiting counts in fixed windows (60 s here,
- * aligned to the clock), so a burst that straddled two windows could get twice the limit
- * through, and a test counting to the limit would be flaky.
- */
-async function freshWindow(needMs = 25_000) {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < needMs) await sleep(left + 50);
-}
-
 async function publicRooms(base = worker) {
   return (await (await fetch(`${base.url}/api/rooms`)).json()).rooms;
 }
 
 test("2: one network cannot open sockets without end (before: 1,000 accepted)", async () => {
-  await freshWindow();
+  await freshRateWindow();
   const address = randomAddress();
   const opened = [];
   let refusal;
@@ -102,7 +92,7 @@ test("2: a socket that does not join in time is closed with 4006, however much i
 
 test("3: join-and-drop churn from one network reaches the victim a bounded number of times (before: 200 of 200)", async () => {
   const room = uniqueRoom("churn");
-  await freshWindow(40_000);
+  await freshRateWindow(40_000);
   const victim = await worker.join(room, "victim");
   const address = randomAddress();
   let joined = 0;
@@ -127,7 +117,7 @@ test("3: join-and-drop churn from one network reaches the victim a bounded numbe
 });
 
 test("4: one network cannot bring rooms to life by the hundred (before: 120 rooms)", async () => {
-  await freshWindow();
+  await freshRateWindow();
   const address = randomAddress();
   const prefix = uniqueRoom("0-FREE-CRYPTO");
   const made = [];

@@ -17,3 +17,14 @@ export async function until(check, { ms = 15_000, every = 200, what = "condition
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
+
+/**
+ * Waits, if need be, for a fresh minute, so that `needMs` are left in it. Rate limiting counts
+ * in fixed windows (a minute, aligned to the clock, in Miniflare as at Cloudflare): a test
+ * that uses up a limit and then checks the refusal would pass or fail by the clock if the
+ * window ended in between, and a burst straddling two windows gets twice the limit through.
+ */
+export async function freshRateWindow(needMs = 25_000) {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < needMs) await sleep(left + 50);
+}
