@@ -194,6 +194,9 @@ mod tests {
             ("❤️ fan", "❤️ fan"),
             ("dev 👩‍💻", "dev 👩‍💻"),
             ("family 👨‍👩‍👧", "family 👨‍👩‍👧"),
+            // A joiner after a skin tone or a variation selector still joins emoji.
+            ("dev 🧑🏽‍💻", "dev 🧑🏽‍💻"),
+            ("❤️‍🔥", "❤️‍🔥"),
             // Other spaces become plain ones (an ideographic space from a Korean keyboard).
             ("민지\u{3000}김", "민지 김"),
             ("a\u{00A0}b", "a b"),
