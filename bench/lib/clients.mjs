@@ -7,7 +7,7 @@
 // is called for each one received.
 import WebSocket from "ws";
 import { io } from "socket.io-client";
-import { within } from "./targets.mjs";
+import { within } from "../../tests/support/wait.mjs";
 import { randomAddress } from "../../tests/support/client.mjs";
 
 const BENCH_TEXT = /^b:(\d+):(\d+):([\d.]+)$/;

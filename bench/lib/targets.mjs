@@ -12,19 +12,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { startWorker, ROOT } from "../../tests/support/worker.mjs";
+import { within } from "../../tests/support/wait.mjs";
 import { childrenNamed, processTree } from "./proc.mjs";
 
 const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const NODE = process.execPath;
-
-/** Runs `fn` and rejects if it takes longer than `ms`. */
-export function within(ms, what, promise) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
 
 function freePort() {
   return new Promise((resolve, reject) => {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client, randomAddress } from "../support/client.mjs";
-import { freshRateWindow, sleep, until } from "../support/wait.mjs";
+import { freshRateWindow, sleep, until, within } from "../support/wait.mjs";
 
 const DEFAULT_LIMITS = { socketsPerNetwork: 60, socketsPerRoom: 60, maxSockets: 24, roomsPerNetwork: 10 };
 
@@ -77,7 +77,7 @@ test("2: a socket that does not join in time is closed with 4006, however much i
     const squatter = await Client.connect(roomUrl(room, quick));
     const chatter = setInterval(() => squatter.send("ping"), 200);
     const started = Date.now();
-    const { code } = await squatter.closed;
+    const { code } = await within(5000, "the squatter's socket closing", squatter.closed);
     clearInterval(chatter);
     assert.equal(code, 4006);
     assert.ok(Date.now() - started < 4000, `closed after ${Date.now() - started} ms`);
@@ -298,7 +298,7 @@ test("9: a lobby socket that sends anything but ping is refused and closed (befo
     lobby.send(junk);
     const error = await lobby.next("error");
     assert.equal(error.code, "bad_message");
-    assert.equal((await lobby.closed).code, 1008);
+    assert.equal((await within(5000, "the lobby socket closing", lobby.closed)).code, 1008);
   }
 });
 

@@ -18,6 +18,15 @@ export async function until(check, { ms = 15_000, every = 200, what = "condition
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
 
+/** `promise`, or a failure naming `what` if it has not settled within `ms`. */
+export function within(ms, what, promise) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Waits, if need be, for a fresh minute, so that `needMs` are left in it. Rate limiting counts
  * in fixed windows (a minute, aligned to the clock, in Miniflare as at Cloudflare): a test
