@@ -247,7 +247,7 @@ test("7: a room stores nothing before a join and nothing once it is forgotten (b
  * a file is busy being written (try again).
  */
 async function roomTables(dir) {
-  const folder = path.join(dir, "room-Room");
+  const folder = path.join(dir, "do", "room-Room");
   const files = (await readdir(folder)).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
   const tables = files.map((file) => read(path.join(folder, file), "SELECT name FROM sqlite_master WHERE type = 'table'"));
   return tables.includes(null) ? null : tables.map((rows) => rows.map((row) => row.name));
@@ -255,7 +255,7 @@ async function roomTables(dir) {
 
 /** How many alarms the rooms still have set; `null` when busy. */
 function alarmsLeft(dir) {
-  return read(path.join(dir, "room-Room", "metadata.sqlite"), "SELECT COUNT(*) AS n FROM _cf_ALARM")?.[0].n ?? null;
+  return read(path.join(dir, "do", "room-Room", "metadata.sqlite"), "SELECT COUNT(*) AS n FROM _cf_ALARM")?.[0].n ?? null;
 }
 
 function read(file, query) {

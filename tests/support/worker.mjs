@@ -1,6 +1,6 @@
 // Starts the real built worker (build/index.js + wasm) in Miniflare, configured from
 // wrangler.toml exactly as `wrangler dev` would be, on a free loopback port.
-import { Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -13,7 +13,8 @@ const SCRIPT_NAME = "room";
  * @param {object} [options]
  * @param {Record<string,string>} [options.vars] overrides of wrangler.toml [vars] and secrets
  * @param {number} [options.port] a fixed port (0: any free one)
- * @param {string} [options.persistTo] keep Durable Object storage here (default: in memory)
+ * @param {string} [options.persistTo] keep Durable Object storage here, in `do/` (default:
+ *   a temporary directory)
  * @param {number} [options.inspectorPort] open V8's inspector here (bench/profile.mjs)
  * @param {boolean} [options.liftLimits] lift the limits per network and per room
  *   (wrangler.toml `[[ratelimits]]`): for browsers, which all come from 127.0.0.1
@@ -23,18 +24,24 @@ export async function startWorker({ vars = {}, port = 0, persistTo, inspectorPor
   if (liftLimits) {
     for (const limit of Object.values(workerOptions.ratelimits ?? {})) limit.simple.limit = 1e9;
   }
-  const mf = new Miniflare({
-    ...workerOptions,
+  // Wrangler hands out worker options in Miniflare 4's shape; Miniflare 5 converts them itself.
+  // Miniflare 5 takes the modules as a list, not as rules.
+  const { modulesRules: _rules, ...options } = workerOptions;
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    ...options,
     name: SCRIPT_NAME,
     rootPath: ROOT,
-    modules: true,
-    scriptPath: path.join(ROOT, "build/index.js"),
+    modules: [
+      { type: "ESModule", path: path.join(ROOT, "build/index.js") },
+      { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
+    ],
     bindings: { ...workerOptions.bindings, ...vars },
     host: "127.0.0.1",
     port,
-    durableObjectsPersist: persistTo ?? false,
+    // Durable Object storage lands in `<persistTo>/do/<script>-<class>/`.
+    resourcePersistencePath: persistTo,
     inspectorPort,
-  });
+  }));
   const url = await mf.ready;
   const base = url.href.replace(/\/$/, "");
   const wsUrl = base.replace(/^http/, "ws");
