@@ -57,6 +57,9 @@ export ESBUILD_BIN="$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TOOLS/target}"
 export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_SEND_METRICS=false
+# Miniflare fetches a sample `Request.cf` from workers.cloudflare.com for the dev server, which
+# cannot work offline (wrangler 4.116's first request waited 30 s for it). Room never reads `cf`.
+export CLOUDFLARE_CF_FETCH_ENABLED=false
 
 # apt_install PACKAGE WHAT-NEEDS-IT: installs a Debian package when we are root with apt,
 # otherwise stops with a clear message saying what to install.

@@ -118,7 +118,7 @@ export function report(run) {
     "",
     "| target | what |",
     "| --- | --- |",
-    "| Room (Miniflare) | the built worker (`build/`) in workerd through Miniflare 4, configured from `wrangler.toml` as the integration tests run it |",
+    "| Room (Miniflare) | the built worker (`build/`) in workerd through Miniflare 5, configured from `wrangler.toml` as the integration tests run it |",
     "| Room (wrangler dev) | the same worker through `wrangler dev` (its proxy worker in front); CPU and memory are those of wrangler's Node process and both workerd processes |",
     "| JS DO (Miniflare) | `bench/js-do/worker.mjs`: the same relay (join/welcome/peer_joined/peer_left/chat/signal, hibernatable sockets, peers in socket attachments and in memory, chat history in SQLite, stored before it is sent as usually written, `ping` auto-answered) as a plain JavaScript Durable Object, in the same workerd; no rate limits, resume, sweeps or lobby |",
     "| socket.io (Node) | `bench/socketio/server.mjs`: rooms, nicknames, chat to the room (`io.to(room)`), offer/answer/ice to the rest of the room, in its own Node process |",

@@ -5,28 +5,17 @@
 // Each target says how to reach a room, which processes to charge CPU and memory to, and how to
 // force a room into hibernation (null where the server has no such thing).
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { startWorker, ROOT } from "../../tests/support/worker.mjs";
+import { startDevServer } from "../../tests/support/dev-server.mjs";
 import { within } from "../../tests/support/wait.mjs";
-import { childrenNamed, processTree } from "./proc.mjs";
+import { childrenNamed } from "./proc.mjs";
 
 const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const NODE = process.execPath;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 const roomPath = (name) => `/ws/rooms/${encodeURIComponent(name)}`;
 
@@ -48,65 +37,16 @@ export async function roomMiniflare(vars, { inspectorPort } = {}) {
   };
 }
 
-/**
- * wrangler.toml with the rate limits on opening sockets lifted (a join storm puts 100 sockets
- * into one room at once; the limits are not what is measured), written beside it so that its
- * relative paths hold; removed when the target stops.
- */
-function liftedConfig() {
-  const file = path.join(ROOT, ".wrangler-bench.toml");
-  const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-  writeFileSync(file, toml.replace(/simple = \{ limit = \d+/g, "simple = { limit = 1000000000"));
-  return file;
-}
-
-/** Room through `wrangler dev` (which builds first, then serves through its proxy worker). */
+/** Room through the README's run command, scripts/dev.sh (wrangler dev: it builds first). */
 export async function roomWranglerDev(vars) {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  const persist = mkdtempSync(path.join(tmpdir(), "room-bench-"));
-  const config = liftedConfig();
-  const args = [
-    path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
-    "dev",
-    ...["--config", config],
-    ...["--ip", "127.0.0.1", "--port", port, "--inspector-port", inspectorPort],
-    ...["--persist-to", persist, "--show-interactive-dev-session=false", "--log-level", "info"],
-    ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
-  ];
-  const child = spawn(NODE, args.map(String), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: process.env });
-  let output = "";
-  await within(
-    120_000,
-    "wrangler dev start",
-    new Promise((resolve, reject) => {
-      const read = (chunk) => {
-        output += chunk;
-        if (/Ready on/.test(output)) resolve();
-      };
-      child.stdout.on("data", read);
-      child.stderr.on("data", read);
-      child.once("exit", (code) => reject(new Error(`wrangler dev exited (${code}):\n${output.slice(-2000)}`)));
-    }),
-  ).catch((error) => {
-    child.kill();
-    throw error;
-  });
-  child.stdout.resume();
-  child.stderr.resume();
+  const server = await startDevServer({ vars, liftLimits: true });
   return {
     kind: "ws",
     hibernates: true,
-    roomUrl: (name) => `ws://127.0.0.1:${port}${roomPath(name)}`,
-    // wrangler's Node process, its proxy workerd and the worker's workerd.
-    pids: () => processTree(child.pid),
+    roomUrl: (name) => server.wsUrl + roomPath(name),
+    pids: server.pids,
     evict: null,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await within(10_000, "wrangler dev stop", exited).catch(() => child.kill("SIGKILL"));
-      rmSync(config, { force: true });
-      rmSync(persist, { recursive: true, force: true });
-    },
+    stop: server.stop,
   };
 }
 
@@ -116,7 +56,7 @@ export async function jsDurableObject(vars, { inspectorPort } = {}) {
     readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"),
   )[1];
   const before = new Set(childrenNamed("workerd"));
-  const mf = new Miniflare({
+  const mf = new Miniflare(convertV4MiniflareOptions({
     name: "jsdo",
     modules: true,
     scriptPath: path.join(BENCH, "js-do/worker.mjs"),
@@ -125,9 +65,8 @@ export async function jsDurableObject(vars, { inspectorPort } = {}) {
     bindings: vars,
     host: "127.0.0.1",
     port: 0,
-    durableObjectsPersist: false,
     inspectorPort,
-  });
+  }));
   const base = (await mf.ready).href.replace(/\/$/, "").replace(/^http/, "ws");
   const pids = childrenNamed("workerd").filter((pid) => !before.has(pid));
   return {
