@@ -15,6 +15,12 @@
 
 const KINDS = ["audio", "video"];
 
+/**
+ * Whether this browser can make calls at all. Some have no WebRTC (WebKitGTK on Linux, or a
+ * browser where a policy turned it off): there, a person takes part chat-only.
+ */
+export const canCall = typeof globalThis.RTCPeerConnection === "function";
+
 export class PeerLink extends EventTarget {
   /** This connection's id, sent with every signal. */
   pcId = crypto.randomUUID();
