@@ -5,7 +5,6 @@
 // Each target says how to reach a room, which processes to charge CPU and memory to, and how to
 // force a room into hibernation (null where the server has no such thing).
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,20 +12,11 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { startWorker, ROOT } from "../../tests/support/worker.mjs";
 import { within } from "../../tests/support/wait.mjs";
+import { freePort } from "../../tests/support/net.mjs";
 import { childrenNamed, processTree } from "./proc.mjs";
 
 const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const NODE = process.execPath;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 const roomPath = (name) => `/ws/rooms/${encodeURIComponent(name)}`;
 
