@@ -6,7 +6,7 @@
 // tests/browser/webkit.test.mjs has a real WebKit do the same.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LOCAL_ICE, browserSuite, joinRoom, myId, openLobby, peers, screenshot, waitPlaying } from "../support/ui.mjs";
+import { LOCAL_ICE, browserSuite, joinRoom, myId, openLobby, peers, screenshot, sendChat, waitPlaying } from "../support/ui.mjs";
 
 let worker, browser;
 browserSuite({ vars: LOCAL_ICE, liftLimits: true }, (started) => ({ worker, browser } = started));
@@ -72,8 +72,7 @@ async function shown(page, id) {
 
 /** `from` sends `text` in the chat and every page of `to` shows it. */
 async function chat(from, text, to) {
-  await from.fill("#chat-input", text);
-  await from.press("#chat-input", "Enter");
+  await sendChat(from, text);
   for (const page of to) await page.locator(".msg .text", { hasText: text }).waitFor();
 }
 
