@@ -121,6 +121,7 @@ export class CallView {
     this.#call = current;
     this.#showChatOnly(!current.webrtc);
     chat.clear();
+    // Chat-only, the chat is all there is: it opens on a narrow screen too.
     chat.setOpen(matchMedia("(min-width: 900px)").matches || !current.webrtc);
     if (!chat.isOpen) $("#mic-btn").focus();
     grid.clear();

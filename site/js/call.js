@@ -108,8 +108,8 @@ export class Call extends EventTarget {
   }
 
   /**
-   * Whether a connection is made with `peer`: not when either of us is chat-only (a peer from
-   * a server that does not say counts as able to call, as in the protocol).
+   * Whether a connection is made with `peer`: not when either of us is chat-only (a peer
+   * without `webrtc` can call, the protocol's default).
    */
   calls(peer) {
     return this.webrtc && peer.webrtc !== false;

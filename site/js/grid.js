@@ -22,10 +22,10 @@ const CONNECTION_TEXT = {
 };
 
 class Tile {
-  /** @param {{ peer: string, nick: string, screen: boolean }} options */
   /** Said of this person in the tile's accessible name, such as "Chat only". */
   note = "";
 
+  /** @param {{ peer: string, nick: string, screen: boolean }} options */
   constructor({ peer, nick, screen }) {
     const local = peer === ME;
     this.local = local;
