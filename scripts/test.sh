@@ -3,6 +3,7 @@
 # tests, wasm-bindgen tests, the built worker in Miniflare, real browsers, and a deploy dry run.
 source "$(dirname "$0")/tools.sh"
 ensure_chromium
+ensure_firefox
 ensure_coturn
 ensure_webkit
 cd "$ROOT"
@@ -26,7 +27,7 @@ worker-build --release >/dev/null 2>&1 || worker-build --release
 step "integration tests (Miniflare, real websockets)"
 node --test --test-reporter=spec --test-concurrency=2 "tests/integration/*.test.mjs"
 
-step "browser tests (Chromium)"
+step "browser tests (Chromium and Firefox)"
 node --test --test-reporter=spec --test-concurrency=1 "tests/browser/*.test.mjs"
 
 step "deploy dry run"

@@ -38,8 +38,8 @@ WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/,
 [ -n "$WASM_BINDGEN_VERSION" ] || die "no wasm-bindgen version in Cargo.lock"
 install_crate wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
 
-# npm packages (wrangler, Miniflare, Node 22, wasm-opt, esbuild, playwright-core), pinned by
-# package-lock.json; reinstalled only when the lockfile changed.
+# npm packages (wrangler, Miniflare, Node 22, wasm-opt, esbuild, playwright-core, puppeteer-core),
+# pinned by package-lock.json; reinstalled only when the lockfile changed.
 if [ ! -f "$ROOT/node_modules/.room-lock" ] || ! cmp -s "$ROOT/package-lock.json" "$ROOT/node_modules/.room-lock"; then
   say "installing npm packages"
   (cd "$ROOT" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
@@ -77,6 +77,13 @@ apt_install() {
 ensure_chromium() {
   export CHROMIUM_BIN="${CHROMIUM_BIN:-/usr/bin/chromium}"
   [ -x "$CHROMIUM_BIN" ] || apt_install chromium "the browser tests (or set CHROMIUM_BIN)"
+}
+
+# ensure_firefox: Debian's Firefox ESR for the browser tests that put Firefox in a call with
+# Chromium (driven by puppeteer-core: playwright-core cannot drive a stock Firefox).
+ensure_firefox() {
+  export FIREFOX_BIN="${FIREFOX_BIN:-/usr/bin/firefox-esr}"
+  [ -x "$FIREFOX_BIN" ] || apt_install firefox-esr "the Firefox browser tests (or set FIREFOX_BIN)"
 }
 
 # ensure_coturn: Debian's coturn (`turnserver`) for the relayed-call browser test, which starts

@@ -21,7 +21,7 @@
 // members, and short-lived), and while the call lasts the room is asked for fresh ones a
 // minute before they expire, so that an ICE restart late in a long call can still use the
 // relay.
-import { PeerLink, canCall } from "./peer.js";
+import { PeerLink, canCall, usableIceServers } from "./peer.js";
 import { RoomSocket } from "./signaling.js";
 
 /**
@@ -246,7 +246,7 @@ export class Call extends EventTarget {
   }
 
   #setIce(ice) {
-    this.#ice = ice && Array.isArray(ice.iceServers) ? { iceServers: ice.iceServers, expiresAt: ice.expiresAt ?? null } : NO_ICE;
+    this.#ice = ice && Array.isArray(ice.iceServers) ? { iceServers: usableIceServers(ice.iceServers), expiresAt: ice.expiresAt ?? null } : NO_ICE;
     this.#scheduleIceRefresh();
   }
 

@@ -21,6 +21,28 @@ const KINDS = ["audio", "video"];
  */
 export const canCall = typeof globalThis.RTCPeerConnection === "function";
 
+/**
+ * The ICE servers, less the URLs this browser refuses. A browser may refuse a whole
+ * configuration for one URL (Firefox refuses a STUN or TURN URL on a port it blocks, such as
+ * 9), and `new RTCPeerConnection` would then throw for every person in the call: one bad entry
+ * in the server's settings must cost that entry, not the call.
+ */
+export function usableIceServers(iceServers) {
+  if (!canCall) return iceServers;
+  const accepted = (server, url) => {
+    try {
+      new RTCPeerConnection({ iceServers: [{ ...server, urls: url }] }).close();
+      return true;
+    } catch (error) {
+      console.warn(`this browser refuses the ICE server ${url}:`, error.message);
+      return false;
+    }
+  };
+  return iceServers
+    .map((server) => ({ ...server, urls: [server.urls].flat().filter((url) => accepted(server, url)) }))
+    .filter((server) => server.urls.length > 0);
+}
+
 export class PeerLink extends EventTarget {
   /** This connection's id, sent with every signal. */
   pcId = crypto.randomUUID();

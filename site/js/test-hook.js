@@ -49,6 +49,17 @@ export function exposeTestHook(currentCall) {
       }
       return routes;
     },
+    /** The codecs of what this page receives, over every connection (e.g. "video/VP8"). */
+    async codecs() {
+      const seen = new Set();
+      for (const p of currentCall()?.peers.values() ?? []) {
+        const stats = new Map([...((await p.link?.pc.getStats()) ?? new Map()).entries()]);
+        for (const s of stats.values()) {
+          if (s.type === "inbound-rtp" && stats.has(s.codecId)) seen.add(stats.get(s.codecId).mimeType);
+        }
+      }
+      return [...seen].sort();
+    },
     /** Drops the room socket as a network failure would: the client must reconnect by itself. */
     dropSocket() {
       currentCall()?.socket.drop();

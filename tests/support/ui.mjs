@@ -80,19 +80,47 @@ export const denyMedia = () => {
   navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("denied", "NotAllowedError"));
 };
 
-/** A new person on the lobby page. Uncaught page errors are collected in `page.errors`. */
+/**
+ * A new person on the lobby page, in a browser of either driver: Chromium (playwright-core) or
+ * Firefox (puppeteer-core, tests/support/firefox.mjs). Uncaught page errors are collected in
+ * `page.errors`.
+ */
 export async function openLobby(browser, url, { viewport = { width: 1280, height: 720 }, init } = {}) {
-  const context = await browser.newContext({ viewport });
-  if (init) await context.addInitScript(init);
-  const page = watchErrors(await context.newPage());
+  const page = browser.newContext ? await playwrightPage(browser, viewport, init) : await puppeteerPage(browser, viewport, init);
+  watchErrors(page);
   await page.goto(url);
   return page;
 }
 
+async function playwrightPage(browser, viewport, init) {
+  const context = await browser.newContext({ viewport });
+  if (init) await context.addInitScript(init);
+  return context.newPage();
+}
+
+async function puppeteerPage(browser, viewport, init) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setViewport(viewport);
+  if (init) await page.evaluateOnNewDocument(init);
+  // Closing the page closes its context too, as in playwright where each person is a context.
+  page.once("close", () => context.close().catch(() => {}));
+  return page;
+}
+
+/**
+ * Waits until `fn(arg)` is true in the page, for either driver: playwright takes the argument
+ * before the options, puppeteer after them.
+ */
+export function waitFor(page, fn, arg, ms = 10_000) {
+  const isPlaywright = typeof page.context === "function";
+  return isPlaywright ? page.waitForFunction(fn, arg, { timeout: ms }) : page.waitForFunction(fn, { timeout: ms }, arg);
+}
+
 /** Types a name and a room and clicks Join; resolves with the click time once the call shows. */
 export async function joinRoom(page, nick, room) {
-  await page.fill("#nick", nick);
-  await page.fill("#room-name", room);
+  await page.locator("#nick").fill(nick);
+  await page.locator("#room-name").fill(room);
   const clicked = Date.now();
   await page.click("#join");
   await page.waitForSelector("#call:not([hidden])");
