@@ -5,6 +5,7 @@ source "$(dirname "$0")/tools.sh"
 ensure_chromium
 ensure_firefox
 ensure_coturn
+ensure_webkit
 cd "$ROOT"
 
 step() { say "== $*"; }

@@ -128,11 +128,13 @@ function roomCard(room) {
 }
 
 function peerRow(roomName, peer) {
+  // Someone whose browser cannot make calls has no mic or camera to speak of.
   const media = el(
     "td",
     { class: "media" },
-    flag(!peer.muted, "mic on", "mic off"),
-    flag(peer.camera, "camera on", "camera off"),
+    ...(peer.webrtc === false
+      ? [flag(false, "", "chat only (no WebRTC)")]
+      : [flag(!peer.muted, "mic on", "mic off"), flag(peer.camera, "camera on", "camera off")]),
   );
   if (peer.screen) media.append(flag(true, "sharing screen", ""));
   const remove = el("button", { type: "button", class: "danger", "aria-label": `Remove ${personText(peer.nick, peer.id)} from ${isolate(roomName)}` }, "Remove");

@@ -411,6 +411,7 @@ mod tests {
             camera: true,
             screen: false,
             joined_at: 5,
+            webrtc: true,
         };
         let answer = |name: &str, private, peers: Vec<PeerInfo>| {
             Some(Peers {

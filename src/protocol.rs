@@ -1,6 +1,6 @@
 //! The wire types: every frame a room socket carries, as Rust types. docs/protocol.md is the
 //! prose for the same thing; a change here changes the spec there.
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
 use crate::ice::IceAnswer;
@@ -16,6 +16,10 @@ pub enum ClientFrame {
         private: bool,
         #[serde(default)]
         resume: Option<String>,
+        /// Whether the joiner's browser can make calls: one without WebRTC (or with it turned
+        /// off) joins chat-only with `false`, and nobody tries to call it. Absent means true.
+        #[serde(default = "yes", deserialize_with = "webrtc_flag")]
+        webrtc: bool,
     },
     Chat {
         text: String,
@@ -50,6 +54,20 @@ pub struct PeerInfo {
     pub screen: bool,
     /// Unix milliseconds.
     pub joined_at: u64,
+    /// Whether this person can be called; `false`: chat-only (see `ClientFrame::Join`). True
+    /// for people recorded before the field existed.
+    #[serde(default = "yes")]
+    pub webrtc: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `webrtc` must be a boolean; anything else is refused with a message that names the field
+/// (serde's own says only "expected a boolean").
+fn webrtc_flag<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
+    bool::deserialize(value).map_err(|_| serde::de::Error::custom("`webrtc` must be true or false"))
 }
 
 /// The limits a client needs to know, sent in `welcome`.
@@ -149,6 +167,9 @@ pub enum ErrorCode {
     BadChat,
     /// A `signal` to a peer that is not (or no longer) in the room, or to oneself.
     UnknownPeer,
+    /// A `signal` to or from someone who joined chat-only (`"webrtc": false`): no call can
+    /// be made with them.
+    ChatOnly,
     RateLimited,
     /// The room is at capacity: refused and the socket closed with 4001.
     RoomFull,
@@ -186,8 +207,11 @@ mod tests {
     fn parses_every_client_frame() {
         let join: ClientFrame = serde_json::from_str(r#"{"type":"join","nick":"ann"}"#).unwrap();
         assert!(
-            matches!(join, ClientFrame::Join { ref nick, private: false, resume: None } if nick == "ann")
+            matches!(join, ClientFrame::Join { ref nick, private: false, resume: None, webrtc: true } if nick == "ann")
         );
+        let chat_only: ClientFrame =
+            serde_json::from_str(r#"{"type":"join","nick":"ann","webrtc":false}"#).unwrap();
+        assert!(matches!(chat_only, ClientFrame::Join { webrtc: false, .. }));
         let signal: ClientFrame = serde_json::from_str(
             r#"{"type":"signal","to":"b","from":"forged","data":{"sdp":"x"}}"#,
         )
@@ -223,6 +247,25 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<ClientFrame>(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_webrtc_flag_that_is_not_a_boolean_is_refused_by_name() {
+        for bad in [r#""no""#, "0", "null", "[]", "{}"] {
+            let frame = format!(r#"{{"type":"join","nick":"ann","webrtc":{bad}}}"#);
+            let error = serde_json::from_str::<ClientFrame>(&frame).unwrap_err();
+            assert!(
+                error.to_string().contains("`webrtc` must be true or false"),
+                "{frame}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_peer_recorded_before_the_webrtc_field_can_be_called() {
+        let old =
+            r#"{"id":"a","nick":"ann","muted":false,"camera":true,"screen":false,"joinedAt":1}"#;
+        assert!(serde_json::from_str::<PeerInfo>(old).unwrap().webrtc);
     }
 
     #[test]

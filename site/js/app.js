@@ -7,6 +7,7 @@
 import { CallView } from "./call-view.js";
 import { LobbyView } from "./lobby-view.js";
 import { LocalMedia } from "./media.js";
+import { canCall } from "./peer.js";
 import { exposeTestHook } from "./test-hook.js";
 
 const params = new URLSearchParams(location.search);
@@ -14,7 +15,8 @@ const invited = params.has("room") ? { name: params.get("room"), isPrivate: para
 
 // One camera and microphone for the whole visit: the lobby's preview and every call use it.
 const media = new LocalMedia();
-const lobbyView = new LobbyView(media, { invited, onJoin: (room, nick, isPrivate, hideAddress) => callView.enter(room, nick, isPrivate, hideAddress) });
+const lobbyView = new LobbyView(media, { invited, canCall, onJoin: (room, nick, isPrivate, hideAddress) => callView.enter(room, nick, isPrivate, hideAddress) });
 const callView = new CallView(media, { onLeave: (message, refusal) => lobbyView.show(message, refusal) });
 exposeTestHook(() => callView.call);
-media.start();
+// A browser that cannot make calls is not asked for a camera and microphone it could not send.
+if (canCall) media.start();

@@ -1,5 +1,6 @@
-// The call: the video grid, the controls, the chat, a banner while the connection is lost, and
-// a warning when my network address cannot be hidden.
+// The call: the video grid, the controls, the chat, a banner while the connection is lost, a
+// warning when my network address cannot be hidden, and a note when this browser cannot make
+// calls (chat-only: no camera, microphone or screen controls, and tiles that say so).
 // One Call at a time; events from a call that has ended are ignored. While in a call, the
 // tab's title and address are the room's.
 import { Call } from "./call.js";
@@ -11,6 +12,12 @@ import { pageAddress, roomLink } from "./names.js";
 
 // Who is talking: a ring around the tile while the audio a connection receives is loud enough.
 const SPEAKING_LEVEL = 0.03;
+
+/** What the tile of someone who takes part chat-only says, mine included. */
+const CHAT_ONLY = "Chat only";
+/** Why a control is off: the browser gives the page no camera or microphone, or no screen. */
+const NO_CAPTURE = "This browser gives this page no camera or microphone.";
+const NO_SCREEN = "This browser cannot share the screen.";
 
 export class CallView {
   #media;
@@ -110,15 +117,18 @@ export class CallView {
     $("#share-link").value = roomLink(room, isPrivate).href;
     $("#devices-call").append($("#devices"));
     $("#privacy-call").append($("#privacy"));
-    chat.clear();
-    chat.setOpen(matchMedia("(min-width: 900px)").matches);
-    if (!chat.isOpen) $("#mic-btn").focus();
-    grid.clear();
-    grid.addCamera(ME, nick).setStream(media.stream);
-    this.#updateControls();
-
     const current = new Call({ room, nick, isPrivate, media, hideAddress });
     this.#call = current;
+    this.#showChatOnly(!current.webrtc);
+    chat.clear();
+    // Chat-only, the chat is all there is: it opens on a narrow screen too.
+    chat.setOpen(matchMedia("(min-width: 900px)").matches || !current.webrtc);
+    if (!chat.isOpen) $("#mic-btn").focus();
+    grid.clear();
+    const mine = grid.addCamera(ME, nick);
+    mine.setStream(media.stream);
+    if (!current.webrtc) mine.setChatOnly(CHAT_ONLY);
+    this.#updateControls();
     const on = (type, handler) => current.addEventListener(type, ({ detail }) => this.#call === current && handler(detail));
 
     on("welcome", ({ me: you, history: past, rejoined, limits }) => {
@@ -143,6 +153,7 @@ export class CallView {
       let tile = grid.camera(peer.id);
       if (!tile || change === "join") {
         tile = grid.addCamera(peer.id, peer.nick);
+        if (!current.calls(peer)) tile.setChatOnly(peer.webrtc === false ? CHAT_ONLY : "");
         if (media.speakerId) tile.setSink(media.speakerId);
         if (!quiet) chat.presence("join", peer);
       }
@@ -170,10 +181,22 @@ export class CallView {
     this.#speaking = setInterval(() => this.#showSpeaking(current), 300);
   }
 
-  /** Warns when I asked to hide my network address and the server has no relay to do it with. */
+  /**
+   * Says that this browser cannot make calls, and leaves out the controls of a call: there is
+   * no camera, microphone, screen or connection to set.
+   */
+  #showChatOnly(chatOnly) {
+    $("#chat-only").hidden = !chatOnly;
+    for (const id of ["#mic-btn", "#cam-btn", "#screen-btn", "#settings-btn"]) $(id).hidden = chatOnly;
+  }
+
+  /**
+   * Warns when I asked to hide my network address and the server has no relay to do it with
+   * (chat-only, I call nobody: nobody sees it).
+   */
   #showRelayWarning() {
     const call = this.#call;
-    $("#no-relay").hidden = !(call?.me && call.hideAddress && !call.hasRelay);
+    $("#no-relay").hidden = !(call?.me && call.webrtc && call.hideAddress && !call.hasRelay);
   }
 
   #showSpeaking(call) {
@@ -194,6 +217,7 @@ export class CallView {
     $("#devices-home").append($("#devices"));
     this.#view.hidden = true;
     $("#no-relay").hidden = true;
+    $("#chat-only").hidden = true;
     this.#showConnection({ state: "open" });
     document.title = "Room";
     history.replaceState(null, "", pageAddress());
@@ -229,6 +253,8 @@ export class CallView {
     const camOn = media.live("video");
     switchButton($("#mic-btn"), micOn, ["mic", "Mute"], ["mic-off", "Unmute"]);
     switchButton($("#cam-btn"), camOn, ["video", "Stop video"], ["video-off", "Start video"]);
+    for (const button of [$("#mic-btn"), $("#cam-btn")]) offerIf(button, media.canCapture, NO_CAPTURE);
+    offerIf($("#screen-btn"), media.canShareScreen, NO_SCREEN);
     const sharing = Boolean(media.screen);
     $("#screen-btn").classList.toggle("active", sharing);
     $("#screen-btn span").textContent = sharing ? "Stop sharing" : "Share screen";
@@ -236,4 +262,10 @@ export class CallView {
     me?.setMuted(!micOn);
     me?.setCamera(camOn);
   }
+}
+
+/** Enables a control, or disables it with the reason as its tooltip. */
+function offerIf(button, possible, why) {
+  button.disabled = !possible;
+  button.title = possible ? "" : why;
 }

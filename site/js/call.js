@@ -13,11 +13,15 @@
 //   "ended" ({ message, refusal }: the call is over; message is null after Leave, refusal is
 //   the error code when the room refused to let us in, such as "nick_taken")
 //
+// A browser without WebRTC takes part chat-only: it joins saying so (`webrtc: false`), makes
+// no connections and sends no media state, and nobody offers it a connection. The others'
+// chat-only people (`peer.webrtc === false`) get no connection either.
+//
 // ICE servers come from the room: the welcome carries them (TURN credentials are only for
 // members, and short-lived), and while the call lasts the room is asked for fresh ones a
 // minute before they expire, so that an ICE restart late in a long call can still use the
 // relay.
-import { PeerLink, usableIceServers } from "./peer.js";
+import { PeerLink, canCall, usableIceServers } from "./peer.js";
 import { RoomSocket } from "./signaling.js";
 
 /**
@@ -41,6 +45,8 @@ const ICE_REFRESH_GAP_MS = 30_000;
 export class Call extends EventTarget {
   /** { id, nick } once welcomed. */
   me = null;
+  /** Whether this browser can make calls; without WebRTC I am here chat-only. */
+  webrtc = canCall;
   /** Other people by id: { id, nick, muted, camera, screen, joinedAt, link }. */
   peers = new Map();
   /** From the room: { iceServers, expiresAt } (unix seconds, or null when nothing expires). */
@@ -71,7 +77,7 @@ export class Call extends EventTarget {
      * address instead of mine. Without a relay (see `hasRelay`) they use every candidate.
      */
     this.hideAddress = hideAddress;
-    this.socket = new RoomSocket(room, () => ({ type: "join", nick: this.nick, private: this.isPrivate }));
+    this.socket = new RoomSocket(room, () => ({ type: "join", nick: this.nick, private: this.isPrivate, webrtc: this.webrtc }));
     this.socket.addEventListener("frame", (e) => this.#onFrame(e.detail));
     this.socket.addEventListener("status", (e) => this.#onStatus(e.detail));
 
@@ -101,8 +107,20 @@ export class Call extends EventTarget {
     return this.socket.send({ type: "chat", text });
   }
 
-  /** Tells the others whether my mic, camera and screen are on (when that changed). */
+  /**
+   * Whether a connection is made with `peer`: not when either of us is chat-only (a peer
+   * without `webrtc` can call, the protocol's default).
+   */
+  calls(peer) {
+    return this.webrtc && peer.webrtc !== false;
+  }
+
+  /**
+   * Tells the others whether my mic, camera and screen are on (when that changed). Not when
+   * chat-only: the room already tells them I send neither.
+   */
   sendState() {
+    if (!this.webrtc) return;
     const state = {
       type: "state",
       muted: !this.media.live("audio"),
@@ -224,7 +242,7 @@ export class Call extends EventTarget {
     this.#emit("welcome", { me: this.me, history: frame.history ?? [], limits: frame.limits ?? null, rejoined });
     this.#sentState = null; // the server's record of me may be new: tell it again
     this.sendState();
-    for (const peer of this.peers.values()) this.#connect(peer).offer();
+    for (const peer of this.peers.values()) if (this.calls(peer)) this.#connect(peer).offer();
   }
 
   #setIce(ice) {
@@ -249,7 +267,7 @@ export class Call extends EventTarget {
 
   #onSignal(from, data) {
     const peer = this.peers.get(from);
-    if (!peer || !data || typeof data !== "object") return;
+    if (!peer || !this.calls(peer) || !data || typeof data !== "object") return;
     let link = peer.link;
     if (data.description && (!link || (link.remotePcId !== null && link.remotePcId !== data.pc))) {
       // Their first offer, or a new connection from their side: answer it with a fresh link.

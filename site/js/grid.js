@@ -22,6 +22,9 @@ const CONNECTION_TEXT = {
 };
 
 class Tile {
+  /** Said of this person in the tile's accessible name, such as "Chat only". */
+  note = "";
+
   /** @param {{ peer: string, nick: string, screen: boolean }} options */
   constructor({ peer, nick, screen }) {
     const local = peer === ME;
@@ -58,6 +61,7 @@ class Tile {
    * reorder the label) and the tag of the id. My own id is null until the room welcomed me.
    */
   setNick(nick, id = this.id) {
+    this.nick = nick;
     this.id = id;
     this.initial.textContent = [...nick.trim()][0]?.toUpperCase() ?? "?";
     if (this.local && this.screen) {
@@ -69,7 +73,8 @@ class Tile {
     const tag = id ? idTag(id) : "";
     this.name.replaceChildren(el("bdi", {}, nick), suffix);
     this.tag.textContent = tag;
-    this.el.setAttribute("aria-label", `${isolate(nick)}${suffix} ${tag}`.trimEnd());
+    const note = this.note ? `, ${this.note.toLowerCase()}` : "";
+    this.el.setAttribute("aria-label", `${isolate(nick)}${suffix} ${tag}`.trimEnd() + note);
   }
 
   setStream(stream) {
@@ -106,6 +111,20 @@ class Tile {
     this.conn.setAttribute("aria-label", text);
     this.conn.title = text;
     this.status.textContent = state === "connected" ? "" : text;
+  }
+
+  /**
+   * No call is made with this person: they take part chat-only (`why` says so on the tile), or
+   * I do (no `why`: the call says so above the grid). Shows their avatar and never
+   * "Connecting…".
+   */
+  setChatOnly(why = "") {
+    this.el.dataset.conn = "chat-only";
+    this.conn.removeAttribute("aria-label");
+    this.conn.removeAttribute("title");
+    this.status.textContent = why;
+    this.note = why;
+    this.setNick(this.nick);
   }
 
   setSink(deviceId) {

@@ -1,7 +1,8 @@
 // The lobby: the live list of public rooms, the join form (name, room, and whether to hide my
 // network address), and my camera preview with the mic and camera switches and the device
 // selects. The selects and the privacy option move into the call's Settings dialog during a
-// call (call-view.js) and come back after it.
+// call (call-view.js) and come back after it. In a browser that cannot make calls (no
+// WebRTC) the card says so instead of offering a camera: the person joins to chat.
 import { $, el, icon, switchButton, toast } from "./dom.js";
 import { plural } from "./format.js";
 import { checkRoomName, privateRoomName } from "./names.js";
@@ -24,8 +25,12 @@ function hideAddressIn(isPrivate) {
 
 const ROOMS_STATE_TEXT = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…" };
 
+const CHAT_ONLY =
+  "This browser cannot make video calls (it has no WebRTC). You can still join a room and chat: the others will see you as chat-only.";
+
 export class LobbyView {
   #media;
+  #canCall;
   #onJoin;
   #invited;
   /** Stops the live room list; null while it is stopped (during a call). */
@@ -43,11 +48,13 @@ export class LobbyView {
    * @param {import("./media.js").LocalMedia} media
    * @param {object} options
    * @param {{ name: string, isPrivate: boolean } | null} options.invited the room in the page's link
+   * @param {boolean} options.canCall whether this browser can make calls (has WebRTC)
    * @param {(room: string, nick: string, isPrivate: boolean, hideAddress: boolean) => void} options.onJoin
    *   called once the lobby is hidden
    */
-  constructor(media, { invited, onJoin }) {
+  constructor(media, { invited, canCall, onJoin }) {
     this.#media = media;
+    this.#canCall = canCall;
     this.#onJoin = onJoin;
     this.#invited = invited;
     const nickInput = this.#nickInput;
@@ -102,6 +109,9 @@ export class LobbyView {
     }
     selects.speaker.addEventListener("change", () => media.setSpeaker(selects.speaker.value));
     $("#speaker-field").hidden = !media.canPickSpeaker;
+    // Without calls there is no camera to preview, no device to pick and no address to hide.
+    for (const part of [$(".preview-controls"), $("#devices"), $("#privacy")]) part.hidden = !canCall;
+    this.#updatePreview();
 
     media.addEventListener("change", () => {
       this.#updatePreview();
@@ -218,10 +228,12 @@ export class LobbyView {
     preview.querySelector(".avatar span").textContent = [...this.#nickInput.value.trim()][0]?.toUpperCase() ?? "";
     switchButton($("#preview-mic"), media.live("audio"), ["mic", "Mute microphone"], ["mic-off", "Unmute microphone"]);
     switchButton($("#preview-cam"), camOn, ["video", "Turn camera off"], ["video-off", "Turn camera on"]);
+    for (const button of [$("#preview-mic"), $("#preview-cam")]) button.disabled = !media.canCapture;
     const errors = [...new Set([media.errors.video, media.errors.audio].filter(Boolean))];
+    const notes = this.#canCall ? errors : [CHAT_ONLY];
     const message = $("#media-message");
-    message.hidden = !errors.length;
-    message.textContent = errors.join(" ");
+    message.hidden = !notes.length;
+    message.textContent = notes.join(" ");
   }
 }
 

@@ -26,6 +26,12 @@ export class LocalMedia extends EventTarget {
   devices = { audioinput: [], videoinput: [], audiooutput: [] };
   speakerId = store.get("speaker", "");
   canPickSpeaker = "setSinkId" in HTMLMediaElement.prototype;
+  /**
+   * Whether the page may ask for a camera and microphone (not on a page without https, nor in
+   * every browser), and for the screen.
+   */
+  canCapture = Boolean(navigator.mediaDevices?.getUserMedia);
+  canShareScreen = Boolean(navigator.mediaDevices?.getDisplayMedia);
 
   constructor() {
     super();
@@ -49,8 +55,10 @@ export class LocalMedia extends EventTarget {
 
   /** Asks for camera and microphone (one prompt), falling back to whichever is allowed. */
   async start() {
-    if (!navigator.mediaDevices?.getUserMedia) {
-      const why = "This browser cannot use a camera or microphone on this page (it needs https).";
+    if (!this.canCapture) {
+      const why = isSecureContext
+        ? "This browser cannot use a camera or microphone here. You can still join, to see and hear the others."
+        : "This browser cannot use a camera or microphone on this page (it needs https).";
       this.errors = { audio: why, video: why };
       this.#emit("change");
       return;

@@ -16,13 +16,19 @@
 const KINDS = ["audio", "video"];
 
 /**
+ * Whether this browser can make calls at all. Some have no WebRTC (WebKitGTK on Linux, or a
+ * browser where a policy turned it off): there, a person takes part chat-only.
+ */
+export const canCall = typeof globalThis.RTCPeerConnection === "function";
+
+/**
  * The ICE servers, less the URLs this browser refuses. A browser may refuse a whole
  * configuration for one URL (Firefox refuses a STUN or TURN URL on a port it blocks, such as
  * 9), and `new RTCPeerConnection` would then throw for every person in the call: one bad entry
  * in the server's settings must cost that entry, not the call.
  */
 export function usableIceServers(iceServers) {
-  if (typeof RTCPeerConnection !== "function") return iceServers;
+  if (!canCall) return iceServers;
   const accepted = (server, url) => {
     try {
       new RTCPeerConnection({ iceServers: [{ ...server, urls: url }] }).close();

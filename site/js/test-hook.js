@@ -12,13 +12,15 @@ export function exposeTestHook(currentCall) {
       return currentCall()?.me ?? null;
     },
     /**
-     * Each other person: id, nick, their RTCPeerConnection's states, sent tracks, ICE
-     * transport policy and TURN username (the credentials it would use for an ICE restart).
+     * Each other person: id, nick, whether they can be called (`webrtc`: false when chat-only),
+     * their RTCPeerConnection's states ("none" without one), sent tracks, ICE transport policy
+     * and TURN username (the credentials it would use for an ICE restart).
      */
     peers() {
       return [...(currentCall()?.peers.values() ?? [])].map((p) => ({
         id: p.id,
         nick: p.nick,
+        webrtc: p.webrtc,
         connectionState: p.link?.pc.connectionState ?? "none",
         iceConnectionState: p.link?.pc.iceConnectionState ?? "none",
         signalingState: p.link?.pc.signalingState ?? "none",

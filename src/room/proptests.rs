@@ -15,6 +15,7 @@ const CODES: &[&str] = &[
     "bad_nick",
     "bad_chat",
     "unknown_peer",
+    "chat_only",
     "rate_limited",
     "room_full",
 ];
@@ -47,6 +48,8 @@ fn member(id: &str) -> Member {
         camera: true,
         screen: false,
         joined_at: 0,
+        // The people of a test room: one who can be called, one chat-only.
+        webrtc: id != "c",
     };
     Member {
         peer,
@@ -94,6 +97,7 @@ fn check_outcome(outcome: &Outcome) -> Result<(), TestCaseError> {
 fn valid_frames() -> Vec<String> {
     [
         json!({"type": "join", "nick": "ann", "private": true, "resume": "token-b"}),
+        json!({"type": "join", "nick": "ann", "webrtc": false}),
         json!({"type": "chat", "text": "hello\nthere"}),
         json!({"type": "signal", "to": "b", "data": {"description": {"type": "offer", "sdp": "v=0"}}}),
         json!({"type": "signal", "to": "c", "data": {"candidate": {"candidate": "a", "sdpMid": "0"}}}),
@@ -136,7 +140,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_frames_never_panic(
-        which in 0usize..7,
+        which in 0usize..8,
         cut in any::<prop::sample::Index>(),
         insert in any::<prop::sample::Index>(),
         noise in "\\PC{0,4}",
@@ -159,7 +163,7 @@ proptest! {
     fn frames_of_the_right_types_with_wrong_fields_never_panic(
         kind in prop::sample::select(vec!["join", "chat", "signal", "state", "nick", "leave", "other"]),
         fields in prop::collection::btree_map(
-            prop::sample::select(vec!["nick", "text", "to", "data", "muted", "camera", "screen", "private", "resume", "from"]),
+            prop::sample::select(vec!["nick", "text", "to", "data", "muted", "camera", "screen", "private", "resume", "webrtc", "from"]),
             any_json(),
             0..5,
         ),

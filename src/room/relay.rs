@@ -257,11 +257,18 @@ fn handle(
             nick,
             private,
             resume,
+            webrtc,
         } = frame
         else {
             return Err(Refusal::new(ErrorCode::NotJoined, "send join first"));
         };
-        let (outcome, member) = join(&nick, private, resume.as_deref(), others, limits, io)?;
+        let joining = Joining {
+            nick: &nick,
+            private,
+            resume: resume.as_deref(),
+            webrtc,
+        };
+        let (outcome, member) = join(&joining, others, limits, io)?;
         conn.member = Some(member);
         return Ok(outcome);
     };
@@ -320,14 +327,23 @@ pub fn overdue(conn: &Conn, last_heard_ms: u64, now_ms: u64, limits: &Limits) ->
     (now_ms.saturating_sub(since) > timeout).then_some(code)
 }
 
-fn join(
-    nick: &str,
+/// What a `join` asks for.
+struct Joining<'a> {
+    nick: &'a str,
     private: bool,
-    resume: Option<&str>,
+    resume: Option<&'a str>,
+    webrtc: bool,
+}
+
+/// A `join`. One coming back with a resume token is the person they were, chat-only or not
+/// as before (it is the same page: its browser has not changed).
+fn join(
+    joining: &Joining,
     others: &[&Member],
     limits: &Limits,
     io: &impl RoomIo,
 ) -> Result<(Outcome, Member), Refusal> {
+    let resume = joining.resume;
     // A resume token held by a live socket: take its place, unseen by the others.
     let held = resume.and_then(|token| others.iter().copied().find(|m| m.resume == token));
     if let Some(old) = held {
@@ -354,7 +370,7 @@ fn join(
             close::ROOM_FULL,
         ));
     }
-    let nick = valid_nick(nick, others, limits)?;
+    let nick = valid_nick(joining.nick, others, limits)?;
     // A resume token of someone who left within the window: the same id comes back.
     let returning = resume
         .and_then(|token| io.departed(token).map(|member| (token, member)))
@@ -373,13 +389,15 @@ fn join(
             )
         }
         None => {
+            // Someone chat-only sends neither sound nor picture, and says so from the start.
             let peer = PeerInfo {
                 id: unused_id(others, io),
                 nick,
-                muted: false,
-                camera: true,
+                muted: !joining.webrtc,
+                camera: joining.webrtc,
                 screen: false,
                 joined_at: io.now_ms(),
+                webrtc: joining.webrtc,
             };
             (
                 Member {
@@ -399,7 +417,7 @@ fn join(
         },
     );
     let outcome = Outcome {
-        make_private: others.is_empty() && private,
+        make_private: others.is_empty() && joining.private,
         count_changed: true,
         resumed,
         ..outcome
@@ -497,10 +515,23 @@ fn signal(
             "signal data must be a JSON object",
         ));
     }
-    if !others.iter().any(|m| m.peer.id == to) {
+    let Some(target) = others.iter().find(|m| m.peer.id == to) else {
         return Err(Refusal::new(
             ErrorCode::UnknownPeer,
             format!("no peer {to:?} in this room"),
+        ));
+    };
+    // A call needs WebRTC at both ends: signals to or from someone chat-only lead nowhere.
+    if !me.peer.webrtc {
+        return Err(Refusal::new(
+            ErrorCode::ChatOnly,
+            "you joined chat-only (without WebRTC): you cannot call anyone",
+        ));
+    }
+    if !target.peer.webrtc {
+        return Err(Refusal::new(
+            ErrorCode::ChatOnly,
+            format!("peer {to:?} is here chat-only (without WebRTC) and cannot be called"),
         ));
     }
     Ok(Outcome::default().send(

@@ -3,8 +3,8 @@
 // are right again, chat works, and the videos play again.
 import { test, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { startWorker } from "../support/worker.mjs";
+import { freePort } from "../support/net.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { LOCAL_ICE, checkPageErrors, joinRoom, myId, openLobby, waitConnected, waitPlaying } from "../support/ui.mjs";
 import { until } from "../support/wait.mjs";
@@ -19,16 +19,6 @@ after(async () => {
 });
 // A page that throws fails the test it threw in.
 afterEach(checkPageErrors);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 test("a restart mid-call: everyone reconnects, chat works, the videos play again", async (t) => {
   const port = await freePort();

@@ -3,10 +3,10 @@
 // (`use-auth-secret`) against `secret`, exactly as a deployment would.
 import { spawn } from "node:child_process";
 import { mkdtemp, writeFile, readFile, rm } from "node:fs/promises";
-import { createServer, connect } from "node:net";
-import { createSocket } from "node:dgram";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "./net.mjs";
 import { sleep } from "./wait.mjs";
 
 const BIN = process.env.TURNSERVER_BIN || "turnserver";
@@ -30,7 +30,7 @@ const PRIVATE_RANGES = [
  */
 export async function startCoturn({ secret }) {
   const dir = await mkdtemp(path.join(tmpdir(), "room-coturn-"));
-  const port = await freePort();
+  const port = await freePort({ udp: true });
   const logFile = path.join(dir, "turn.log");
   const config = [
     "listening-ip=127.0.0.1",
@@ -86,24 +86,6 @@ export async function startCoturn({ secret }) {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A port free for both TCP and UDP on 127.0.0.1 (TURN listens on both). */
-async function freePort() {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const server = createServer();
-    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address();
-    const udp = createSocket("udp4");
-    const udpFree = await new Promise((resolve) => {
-      udp.once("error", () => resolve(false));
-      udp.bind(port, "127.0.0.1", () => resolve(true));
-    });
-    udp.close();
-    await new Promise((resolve) => server.close(resolve));
-    if (udpFree) return port;
-  }
-  throw new Error("no port free for both TCP and UDP");
 }
 
 /** Resolves once something accepts TCP on `port`; rejects if the server exits or 10 s pass. */

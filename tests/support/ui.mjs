@@ -201,3 +201,9 @@ export function myId(page) {
 export function tagOf(id) {
   return `#${id.slice(0, 4)}`;
 }
+
+/** Types `text` in the call's chat and sends it with Enter, as a person does. */
+export async function sendChat(page, text) {
+  await page.fill("#chat-input", text);
+  await page.press("#chat-input", "Enter");
+}

@@ -66,9 +66,17 @@ fn member(id: &str, nick: &str) -> Member {
             camera: true,
             screen: false,
             joined_at: 1,
+            webrtc: true,
         },
         resume: format!("resume-{id}"),
     }
+}
+
+/// Someone who joined without WebRTC.
+fn chat_only(id: &str, nick: &str) -> Member {
+    let mut member = member(id, nick);
+    member.peer.webrtc = false;
+    member
 }
 
 fn frames(outcome: &Outcome) -> Vec<(Target, Value)> {
@@ -267,6 +275,11 @@ fn bad_input_gets_the_right_error_code() {
         (None, r#"{"type":"dance"}"#, "bad_message"),
         (None, r#"{"type":"join"}"#, "bad_message"),
         (None, r#"{"type":"join","nick":5}"#, "bad_message"),
+        (
+            None,
+            r#"{"type":"join","nick":"x","webrtc":"no"}"#,
+            "bad_message",
+        ),
         (None, r#"{"type":"chat","text":"early"}"#, "not_joined"),
         (None, r#"{"type":"join","nick":"   "}"#, "bad_nick"),
         (None, &long_nick, "bad_nick"),
@@ -645,4 +658,93 @@ fn a_chat_line_that_shows_nothing_is_refused() {
         assert_eq!(error_code(&outcome), "bad_chat", "{text:?}");
         assert_eq!(outcome.chat, None);
     }
+}
+
+#[test]
+fn someone_without_webrtc_joins_chat_only_and_everyone_is_told() {
+    let others = [member("a", "ann"), chat_only("b", "bob")];
+    let text = r#"{"type":"join","nick":"cy","webrtc":false}"#;
+    let outcome = run(None, text, &others);
+    let sends = frames(&outcome);
+    // The joiner learns who of the others can be called…
+    let peers: Vec<(&Value, &Value)> = (sends[0].1["peers"].as_array().unwrap().iter())
+        .map(|p| (&p["id"], &p["webrtc"]))
+        .collect();
+    assert_eq!(
+        peers,
+        [(&json!("a"), &json!(true)), (&json!("b"), &json!(false))]
+    );
+    // …and the others learn that the joiner cannot be, with no sound or picture to expect.
+    assert_eq!(sends[1].0, Target::Others);
+    let peer = &sends[1].1["peer"];
+    assert_eq!(
+        (
+            &peer["webrtc"],
+            &peer["muted"],
+            &peer["camera"],
+            &peer["screen"]
+        ),
+        (&json!(false), &json!(true), &json!(false), &json!(false))
+    );
+    // The attachment keeps it, so an evicted room wakes up knowing it.
+    assert!(!outcome.conn.member.unwrap().peer.webrtc);
+    // Without the field, a joiner can be called.
+    let outcome = run(None, r#"{"type":"join","nick":"dee"}"#, &others);
+    let peer = &frames(&outcome)[1].1["peer"];
+    assert_eq!(
+        (&peer["webrtc"], &peer["muted"], &peer["camera"]),
+        (&json!(true), &json!(false), &json!(true))
+    );
+}
+
+#[test]
+fn a_webrtc_flag_that_is_not_a_boolean_is_refused_and_the_socket_may_join_again() {
+    for bad in [r#""no""#, "0", "null"] {
+        let text = format!(r#"{{"type":"join","nick":"cy","webrtc":{bad}}}"#);
+        let outcome = run(None, &text, &[]);
+        assert_eq!(error_code(&outcome), "bad_message", "{text}");
+        let message = frames(&outcome)[0].1["message"].clone();
+        assert!(
+            message
+                .as_str()
+                .unwrap()
+                .contains("`webrtc` must be true or false"),
+            "{message}"
+        );
+        assert_eq!((outcome.close, outcome.conn.member), (None, None), "{text}");
+    }
+}
+
+#[test]
+fn nobody_signals_to_or_from_someone_chat_only() {
+    let caller = member("a", "ann");
+    let listener = chat_only("b", "bob");
+    let others = [listener.clone(), member("c", "cy")];
+    let to_b = r#"{"type":"signal","to":"b","data":{"candidate":"x"}}"#;
+    let outcome = run(Some(&caller), to_b, &others);
+    assert_eq!(error_code(&outcome), "chat_only");
+    assert_eq!(outcome.close, None);
+    let others = [caller.clone(), member("c", "cy")];
+    let to_a = r#"{"type":"signal","to":"a","data":{"candidate":"x"}}"#;
+    let outcome = run(Some(&listener), to_a, &others);
+    assert_eq!(error_code(&outcome), "chat_only");
+    // Between two who can call, signals flow as ever.
+    let outcome = run(Some(&member("c", "cy")), to_a, &others);
+    assert_eq!(frames(&outcome)[0].0, Target::Peer("a".into()));
+}
+
+#[test]
+fn someone_chat_only_who_resumes_is_still_chat_only() {
+    // Over a live socket, unseen by the others: whatever the new join says.
+    let others = [chat_only("a", "ann"), member("b", "bob")];
+    let text = r#"{"type":"join","nick":"ann","resume":"resume-a"}"#;
+    let outcome = run(None, text, &others);
+    assert!(matches!(outcome.resumed, Some(Resumed::TookOver { .. })));
+    assert!(!outcome.conn.member.unwrap().peer.webrtc);
+    // After a lost connection: the one `peer_joined` says so again.
+    let mut io = FakeIo::new();
+    io.departed = vec![chat_only("a", "ann")];
+    let outcome = run_with(&io, None, text, &[member("b", "bob")]);
+    assert!(matches!(outcome.resumed, Some(Resumed::Returned { .. })));
+    assert_eq!(frames(&outcome)[1].1["peer"]["webrtc"], false);
 }
