@@ -4,6 +4,7 @@
 source "$(dirname "$0")/tools.sh"
 ensure_chromium
 ensure_coturn
+ensure_nftables
 cd "$ROOT"
 
 step() { say "== $*"; }

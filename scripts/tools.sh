@@ -85,3 +85,10 @@ ensure_coturn() {
   # The package enables a system-wide TURN server on port 3478; the tests need none of it.
   if [ -d /run/systemd/system ]; then systemctl disable --now coturn >/dev/null 2>&1 || true; fi
 }
+
+# ensure_nftables: `nft` and `ip` for the network browser tests (tests/browser/networks.test.mjs),
+# which put browsers behind NATs built from network namespaces, veth pairs and nftables.
+ensure_nftables() {
+  command -v ip >/dev/null || apt_install iproute2 "the network tests"
+  command -v nft >/dev/null || apt_install nftables "the network tests"
+}
