@@ -6,6 +6,7 @@ ensure_chromium
 ensure_firefox
 ensure_coturn
 ensure_webkit
+ensure_nftables
 cd "$ROOT"
 
 step() { say "== $*"; }

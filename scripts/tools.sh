@@ -115,3 +115,12 @@ ensure_webkit() {
   (apt_install "xvfb libwebkit2gtk-4.1-0 webkit2gtk-driver" "the WebKit smoke test") ||
     say "warning: tests/browser/webkit.test.mjs will be skipped"
 }
+
+# ensure_nftables: `nft` and `ip` for the network browser tests (tests/browser/networks.test.mjs),
+# which put browsers behind NATs built from network namespaces, veth pairs and nftables.
+# Without them (or without root) those tests are skipped, loudly.
+ensure_nftables() {
+  command -v ip >/dev/null && command -v nft >/dev/null && return 0
+  (apt_install "iproute2 nftables" "the network tests") ||
+    say "warning: tests/browser/networks.test.mjs will be skipped"
+}

@@ -86,14 +86,32 @@ export class PeerLink extends EventTarget {
     pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.#send({ candidate: candidate.toJSON() });
     };
-    pc.oniceconnectionstatechange = () => {
-      if (pc.iceConnectionState === "failed") pc.restartIce();
+    pc.oniceconnectionstatechange = () => this.#restartIfFailed();
+    pc.onconnectionstatechange = () => {
+      this.#restartIfFailed();
+      this.#emit("state", { state: pc.connectionState });
     };
-    pc.onconnectionstatechange = () => this.#emit("state", { state: pc.connectionState });
     pc.ontrack = ({ track, streams }) => {
       const stream = streams[0] ?? new MediaStream([track]);
       this.#emit("track", { track, stream, screen: stream.id === this.remoteScreenId });
     };
+  }
+
+  /**
+   * A failed connection (the network was down too long, or changed, for ICE to find its way
+   * back by itself) gets fresh candidates through an ICE restart, which renegotiates like any
+   * other offer, each time it fails. Only the impolite side restarts: both sides see the
+   * failure within seconds of each other, and two restarts at once collide, which perfect
+   * negotiation settles by a rollback on the polite side, after which Chromium went on
+   * decoding the other side's video but never showed it again (measured with a 20 s cut,
+   * tests/browser/networks.test.mjs). Chromium reports the failure in connectionState while
+   * iceConnectionState stays "disconnected", so both are watched. A "disconnected"
+   * connection is left alone: after a short outage ICE finds the same path again by itself.
+   */
+  #restartIfFailed() {
+    const { connectionState, iceConnectionState } = this.pc;
+    const failed = connectionState === "failed" || iceConnectionState === "failed";
+    if (failed && !this.polite && !this.#closed) this.pc.restartIce();
   }
 
   get state() {

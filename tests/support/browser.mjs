@@ -16,10 +16,14 @@ export const CHROMIUM_ARGS = [
   "--autoplay-policy=no-user-gesture-required",
 ];
 
-export function launchBrowser() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN || "/usr/bin/chromium",
-    args: CHROMIUM_ARGS,
-    headless: true,
-  });
+export const CHROMIUM_BIN = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+
+/**
+ * @param {object} [options]
+ * @param {string} [options.executablePath] another program that runs Chromium (such as a
+ *   wrapper that starts it in a network namespace)
+ * @param {string[]} [options.args] flags besides CHROMIUM_ARGS
+ */
+export function launchBrowser({ executablePath = CHROMIUM_BIN, args = [] } = {}) {
+  return chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, ...args], headless: true });
 }

@@ -3,22 +3,12 @@
 // storage directory. What it costs (processes, memory, open sockets) is read from /proc.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT } from "./worker.mjs";
 import { within } from "./wait.mjs";
+import { freePort } from "./net.mjs";
 import { processTree } from "../../bench/lib/proc.mjs";
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 /**
  * wrangler.toml with the rate limits on opening sockets lifted (every browser and client of a

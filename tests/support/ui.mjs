@@ -129,8 +129,10 @@ export async function joinRoom(page, nick, room) {
 }
 
 /**
- * The remote tiles whose video is really playing: frames decoded (videoWidth > 0) and time
- * advancing over `gapMs`. Returns a Set of "<peer id>" or "<peer id>:screen".
+ * The remote tiles whose video is really playing: frames decoded (videoWidth > 0), and both
+ * time and the count of frames shown advancing over `gapMs`. The time alone is not enough: a
+ * `<video>` showing a MediaStream keeps its clock running while no frame arrives (a frozen
+ * picture). Returns a Set of "<peer id>" or "<peer id>:screen".
  */
 export async function playing(page, gapMs = 400) {
   const sample = () =>
@@ -138,7 +140,7 @@ export async function playing(page, gapMs = 400) {
       [...document.querySelectorAll(".tile[data-peer] video")].map((video) => {
         const tile = video.closest(".tile");
         const key = tile.dataset.kind === "screen" ? `${tile.dataset.peer}:screen` : tile.dataset.peer;
-        return { key, width: video.videoWidth, time: video.currentTime };
+        return { key, width: video.videoWidth, time: video.currentTime, frames: video.getVideoPlaybackQuality().totalVideoFrames };
       }),
     );
   const before = await sample();
@@ -147,7 +149,7 @@ export async function playing(page, gapMs = 400) {
   const keys = new Set();
   for (const now of after) {
     const then = before.find((b) => b.key === now.key);
-    if (then && now.width > 0 && now.time > then.time) keys.add(now.key);
+    if (then && now.width > 0 && now.time > then.time && now.frames > then.frames) keys.add(now.key);
   }
   return keys;
 }

@@ -1,10 +1,11 @@
 // Starts the real built worker (build/index.js + wasm) in Miniflare, configured from
-// wrangler.toml exactly as `wrangler dev` would be, on a free loopback port.
+// wrangler.toml exactly as `wrangler dev` would be, on a free port (of loopback, by default).
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Client } from "./client.mjs";
+import { freePort } from "./net.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SCRIPT_NAME = "room";
@@ -12,6 +13,7 @@ const SCRIPT_NAME = "room";
 /**
  * @param {object} [options]
  * @param {Record<string,string>} [options.vars] overrides of wrangler.toml [vars] and secrets
+ * @param {string} [options.host] the address to listen on (a test network's "public" one)
  * @param {number} [options.port] a fixed port (0: any free one)
  * @param {string} [options.persistTo] keep Durable Object storage here, in `do/` (default:
  *   a temporary directory)
@@ -19,8 +21,12 @@ const SCRIPT_NAME = "room";
  * @param {boolean} [options.liftLimits] lift the limits per network and per room
  *   (wrangler.toml `[[ratelimits]]`): for browsers, which all come from 127.0.0.1
  */
-export async function startWorker({ vars = {}, port = 0, persistTo, inspectorPort, liftLimits = false } = {}) {
+export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, persistTo, inspectorPort, liftLimits = false } = {}) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
+  // On any address but loopback Miniflare listens on `port` there and on a port of its own on
+  // loopback, whose URL is the one it reports: the other port must be known beforehand.
+  const loopback = host === "127.0.0.1";
+  if (!loopback && port === 0) port = await freePort({ host });
   if (liftLimits) {
     for (const limit of Object.values(workerOptions.ratelimits ?? {})) limit.simple.limit = 1e9;
   }
@@ -36,14 +42,14 @@ export async function startWorker({ vars = {}, port = 0, persistTo, inspectorPor
       { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
     ],
     bindings: { ...workerOptions.bindings, ...vars },
-    host: "127.0.0.1",
+    host,
     port,
     // Durable Object storage lands in `<persistTo>/do/<script>-<class>/`.
     resourcePersistencePath: persistTo,
     inspectorPort,
   }));
   const url = await mf.ready;
-  const base = url.href.replace(/\/$/, "");
+  const base = loopback ? url.href.replace(/\/$/, "") : `http://${host}:${port}`;
   const wsUrl = base.replace(/^http/, "ws");
   return {
     mf,
