@@ -140,7 +140,18 @@ export async function playing(page, gapMs = 400) {
       [...document.querySelectorAll(".tile[data-peer] video")].map((video) => {
         const tile = video.closest(".tile");
         const key = tile.dataset.kind === "screen" ? `${tile.dataset.peer}:screen` : tile.dataset.peer;
-        return { key, width: video.videoWidth, time: video.currentTime, frames: video.getVideoPlaybackQuality().totalVideoFrames };
+        // Frames presented, counted by requestVideoFrameCallback from the first sample on
+        // (`getVideoPlaybackQuality` would do in Chromium, but Firefox's stays at 0 for a
+        // MediaStream).
+        if (video.framesShown === undefined) {
+          video.framesShown = 0;
+          const count = () => {
+            video.framesShown++;
+            video.requestVideoFrameCallback(count);
+          };
+          video.requestVideoFrameCallback(count);
+        }
+        return { key, width: video.videoWidth, time: video.currentTime, frames: video.framesShown };
       }),
     );
   const before = await sample();
