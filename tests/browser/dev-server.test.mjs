@@ -1,7 +1,7 @@
 // The README's run command, scripts/dev.sh (wrangler dev), through an evening of calls: 30
-// three-person calls in a row in Chromium, each joining through the UI, chatting and closing,
-// with the server alive and answering at the end and its open sockets back to where they
-// started. Every other browser test runs the worker in Miniflare; this one runs what people run.
+// three-person calls in a row in Chromium, each joining through the UI, chatting and leaving
+// (or closing the windows), with the server alive and answering at the end and its open
+// sockets back to where they started. Every other browser test runs the worker in Miniflare; this one runs what people run.
 //
 // wrangler dev puts a proxy workerd in front of the worker's workerd and reuses idle
 // keep-alive connections between them; both ends drop one after about 5 s idle, so a request
@@ -11,7 +11,7 @@ import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { startDevServer, openSockets } from "../support/dev-server.mjs";
 import { launchBrowser } from "../support/browser.mjs";
-import { LOCAL_ICE, checkPageErrors, joinRoom, myId, openLobby, waitFor, waitPlaying } from "../support/ui.mjs";
+import { LOCAL_ICE, checkPageErrors, joinRoom, myId, openLobby, waitConnected, waitFor, waitPlaying } from "../support/ui.mjs";
 import { Client } from "../support/client.mjs";
 import { sleep, until } from "../support/wait.mjs";
 import { memoryMiB } from "../../bench/lib/proc.mjs";
@@ -50,12 +50,22 @@ test("requests sent as the proxy's idle connections time out (about 5 s) do not 
 test(`${CALLS} three-person calls in a row: the server stays up and lets go of every socket`, async (t) => {
   const pids = server.pids();
   const start = { sockets: openSockets(pids), memory: memoryMiB(pids) };
-  for (let call = 1; call <= CALLS; call++) {
-    await threePersonCall(`evening-${call}`, { watchLobby: call % 10 === 0 }).catch((error) => {
-      error.message = `call ${call} of ${CALLS}: ${error.message}`;
-      throw error;
-    });
-    assertRunning();
+  let windows = [];
+  try {
+    for (let call = 1; call <= CALLS; call++) {
+      // Most calls end with everyone clicking Leave and joining the next from the same window;
+      // every fifth, the windows are closed instead, and new ones opened for the next call.
+      if (windows.length === 0) windows = await Promise.all(["Ann", "Bob", "Cy"].map(() => openLobby(browser, server.url + "/")));
+      const closeAfter = call % 5 === 0;
+      await threePersonCall(windows, `evening-${call}`, { watchLobby: call % 10 === 0, closeAfter }).catch((error) => {
+        error.message = `call ${call} of ${CALLS}: ${error.message}`;
+        throw error;
+      });
+      if (closeAfter) windows = [];
+      assertRunning();
+    }
+  } finally {
+    await Promise.all(windows.map((page) => page.context().close()));
   }
   // Health still answers, and a newcomer can still join.
   const health = await fetch(`${server.url}/api/health`);
@@ -81,34 +91,42 @@ test(`${CALLS} three-person calls in a row: the server stays up and lets go of e
 });
 
 /**
- * Ann, Bob and Cy join `room` through the UI, each sees the other two's video, Ann's chat
- * line reaches the others, and all three close their windows. `watchLobby`: a fourth person's
- * lobby also shows the room with its 3 people.
+ * Ann, Bob and Cy join `room` at once from the three lobby `windows`, each is connected to
+ * the other two, the last to join sees both videos play, Ann's chat line reaches the others, and all
+ * three leave: by the Leave button, or (`closeAfter`) by closing their windows. `watchLobby`:
+ * a fourth person's lobby also shows the room with its 3 people.
  */
-async function threePersonCall(room, { watchLobby }) {
-  const people = [];
-  try {
-    for (const nick of ["Ann", "Bob", "Cy"]) {
-      const page = await openLobby(browser, server.url + "/");
-      people.push(page);
+async function threePersonCall(windows, room, { watchLobby, closeAfter }) {
+  const [ann, bob, cy] = windows;
+  // All three click Join at about the same moment, as people do at the start of a meeting.
+  await Promise.all(
+    [[ann, "Ann"], [bob, "Bob"], [cy, "Cy"]].map(async ([page, nick]) => {
       await joinRoom(page, nick, room);
       page.id = await myId(page);
-    }
-    for (const page of people) await waitPlaying(page, people.filter((p) => p !== page).map((p) => p.id));
-    const [ann, ...others] = people;
-    await ann.locator("#chat-input").fill(`Hello ${room}`);
-    await ann.press("#chat-input", "Enter");
-    for (const page of others) {
-      const text = `Hello ${room}`;
-      await waitFor(page, (text) => [...document.querySelectorAll("#chat .msg")].some((m) => m.textContent.includes(text)), text, 20_000);
-    }
-    if (watchLobby) {
-      const lobby = await openLobby(browser, server.url + "/");
-      people.push(lobby);
-      await lobby.waitForSelector(`#rooms li[data-room="${room}"] [data-count="3"]`);
-    }
-    checkPageErrors();
-  } finally {
-    await Promise.all(people.map((page) => page.context().close()));
+    }),
+  );
+  await Promise.all(windows.map((page) => waitConnected(page, 2)));
+  await waitPlaying(cy, [ann.id, bob.id]);
+  const text = `Hello ${room}`;
+  await ann.locator("#chat-input").fill(text);
+  await ann.press("#chat-input", "Enter");
+  for (const page of [bob, cy]) {
+    await waitFor(page, (text) => [...document.querySelectorAll("#chat .msg")].some((m) => m.textContent.includes(text)), text, 20_000);
+  }
+  if (watchLobby) {
+    const lobby = await openLobby(browser, server.url + "/");
+    await lobby.waitForSelector(`#rooms li[data-room="${room}"] [data-count="3"]`);
+    await lobby.context().close();
+  }
+  checkPageErrors();
+  if (closeAfter) {
+    await Promise.all(windows.map((page) => page.context().close()));
+  } else {
+    await Promise.all(
+      windows.map(async (page) => {
+        await page.click("#leave-btn");
+        await page.waitForSelector("#lobby:not([hidden])");
+      }),
+    );
   }
 }
