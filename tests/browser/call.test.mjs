@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { LOCAL_ICE, RESULTS, browserSuite, joinRoom, myId, openLobby, peers, screenshot, tagOf, waitConnected, waitPlaying } from "../support/ui.mjs";
+import { LOCAL_ICE, RESULTS, browserSuite, joinRoom, myId, openLobby, peers, screenshot, sendChat, tagOf, waitConnected, waitPlaying } from "../support/ui.mjs";
 import { until } from "../support/wait.mjs";
 
 const ROOM = "standup";
@@ -149,8 +149,7 @@ callTest("three people join through the UI and every video plays", async (t) => 
 callTest("chat reaches everyone with the sender's name; the unread marker counts while chat is closed", async () => {
   // Cy's phone-sized window starts with the chat closed.
   assert.equal(await cy.page.getAttribute("#chat-btn", "aria-expanded"), "false");
-  await ada.page.fill("#chat-input", "Hello from Ada!");
-  await ada.page.press("#chat-input", "Enter");
+  await sendChat(ada.page, "Hello from Ada!");
   await bob.page.waitForSelector(".msg:has-text('Hello from Ada')");
   assert.equal(await bob.page.textContent(".msg:has-text('Hello from Ada') .nick"), "Ada");
   await cy.page.waitForSelector("#unread:not([hidden])");
@@ -160,8 +159,7 @@ callTest("chat reaches everyone with the sender's name; the unread marker counts
   assert.equal(await cy.page.isHidden("#unread"), true);
   await cy.page.click("#chat-close");
 
-  await bob.page.fill("#chat-input", "Morning! Ready when you are.");
-  await bob.page.press("#chat-input", "Enter");
+  await sendChat(bob.page, "Morning! Ready when you are.");
   await ada.page.waitForSelector(".msg:has-text('Ready when you are') .nick:text-is('Bob')");
   await cy.page.click("#chat-btn");
   await cy.page.fill("#chat-input", "I'll share my screen in a minute.");
@@ -251,8 +249,7 @@ callTest("a dropped socket reconnects by itself and the call carries on", async 
     await waitPlaying(person.page, othersOf(person));
   }
   await cy.page.click("#chat-btn");
-  await cy.page.fill("#chat-input", "back again");
-  await cy.page.press("#chat-input", "Enter");
+  await sendChat(cy.page, "back again");
   await ada.page.waitForSelector(".msg:has-text('back again')");
 });
 

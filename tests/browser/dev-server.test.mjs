@@ -11,7 +11,7 @@ import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { startDevServer, openSockets } from "../support/dev-server.mjs";
 import { launchBrowser } from "../support/browser.mjs";
-import { LOCAL_ICE, checkPageErrors, joinRoom, myId, openLobby, waitConnected, waitFor, waitPlaying } from "../support/ui.mjs";
+import { LOCAL_ICE, checkPageErrors, joinRoom, myId, openLobby, sendChat, waitConnected, waitFor, waitPlaying } from "../support/ui.mjs";
 import { Client } from "../support/client.mjs";
 import { sleep, until } from "../support/wait.mjs";
 import { memoryMiB } from "../../bench/lib/proc.mjs";
@@ -108,8 +108,7 @@ async function threePersonCall(windows, room, { watchLobby, closeAfter }) {
   await Promise.all(windows.map((page) => waitConnected(page, 2)));
   await waitPlaying(cy, [ann.id, bob.id]);
   const text = `Hello ${room}`;
-  await ann.locator("#chat-input").fill(text);
-  await ann.press("#chat-input", "Enter");
+  await sendChat(ann, text);
   for (const page of [bob, cy]) {
     await waitFor(page, (text) => [...document.querySelectorAll("#chat .msg")].some((m) => m.textContent.includes(text)), text, 20_000);
   }

@@ -5,7 +5,7 @@
 // the details of perfect negotiation), so it is driven as a person would, like Chromium.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { LOCAL_ICE, browserSuite, joinRoom, myId, openLobby, screenshot, waitConnected, waitFor, waitPlaying } from "../support/ui.mjs";
+import { LOCAL_ICE, browserSuite, joinRoom, myId, openLobby, screenshot, sendChat, waitConnected, waitFor, waitPlaying } from "../support/ui.mjs";
 import { launchFirefox } from "../support/firefox.mjs";
 
 const ROOM = "two-engines";
@@ -48,12 +48,6 @@ async function othersSee(person, state) {
   }
 }
 
-/** Types `text` into the chat and sends it, as a person does (the chat is open on wide windows). */
-async function say(person, text) {
-  await person.page.locator("#chat-input").fill(text);
-  await person.page.click("#chat-form button[type=submit]");
-}
-
 /** Waits until `person`'s chat shows a line `text` from `from`. */
 function sees(person, from, text) {
   return waitFor(
@@ -82,10 +76,10 @@ test("Chromium, Firefox and Chromium join one call and every video plays both wa
 });
 
 test("chat crosses between the engines with the sender's name", async () => {
-  await say(fox, "Hello from Firefox");
+  await sendChat(fox.page, "Hello from Firefox");
   await sees(ann, "Fox", "Hello from Firefox");
   await sees(bea, "Fox", "Hello from Firefox");
-  await say(ann, "Hello from Chromium");
+  await sendChat(ann.page, "Hello from Chromium");
   await sees(fox, "Ann", "Hello from Chromium");
 });
 
@@ -123,7 +117,7 @@ test("Firefox's dropped socket reconnects with the same identity and the call ca
     await waitConnected(person.page, 2);
     await waitPlaying(person.page, othersOf(person));
   }
-  await say(fox, "back again");
+  await sendChat(fox.page, "back again");
   await sees(bea, "Fox", "back again");
 });
 

@@ -215,8 +215,8 @@ export function tagOf(id) {
   return `#${id.slice(0, 4)}`;
 }
 
-/** Types `text` in the call's chat and sends it with Enter, as a person does. */
+/** Types `text` in the call's chat and sends it with Enter, as a person does (either driver). */
 export async function sendChat(page, text) {
-  await page.fill("#chat-input", text);
-  await page.press("#chat-input", "Enter");
+  await page.locator("#chat-input").fill(text);
+  await page.keyboard.press("Enter");
 }
