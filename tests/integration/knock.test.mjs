@@ -310,6 +310,26 @@ test("lobby: a locked room is listed with locked: true, everywhere the lobby lis
   await closeAll(a, lobby);
 });
 
+test("handover: the last host leaving a locked room with nobody else in it unlocks it and lets the waiting in, the first as host", async () => {
+  const room = uniqueRoom("leave-unlock");
+  const [a] = await lockedRoom(worker, room, ["ann"]);
+  const k1 = await knockAt(worker, room, "kim", [a]);
+  const k2 = await knockAt(worker, room, "kay", [a]);
+  a.client.send({ type: "leave" });
+  assert.equal((await a.client.closed).code, 1000);
+  const w1 = await k1.client.next("welcome");
+  const w2 = await k2.client.next("welcome");
+  assert.deepEqual([w1.you.id, w1.you.host, w1.locked, w1.count], [k1.id, true, false, 1]);
+  assert.deepEqual([w2.you.id, w2.you.host, w2.locked, w2.count], [k2.id, false, false, 2]);
+  assert.deepEqual(w2.peers.map((p) => [p.id, p.host]), [[k1.id, true]]);
+  const seen = await framesBefore(k1.client, [k1.client, k2.client]);
+  assert.deepEqual(seen, [[joinedFrame(w2, 2)], []]);
+  // Unlocked for good: the next one walks in.
+  const c = await worker.join(room, "cy");
+  assert.equal(c.welcome.locked, false);
+  await closeAll(k1, k2, c);
+});
+
 // ---- Limits and timeouts (the tight worker) ---------------------------------------------------
 
 test("knock: nobody answering within KNOCK_TIMEOUT_MS closes the knock with 4009 (not the join timeout)", async () => {
