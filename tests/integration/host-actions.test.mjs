@@ -116,7 +116,8 @@ test("host actions naming oneself, nobody, or someone of another room are unknow
 
 test("hand: raising and lowering my hand reaches everyone, with when and by, and is in later welcomes", async () => {
   const room = uniqueRoom("hand");
-  const [a, b, c] = await people(worker, room, ["ann", "bob", "cy"]);
+  // bob, whose hand goes up, is chat-only: hands are for everyone.
+  const [a, b, c] = await people(worker, room, ["ann", "bob", "cy"], { bob: { webrtc: false } });
   const before = Date.now();
   b.client.send({ type: "hand", raised: true });
   const raised = await a.client.next("hand");
@@ -163,8 +164,8 @@ test("hand: a raised hand comes back with a resume after a lost connection (in p
 
 const EMOJI = ["👍", "👏", "😂", "😮", "🎉", "❤️"];
 
-test("react: each of the six emoji reaches everyone, the sender included, as reaction", async () => {
-  const [a, b] = await people(worker, uniqueRoom("react"), ["ann", "bob"]);
+test("react: each of the six emoji reaches everyone, the sender included, as reaction (chat-only people too)", async () => {
+  const [a, b] = await people(worker, uniqueRoom("react"), ["ann", "bob"], { bob: { webrtc: false } });
   for (const emoji of EMOJI) {
     b.client.send({ type: "react", emoji, from: a.id });
     for (const who of [a, b]) assert.deepEqual(await who.client.next(), { type: "reaction", from: b.id, emoji });

@@ -57,8 +57,8 @@ async function lockedRoom(w, room, nicks, extra) {
 }
 
 /** Knocks as `nick`, and reads the `knock` every host in `hosts` gets; resolves with its id. */
-async function knockAt(w, room, nick, hosts) {
-  const client = await knock(w, room, nick);
+async function knockAt(w, room, nick, hosts, extra) {
+  const client = await knock(w, room, nick, extra);
   let id;
   for (const host of hosts) {
     const frame = await host.client.next("knock");
@@ -256,10 +256,11 @@ test("unlock: unlocking lets everyone waiting in, oldest first", async () => {
   const room = uniqueRoom("unlock");
   const [a, b] = await lockedRoom(worker, room, ["ann", "bob"]);
   const k1 = await knockAt(worker, room, "kim", [a]);
-  const k2 = await knockAt(worker, room, "kay", [a]);
+  const k2 = await knockAt(worker, room, "kay", [a], { webrtc: false });
   a.client.send({ type: "lock", locked: false });
   const w1 = await welcomeAfterUnlock(k1.client);
   const w2 = await welcomeAfterUnlock(k2.client);
+  assert.deepEqual([w2.you.webrtc, w2.you.muted], [false, true], "a chat-only knocker comes in chat-only");
   assert.deepEqual([w1.you.id, w1.count, w1.locked], [k1.id, 3, false]);
   assert.deepEqual(w1.peers.map((p) => p.id).sort(), [a.id, b.id].sort());
   assert.deepEqual([w2.you.id, w2.count, w2.locked], [k2.id, 4, false]);
@@ -352,6 +353,24 @@ test("lobby: a locked room is listed with locked: true, everywhere the lobby lis
   while (entry()?.locked !== false) frame = await lobby.next("rooms");
   assert.deepEqual(entry(), { name: room, count: 1, locked: false });
   await closeAll(a, lobby);
+});
+
+test("handover: a member who becomes host while someone knocks is told of the knock", async () => {
+  // Reading: whoever becomes host must be able to let in those waiting (as welcome.knocking
+  // tells a host who arrives later).
+  const room = uniqueRoom("handover-knock");
+  const [a, b, c] = await lockedRoom(worker, room, ["ann", "bob", "cy"]);
+  const k = await knockAt(worker, room, "kim", [a]);
+  a.client.send({ type: "leave" });
+  await a.client.closed;
+  const left = { type: "peer_left", id: a.id, nick: "ann", count: 2 };
+  const host = { type: "host", id: b.id, host: true, by: null };
+  const seen = await framesBefore(c.client, [b.client, c.client]);
+  sameFrames(seen[0], [left, host, { type: "knock", id: k.id, nick: "kim" }], "the new host");
+  sameFrames(seen[1], [left, host], "a non-host");
+  b.client.send({ type: "admit", id: k.id });
+  assert.equal((await k.client.next("welcome")).you.id, k.id);
+  await closeAll(b, c, k);
 });
 
 test("handover: the last host leaving a locked room with nobody else in it unlocks it and lets the waiting in, the first as host", async () => {
