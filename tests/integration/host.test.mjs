@@ -2,7 +2,7 @@
 // giving it up, being removed, losing the connection), and removing someone, with the refusals
 // of each, against the real built worker over real websockets. What hosts do to others, hands
 // and reactions: host-actions.test.mjs; locks and knocks: knock.test.mjs.
-import { test, before, after } from "node:test";
+import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { chatBarrier } from "../support/client.mjs";
@@ -207,65 +207,68 @@ test("handover: a host removed by another host leaves the remover in charge, nob
   await closeAll(b, c);
 });
 
-test("handover: a host whose connection is lost stays host through the resume window and comes back as host", async () => {
-  const room = uniqueRoom("lost");
-  const [a, b, c] = await people(tight, room, ["ann", "bob", "cy"]);
-  const lost = Date.now();
-  await a.client.kill();
-  for (const who of [b, c]) assert.deepEqual(await who.client.next(), { type: "peer_left", id: a.id, nick: "ann", count: 2 });
-  // Meanwhile nobody takes over: not the longest present, not a newcomer.
-  const d = await tight.join(room, "dee");
-  assert.equal(d.welcome.you.host, false);
-  assert.deepEqual(d.welcome.peers.map((p) => p.host), [false, false]);
-  for (const who of [b, c]) await who.client.next("peer_joined");
-  b.client.send({ type: "lock", locked: true });
-  await expectError(b.client, "forbidden", "bob is no host meanwhile");
-  const saw = await framesBefore(b.client, [b.client, c.client, d.client]);
-  assert.deepEqual(saw, [[], [], []], "no host frame meanwhile");
-  const back = await tight.join(room, "ann", { resume: a.welcome.resume });
-  assert.deepEqual([back.id, back.welcome.resumed, back.welcome.you.host], [a.id, true, true]);
-  for (const who of [b, c, d]) {
-    const joined = await who.client.next("peer_joined");
-    assert.deepEqual([joined.peer.id, joined.peer.host, joined.count], [a.id, true, 4]);
-  }
-  // Past the end of the window the room still has its host back, and hands nothing on.
-  assert.ok(Date.now() - lost < RESUME_WINDOW_MS, "back within the window (a loaded machine may need a longer one)");
-  await sleep(lost + RESUME_WINDOW_MS + 2 * SWEEP_INTERVAL_MS - Date.now());
-  back.client.send({ type: "lock", locked: true });
-  for (const who of [back, b, c, d]) assert.deepEqual(await who.client.next(), { type: "room", locked: true, by: a.id });
-  await chatBarrier(back.client, [back.client, b.client, c.client, d.client]);
-  await closeAll(back, b, c, d);
-});
+// These wait for the resume window to end, each in its own room: they run side by side.
+describe("after a lost connection", { concurrency: true }, () => {
+  test("handover: a host whose connection is lost stays host through the resume window and comes back as host", async () => {
+    const room = uniqueRoom("lost");
+    const [a, b, c] = await people(tight, room, ["ann", "bob", "cy"]);
+    const lost = Date.now();
+    await a.client.kill();
+    for (const who of [b, c]) assert.deepEqual(await who.client.next(), { type: "peer_left", id: a.id, nick: "ann", count: 2 });
+    // Meanwhile nobody takes over: not the longest present, not a newcomer.
+    const d = await tight.join(room, "dee");
+    assert.equal(d.welcome.you.host, false);
+    assert.deepEqual(d.welcome.peers.map((p) => p.host), [false, false]);
+    for (const who of [b, c]) await who.client.next("peer_joined");
+    b.client.send({ type: "lock", locked: true });
+    await expectError(b.client, "forbidden", "bob is no host meanwhile");
+    const saw = await framesBefore(b.client, [b.client, c.client, d.client]);
+    assert.deepEqual(saw, [[], [], []], "no host frame meanwhile");
+    const back = await tight.join(room, "ann", { resume: a.welcome.resume });
+    assert.deepEqual([back.id, back.welcome.resumed, back.welcome.you.host], [a.id, true, true]);
+    for (const who of [b, c, d]) {
+      const joined = await who.client.next("peer_joined");
+      assert.deepEqual([joined.peer.id, joined.peer.host, joined.count], [a.id, true, 4]);
+    }
+    // Past the end of the window the room still has its host back, and hands nothing on.
+    assert.ok(Date.now() - lost < RESUME_WINDOW_MS, "back within the window (a loaded machine may need a longer one)");
+    await sleep(lost + RESUME_WINDOW_MS + 2 * SWEEP_INTERVAL_MS - Date.now());
+    back.client.send({ type: "lock", locked: true });
+    for (const who of [back, b, c, d]) assert.deepEqual(await who.client.next(), { type: "room", locked: true, by: a.id });
+    await chatBarrier(back.client, [back.client, b.client, c.client, d.client]);
+    await closeAll(back, b, c, d);
+  });
 
-test("handover: a lost host who is not back within RESUME_WINDOW_MS is replaced (by null)", async () => {
-  const room = uniqueRoom("gone");
-  const [a, b, c] = await people(tight, room, ["ann", "bob", "cy"]);
-  const lost = Date.now();
-  await a.client.kill();
-  for (const who of [b, c]) assert.deepEqual(await who.client.next(), { type: "peer_left", id: a.id, nick: "ann", count: 2 });
-  for (const who of [b, c]) assert.deepEqual(await who.client.next("host", RESUME_WINDOW_MS + 5000), hostFrame(b.id, true, null));
-  const after = Date.now() - lost;
-  assert.ok(after >= RESUME_WINDOW_MS - 100, `handed on after ${after} ms, before the window ended`);
-  await chatBarrier(b.client, [b.client, c.client]);
-  // The token is of no use now: an ordinary join, no host.
-  const again = await tight.join(room, "ann", { resume: a.welcome.resume });
-  assert.deepEqual([again.id !== a.id, again.welcome.resumed, again.welcome.you.host], [true, false, false]);
-  await closeAll(again, b, c);
-});
+  test("handover: a lost host who is not back within RESUME_WINDOW_MS is replaced (by null)", async () => {
+    const room = uniqueRoom("gone");
+    const [a, b, c] = await people(tight, room, ["ann", "bob", "cy"]);
+    const lost = Date.now();
+    await a.client.kill();
+    for (const who of [b, c]) assert.deepEqual(await who.client.next(), { type: "peer_left", id: a.id, nick: "ann", count: 2 });
+    for (const who of [b, c]) assert.deepEqual(await who.client.next("host", RESUME_WINDOW_MS + 5000), hostFrame(b.id, true, null));
+    const after = Date.now() - lost;
+    assert.ok(after >= RESUME_WINDOW_MS - 100, `handed on after ${after} ms, before the window ended`);
+    await chatBarrier(b.client, [b.client, c.client]);
+    // The token is of no use now: an ordinary join, no host.
+    const again = await tight.join(room, "ann", { resume: a.welcome.resume });
+    assert.deepEqual([again.id !== a.id, again.welcome.resumed, again.welcome.you.host], [true, false, false]);
+    await closeAll(again, b, c);
+  });
 
-test("handover: a newcomer while the lost host may still come back is not host, and becomes host when the window ends", async () => {
-  const room = uniqueRoom("gone-alone");
-  const [a] = await people(tight, room, ["ann"]);
-  const lost = Date.now();
-  await a.client.kill();
-  const d = await tight.join(room, "dee");
-  assert.deepEqual([d.welcome.you.host, d.welcome.count], [false, 1]);
-  d.client.send({ type: "lock", locked: true });
-  await expectError(d.client, "forbidden", "not host meanwhile");
-  assert.deepEqual(await d.client.next("host", RESUME_WINDOW_MS + 5000), hostFrame(d.id, true, null));
-  assert.ok(Date.now() - lost >= RESUME_WINDOW_MS - 100, `handed on after ${Date.now() - lost} ms`);
-  await chatBarrier(d.client, [d.client]);
-  await closeAll(d);
+  test("handover: a newcomer while the lost host may still come back is not host, and becomes host when the window ends", async () => {
+    const room = uniqueRoom("gone-alone");
+    const [a] = await people(tight, room, ["ann"]);
+    const lost = Date.now();
+    await a.client.kill();
+    const d = await tight.join(room, "dee");
+    assert.deepEqual([d.welcome.you.host, d.welcome.count], [false, 1]);
+    d.client.send({ type: "lock", locked: true });
+    await expectError(d.client, "forbidden", "not host meanwhile");
+    assert.deepEqual(await d.client.next("host", RESUME_WINDOW_MS + 5000), hostFrame(d.id, true, null));
+    assert.ok(Date.now() - lost >= RESUME_WINDOW_MS - 100, `handed on after ${Date.now() - lost} ms`);
+    await chatBarrier(d.client, [d.client]);
+    await closeAll(d);
+  });
 });
 
 // ---- Remove -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Locked rooms and knocks (docs/protocol.md, "Hosts": Lock and knock): who hears of a knock,
 // admitting, denying, giving up, timing out, the limits on knocking, the lock across an
 // eviction and in the lobby, against the real built worker over real websockets.
-import { test, before, after } from "node:test";
+import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client, chatBarrier } from "../support/client.mjs";
@@ -395,87 +395,90 @@ test("handover: the last host leaving a locked room with nobody else in it unloc
 
 // ---- Limits and timeouts (the tight worker) ---------------------------------------------------
 
-test("knock: nobody answering within KNOCK_TIMEOUT_MS closes the knock with 4009 (not the join timeout)", async () => {
-  const room = uniqueRoom("knock-timeout");
-  const [a, b] = await lockedRoom(tight, room, ["ann", "bob"]);
-  const started = Date.now();
-  const k = await knockAt(tight, room, "kim", [a]);
-  const { code } = await k.client.closed;
-  const waited = Date.now() - started;
-  assert.equal(code, 4009);
-  assert.ok(waited >= KNOCK_TIMEOUT_MS - 200 && waited < KNOCK_TIMEOUT_MS + 3000, `closed after ${waited} ms`);
-  assert.deepEqual(k.client.frames, [], "nothing but the close");
-  assert.deepEqual(await a.client.next(), ended(k.id, "left"));
-  for (const seen of await framesBefore(a.client, [a.client, b.client])) assert.deepEqual(seen, []);
-  await closeAll(a, b);
-});
-
-test("knock: past MAX_KNOCKING the next knocker gets knock_limit and 4008, and the hosts hear nothing of it", async () => {
-  const room = uniqueRoom("knock-max");
-  const [a, b] = await lockedRoom(tight, room, ["ann", "bob"]);
-  const k1 = await knockAt(tight, room, "kim", [a]);
-  const k2 = await knockAt(tight, room, "kay", [a]);
-  const k3 = await sendJoin(tight, room, "kit");
-  await expectError(k3, "knock_limit");
-  assert.equal((await k3.closed).code, 4008);
-  for (const seen of await framesBefore(a.client, [a.client, b.client])) assert.deepEqual(seen, []);
-  // The two waiting are unaffected.
-  a.client.send({ type: "admit", id: k2.id });
-  assert.equal((await k2.client.next("welcome")).you.id, k2.id);
-  await knockerGotNothing(k1.client, "the first knocker");
-  await closeAll(a, b, k1, k2);
-});
-
-test("knock: past the room's knock budget (KNOCK_RATE_BURST) a knock gets knock_limit and 4008", async () => {
-  const room = uniqueRoom("knock-rate");
-  const [a, b] = await lockedRoom(tight, room, ["ann", "bob"]);
-  for (const nick of ["k1", "k2", "k3"]) {
-    const k = await knockAt(tight, room, nick, [a]);
-    k.client.send({ type: "leave" });
-    await k.client.closed;
+// These wait for timeouts, or use up a room's limits, each in its own room: they run side by side.
+describe("limits and timeouts", { concurrency: true }, () => {
+  test("knock: nobody answering within KNOCK_TIMEOUT_MS closes the knock with 4009 (not the join timeout)", async () => {
+    const room = uniqueRoom("knock-timeout");
+    const [a, b] = await lockedRoom(tight, room, ["ann", "bob"]);
+    const started = Date.now();
+    const k = await knockAt(tight, room, "kim", [a]);
+    const { code } = await k.client.closed;
+    const waited = Date.now() - started;
+    assert.equal(code, 4009);
+    assert.ok(waited >= KNOCK_TIMEOUT_MS - 200 && waited < KNOCK_TIMEOUT_MS + 3000, `closed after ${waited} ms`);
+    assert.deepEqual(k.client.frames, [], "nothing but the close");
     assert.deepEqual(await a.client.next(), ended(k.id, "left"));
-  }
-  // Nobody is waiting, yet the fourth knock in a row is refused.
-  const k4 = await sendJoin(tight, room, "k4");
-  await expectError(k4, "knock_limit");
-  assert.equal((await k4.closed).code, 4008);
-  for (const seen of await framesBefore(a.client, [a.client, b.client])) assert.deepEqual(seen, []);
-  await closeAll(a, b);
-});
+    for (const seen of await framesBefore(a.client, [a.client, b.client])) assert.deepEqual(seen, []);
+    await closeAll(a, b);
+  });
 
-test("unlock: lets the waiting in as far as the room has space; the rest get room_full and 4001", async () => {
-  const room = uniqueRoom("unlock-full");
-  const [a, b, c] = await lockedRoom(tight, room, ["ann", "bob", "cy"]);
-  const k1 = await knockAt(tight, room, "kim", [a]);
-  const k2 = await knockAt(tight, room, "kay", [a]);
-  a.client.send({ type: "lock", locked: false });
-  const w1 = await welcomeAfterUnlock(k1.client);
-  assert.equal(w1.count, 4);
-  await expectError(k2.client, "room_full");
-  assert.equal((await k2.client.closed).code, 4001);
-  const seen = await framesBefore(a.client, [a.client, b.client, c.client]);
-  assert.equal(seen[0].filter((f) => f.type === "knock_ended" && f.id === k2.id).length, 1, "the hosts hear the second knock end");
-  const k2End = seen[0].find((f) => f.type === "knock_ended" && f.id === k2.id);
-  sameFrames(seen[0], [roomFrame(false, a.id), joinedFrame(w1, 4), ended(k1.id, "admitted"), k2End], "host");
-  for (const frames of seen.slice(1)) sameFrames(frames, [roomFrame(false, a.id), joinedFrame(w1, 4)]);
-  await closeAll(a, b, c, k1);
-});
+  test("knock: past MAX_KNOCKING the next knocker gets knock_limit and 4008, and the hosts hear nothing of it", async () => {
+    const room = uniqueRoom("knock-max");
+    const [a, b] = await lockedRoom(tight, room, ["ann", "bob"]);
+    const k1 = await knockAt(tight, room, "kim", [a]);
+    const k2 = await knockAt(tight, room, "kay", [a]);
+    const k3 = await sendJoin(tight, room, "kit");
+    await expectError(k3, "knock_limit");
+    assert.equal((await k3.closed).code, 4008);
+    for (const seen of await framesBefore(a.client, [a.client, b.client])) assert.deepEqual(seen, []);
+    // The two waiting are unaffected.
+    a.client.send({ type: "admit", id: k2.id });
+    assert.equal((await k2.client.next("welcome")).you.id, k2.id);
+    await knockerGotNothing(k1.client, "the first knocker");
+    await closeAll(a, b, k1, k2);
+  });
 
-test("handover: when the last host is gone for good and nobody is left, the room unlocks itself and lets the waiting in, the first as host", async () => {
-  const room = uniqueRoom("self-unlock");
-  const [a] = await lockedRoom(tight, room, ["ann"]);
-  const k1 = await knockAt(tight, room, "kim", [a]);
-  const k2 = await knockAt(tight, room, "kay", [a]);
-  await a.client.kill();
-  // Through the resume window, the knockers wait.
-  await sleep(RESUME_WINDOW_MS / 2);
-  assert.deepEqual([k1.client.frames, k2.client.frames], [[], []]);
-  const w1 = await k1.client.next("welcome", KNOCK_TIMEOUT_MS);
-  const w2 = await k2.client.next("welcome", KNOCK_TIMEOUT_MS);
-  assert.deepEqual([w1.you.id, w1.you.host, w1.locked], [k1.id, true, false]);
-  assert.deepEqual([w2.you.id, w2.you.host, w2.locked], [k2.id, false, false]);
-  assert.deepEqual(w2.peers.map((p) => [p.id, p.host]), [[k1.id, true]]);
-  const seen = await framesBefore(k1.client, [k1.client, k2.client]);
-  assert.deepEqual(seen, [[joinedFrame(w2, 2)], []]);
-  await closeAll(k1, k2);
+  test("knock: past the room's knock budget (KNOCK_RATE_BURST) a knock gets knock_limit and 4008", async () => {
+    const room = uniqueRoom("knock-rate");
+    const [a, b] = await lockedRoom(tight, room, ["ann", "bob"]);
+    for (const nick of ["k1", "k2", "k3"]) {
+      const k = await knockAt(tight, room, nick, [a]);
+      k.client.send({ type: "leave" });
+      await k.client.closed;
+      assert.deepEqual(await a.client.next(), ended(k.id, "left"));
+    }
+    // Nobody is waiting, yet the fourth knock in a row is refused.
+    const k4 = await sendJoin(tight, room, "k4");
+    await expectError(k4, "knock_limit");
+    assert.equal((await k4.closed).code, 4008);
+    for (const seen of await framesBefore(a.client, [a.client, b.client])) assert.deepEqual(seen, []);
+    await closeAll(a, b);
+  });
+
+  test("unlock: lets the waiting in as far as the room has space; the rest get room_full and 4001", async () => {
+    const room = uniqueRoom("unlock-full");
+    const [a, b, c] = await lockedRoom(tight, room, ["ann", "bob", "cy"]);
+    const k1 = await knockAt(tight, room, "kim", [a]);
+    const k2 = await knockAt(tight, room, "kay", [a]);
+    a.client.send({ type: "lock", locked: false });
+    const w1 = await welcomeAfterUnlock(k1.client);
+    assert.equal(w1.count, 4);
+    await expectError(k2.client, "room_full");
+    assert.equal((await k2.client.closed).code, 4001);
+    const seen = await framesBefore(a.client, [a.client, b.client, c.client]);
+    assert.equal(seen[0].filter((f) => f.type === "knock_ended" && f.id === k2.id).length, 1, "the hosts hear the second knock end");
+    const k2End = seen[0].find((f) => f.type === "knock_ended" && f.id === k2.id);
+    sameFrames(seen[0], [roomFrame(false, a.id), joinedFrame(w1, 4), ended(k1.id, "admitted"), k2End], "host");
+    for (const frames of seen.slice(1)) sameFrames(frames, [roomFrame(false, a.id), joinedFrame(w1, 4)]);
+    await closeAll(a, b, c, k1);
+  });
+
+  test("handover: when the last host is gone for good and nobody is left, the room unlocks itself and lets the waiting in, the first as host", async () => {
+    const room = uniqueRoom("self-unlock");
+    const [a] = await lockedRoom(tight, room, ["ann"]);
+    const k1 = await knockAt(tight, room, "kim", [a]);
+    const k2 = await knockAt(tight, room, "kay", [a]);
+    await a.client.kill();
+    // Through the resume window, the knockers wait.
+    await sleep(RESUME_WINDOW_MS / 2);
+    assert.deepEqual([k1.client.frames, k2.client.frames], [[], []]);
+    const w1 = await k1.client.next("welcome", KNOCK_TIMEOUT_MS);
+    const w2 = await k2.client.next("welcome", KNOCK_TIMEOUT_MS);
+    assert.deepEqual([w1.you.id, w1.you.host, w1.locked], [k1.id, true, false]);
+    assert.deepEqual([w2.you.id, w2.you.host, w2.locked], [k2.id, false, false]);
+    assert.deepEqual(w2.peers.map((p) => [p.id, p.host]), [[k1.id, true]]);
+    const seen = await framesBefore(k1.client, [k1.client, k2.client]);
+    assert.deepEqual(seen, [[joinedFrame(w2, 2)], []]);
+    await closeAll(k1, k2);
+  });
 });
