@@ -11,6 +11,7 @@ import {
 } from "../support/hosts.mjs";
 
 // Budgets big enough that no test of this worker runs into them.
+const ADMIN_TOKEN = "knock-test-token";
 let worker;
 // Small knock limits, short timeouts, and a room of 4.
 const KNOCK_TIMEOUT_MS = 2500;
@@ -21,6 +22,7 @@ before(async () => {
   [worker, tight] = await Promise.all([
     startWorker({
       vars: {
+        ADMIN_TOKEN,
         LIST_AFTER_SECONDS: "0",
         CHAT_RATE_BURST: "1000",
         REFUSAL_RATE_BURST: "1000",
@@ -203,12 +205,13 @@ test("knock: a knocking socket may send only leave; anything else is not_joined,
   await closeAll(a, b, k);
 });
 
-test("knock: a second join from a knocking socket is not_joined, like anything but leave", { todo: "server: answers already_joined" }, async () => {
+test("knock: a second join from a knocking socket is already_joined, and it still waits", async () => {
   const room = uniqueRoom("knocker-joins");
   const [a, b] = await lockedRoom(worker, room, ["ann", "bob"]);
   const k = await knockAt(worker, room, "kim", [a]);
   k.client.send({ type: "join", nick: "kim" });
-  await expectError(k.client, "not_joined", "join while knocking");
+  await expectError(k.client, "already_joined", "join while knocking");
+  await knockerGotNothing(k.client);
   for (const seen of await framesBefore(a.client, [a.client, b.client])) assert.deepEqual(seen, []);
   await closeAll(a, b, k);
 });
@@ -395,6 +398,26 @@ test("handover: the last host leaving a locked room with nobody else in it unloc
 
 // ---- Limits and timeouts (the tight worker) ---------------------------------------------------
 
+test("operator: a room's view shows its lock, its hosts and hands, and leaves knockers out", async () => {
+  const room = uniqueRoom("admin-view");
+  const [a, b] = await lockedRoom(worker, room, ["ann", "bob"]);
+  b.client.send({ type: "hand", raised: true });
+  const { hand } = await a.client.next("hand");
+  await b.client.next("hand");
+  const k = await knockAt(worker, room, "kim", [a]);
+  const res = await fetch(`${worker.url}/api/admin/rooms/${encodeURIComponent(room)}`, {
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.equal(res.status, 200);
+  const view = await res.json();
+  assert.deepEqual([view.name, view.private, view.locked, view.count], [room, false, true, 2]);
+  const peers = Object.fromEntries(view.peers.map((p) => [p.nick, p]));
+  assert.deepEqual(Object.keys(peers).sort(), ["ann", "bob"], "no knocker among the participants");
+  assert.deepEqual([peers.ann.id, peers.ann.host, peers.ann.hand], [a.id, true, null]);
+  assert.deepEqual([peers.bob.id, peers.bob.host, peers.bob.hand], [b.id, false, hand]);
+  await closeAll(a, b, k);
+});
+
 // These wait for timeouts, or use up a room's limits, each in its own room: they run side by side.
 describe("limits and timeouts", { concurrency: true }, () => {
   test("knock: nobody answering within KNOCK_TIMEOUT_MS closes the knock with 4009 (not the join timeout)", async () => {
@@ -443,6 +466,28 @@ describe("limits and timeouts", { concurrency: true }, () => {
     assert.equal((await k4.closed).code, 4008);
     for (const seen of await framesBefore(a.client, [a.client, b.client])) assert.deepEqual(seen, []);
     await closeAll(a, b);
+  });
+
+  test("admit: into a full room is room_full for the host, and the knock keeps waiting", async () => {
+    const room = uniqueRoom("admit-full");
+    const [a, b, c] = await lockedRoom(tight, room, ["ann", "bob", "cy"]);
+    const k1 = await knockAt(tight, room, "kim", [a]);
+    const k2 = await knockAt(tight, room, "kay", [a]);
+    a.client.send({ type: "admit", id: k1.id });
+    const w1 = await k1.client.next("welcome");
+    assert.equal(w1.count, 4);
+    a.client.send({ type: "admit", id: k2.id });
+    const seen = await framesBefore(a.client, [a.client, b.client, c.client, k1.client]);
+    sameFrames(seen[0], [joinedFrame(w1, 4), ended(k1.id, "admitted"), { type: "error", code: "room_full" }], "host");
+    for (const frames of seen.slice(1, 3)) assert.deepEqual(frames, [joinedFrame(w1, 4)]);
+    assert.deepEqual(seen[3], []);
+    await knockerGotNothing(k2.client, "the knock still waiting");
+    // Once there is room, the same knock gets in.
+    c.client.send({ type: "leave" });
+    await c.client.closed;
+    a.client.send({ type: "admit", id: k2.id });
+    assert.equal((await k2.client.next("welcome")).you.id, k2.id);
+    await closeAll(a, b, k1, k2);
   });
 
   test("unlock: lets the waiting in as far as the room has space; the rest get room_full and 4001", async () => {
