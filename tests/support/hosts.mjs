@@ -1,6 +1,7 @@
-// Helpers for the tests of hosts, locks and knocks (tests/integration/host.test.mjs and
-// knock.test.mjs): filling a room, knocking at a locked one, and reading every frame that
-// reached a set of clients before a barrier, so a test states all of them, in any order.
+// Helpers for the tests of hosts, locks and knocks (tests/integration/host.test.mjs,
+// host-actions.test.mjs and knock.test.mjs): filling a room, knocking at a locked one, and
+// reading every frame that reached a set of clients before a barrier, so that a test states
+// all of them, in any order.
 import assert from "node:assert/strict";
 import { Client } from "./client.mjs";
 
