@@ -186,6 +186,7 @@ pub fn listing(
                 room: Peers {
                     name: Some(known.name.clone()),
                     private: known.private,
+                    locked: known.locked,
                     count: known.count as usize,
                     peers: vec![],
                 },
@@ -394,6 +395,7 @@ mod tests {
     #[test]
     fn the_listing_takes_each_room_at_its_word() {
         let known = |name: &str, count, private| Report {
+            locked: false,
             name: name.to_owned(),
             count,
             private,
@@ -405,6 +407,8 @@ mod tests {
             known("down", 1, false),
         ];
         let peer = PeerInfo {
+            host: false,
+            hand: None,
             id: "p1".to_owned(),
             nick: "ann".to_owned(),
             muted: false,
@@ -415,6 +419,7 @@ mod tests {
         };
         let answer = |name: &str, private, peers: Vec<PeerInfo>| {
             Some(Peers {
+                locked: false,
                 name: Some(name.to_owned()),
                 private,
                 count: peers.len(),

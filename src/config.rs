@@ -31,6 +31,13 @@ pub struct Limits {
     /// Sockets open in one room at once, joined or not: room for everyone, their reconnects
     /// and a few people being turned away.
     pub max_sockets: usize,
+    /// People waiting at a locked room's door at once.
+    pub max_knocking: usize,
+    /// Knocks one room takes (a bucket per room): hosts hear every knock, so a flood of them
+    /// must stay bounded whoever sends it.
+    pub knock_rate: Rate,
+    /// How long a knock waits for a host's answer before it is closed (4009).
+    pub knock_timeout_ms: u64,
 }
 
 /// A token bucket's shape: `burst` frames at once, refilled at `per_sec`.
@@ -65,6 +72,12 @@ impl Default for Limits {
             sweep_interval_ms: 30_000,
             join_timeout_ms: 10_000,
             max_sockets: 24,
+            max_knocking: 8,
+            knock_rate: Rate {
+                per_sec: 10.0 / 60.0,
+                burst: 5.0,
+            },
+            knock_timeout_ms: 300_000,
         }
     }
 }
@@ -102,6 +115,12 @@ impl Limits {
             sweep_interval_ms: read_ms("SWEEP_INTERVAL_MS", d.sweep_interval_ms),
             join_timeout_ms: read_ms("JOIN_TIMEOUT_MS", d.join_timeout_ms),
             max_sockets: read("MAX_SOCKETS", d.max_sockets, 10_000),
+            max_knocking: read("MAX_KNOCKING", d.max_knocking, 1000),
+            knock_rate: Rate {
+                per_sec: read("KNOCK_RATE_PER_MIN", 10, 10_000) as f64 / 60.0,
+                burst: read("KNOCK_RATE_BURST", d.knock_rate.burst as usize, 100_000) as f64,
+            },
+            knock_timeout_ms: read_ms("KNOCK_TIMEOUT_MS", d.knock_timeout_ms),
         }
     }
 
@@ -137,6 +156,14 @@ mod tests {
             }
         );
         assert_eq!(limits.heartbeat_timeout_ms, 1500);
+        let knocks = Limits::from_vars(|name| (name == "KNOCK_RATE_PER_MIN").then(|| "30".into()));
+        assert_eq!(
+            knocks.knock_rate,
+            Rate {
+                per_sec: 0.5,
+                burst: 5.0
+            }
+        );
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub enum ClientFrame {
         /// off) joins chat-only with `false`, and nobody tries to call it. Absent means true.
         #[serde(default = "yes", deserialize_with = "webrtc_flag")]
         webrtc: bool,
+        /// A random key the page keeps, so that a person a host removed cannot simply walk
+        /// back in from the same browser (best effort: docs/security.md).
+        #[serde(default, deserialize_with = "browser_key")]
+        browser: Option<String>,
     },
     Chat {
         text: String,
@@ -40,8 +44,48 @@ pub enum ClientFrame {
     },
     /// Asks for fresh ICE servers (the TURN credentials expire): answered with `ice`.
     Ice,
+    /// Raises or lowers my hand; a host may lower someone else's (`id`).
+    Hand {
+        raised: bool,
+        #[serde(default)]
+        id: Option<String>,
+    },
+    React {
+        emoji: String,
+    },
+    // What only a host may do (docs/protocol.md, "Hosts").
+    Lock {
+        locked: bool,
+    },
+    Admit {
+        id: String,
+    },
+    Deny {
+        id: String,
+    },
+    Remove {
+        id: String,
+    },
+    Mute {
+        id: String,
+    },
+    MuteAll,
+    StopScreen {
+        id: String,
+    },
+    AskUnmute {
+        id: String,
+    },
+    /// Makes someone a host, or (my own id, `false`) gives the role up.
+    Host {
+        id: String,
+        host: bool,
+    },
     Leave,
 }
+
+/// The reactions there are: a fixed set, so that a reaction cannot carry a message.
+pub const REACTIONS: [&str; 6] = ["👍", "👏", "😂", "😮", "🎉", "❤️"];
 
 /// A participant as the others see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +102,29 @@ pub struct PeerInfo {
     /// for people recorded before the field existed.
     #[serde(default = "yes")]
     pub webrtc: bool,
+    /// Whether this person is a host of the room (docs/protocol.md, "Hosts").
+    #[serde(default)]
+    pub host: bool,
+    /// When this person raised their hand (unix ms), while it is up.
+    #[serde(default)]
+    pub hand: Option<u64>,
+}
+
+/// Someone waiting at a locked room's door, as hosts see them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Knocker {
+    pub id: String,
+    pub nick: String,
+}
+
+/// How a knock ended, for the hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KnockOutcome {
+    Admitted,
+    Denied,
+    /// The knocker gave up, lost their connection or timed out.
+    Left,
 }
 
 fn yes() -> bool {
@@ -70,6 +137,16 @@ fn webrtc_flag<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
     bool::deserialize(value).map_err(|_| serde::de::Error::custom("`webrtc` must be true or false"))
 }
 
+/// `browser` is 16 to 64 characters of lowercase hex: a random key, nothing else.
+fn browser_key<'de, D: Deserializer<'de>>(value: D) -> Result<Option<String>, D::Error> {
+    let key = String::deserialize(value).ok().filter(|key| {
+        (16..=64).contains(&key.len())
+            && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    });
+    key.map(Some)
+        .ok_or_else(|| serde::de::Error::custom("`browser` must be 16 to 64 characters of 0-9a-f"))
+}
+
 /// The limits a client needs to know, sent in `welcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,18 +157,13 @@ pub struct ClientLimits {
     pub max_frame_bytes: usize,
 }
 
-#[derive(Debug, Serialize)]
-pub struct You<'a> {
-    pub id: &'a str,
-    pub nick: &'a str,
-}
-
 /// What a room sends. Built only by the server, serialised once per fan-out.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<'a> {
     Welcome {
-        you: You<'a>,
+        /// Me as the others see me.
+        you: &'a PeerInfo,
         peers: &'a [PeerInfo],
         count: usize,
         resume: &'a str,
@@ -102,6 +174,9 @@ pub enum ServerFrame<'a> {
         limits: ClientLimits,
         /// STUN and, when configured, TURN with credentials for this member.
         ice: &'a IceAnswer,
+        locked: bool,
+        /// Who is waiting to be let in: for a host; empty for everyone else.
+        knocking: &'a [Knocker],
     },
     PeerJoined {
         peer: &'a PeerInfo,
@@ -127,10 +202,46 @@ pub enum ServerFrame<'a> {
         muted: bool,
         camera: bool,
         screen: bool,
+        /// The host who changed it (muted them, stopped their share); absent when the
+        /// person did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        by: Option<&'a str>,
     },
     Nick {
         id: &'a str,
         nick: &'a str,
+    },
+    /// A host asks the person it goes to to unmute.
+    AskUnmute {
+        by: &'a str,
+    },
+    Hand {
+        id: &'a str,
+        hand: Option<u64>,
+        by: &'a str,
+    },
+    Reaction {
+        from: &'a str,
+        emoji: &'a str,
+    },
+    /// Someone became host or gave it up; `by` is `None` when the room handed the role on.
+    Host {
+        id: &'a str,
+        host: bool,
+        by: Option<&'a str>,
+    },
+    /// The room was locked or unlocked; `by` is `None` when the room unlocked itself.
+    Room {
+        locked: bool,
+        by: Option<&'a str>,
+    },
+    /// To a knocker: the room is locked, wait for a host.
+    Knocking,
+    /// To the hosts: someone knocks.
+    Knock(&'a Knocker),
+    KnockEnded {
+        id: &'a str,
+        outcome: KnockOutcome,
     },
     /// Fresh ICE servers, to the member who asked.
     Ice(&'a IceAnswer),
@@ -171,8 +282,17 @@ pub enum ErrorCode {
     /// be made with them.
     ChatOnly,
     RateLimited,
-    /// The room is at capacity: refused and the socket closed with 4001.
+    /// The room is at capacity: refused and the socket closed with 4001 (a host admitting
+    /// someone into a full room keeps theirs).
     RoomFull,
+    /// A host action from someone who is not a host, or taking the role from another host.
+    Forbidden,
+    /// A host removed me, or this browser was removed from the room: closed with 4003.
+    Removed,
+    /// A host turned my knock away: closed with 4007.
+    Denied,
+    /// Too many people knocking at once, or the room took too many knocks: closed with 4008.
+    KnockLimit,
 }
 
 /// Close codes the room uses (docs/protocol.md lists them).
@@ -187,6 +307,9 @@ pub mod close {
     pub const REPLACED: u16 = 4004;
     pub const TIMED_OUT: u16 = 4005;
     pub const JOIN_TIMEOUT: u16 = 4006;
+    pub const DENIED: u16 = 4007;
+    pub const KNOCK_LIMIT: u16 = 4008;
+    pub const KNOCK_TIMEOUT: u16 = 4009;
 
     /// The code to close our side with after a client closed. The reserved codes (1005 no
     /// status, 1006 abnormal, 1015 TLS) may not be sent, and a close that is not echoed at
@@ -207,7 +330,7 @@ mod tests {
     fn parses_every_client_frame() {
         let join: ClientFrame = serde_json::from_str(r#"{"type":"join","nick":"ann"}"#).unwrap();
         assert!(
-            matches!(join, ClientFrame::Join { ref nick, private: false, resume: None, webrtc: true } if nick == "ann")
+            matches!(join, ClientFrame::Join { ref nick, private: false, resume: None, webrtc: true, browser: None } if nick == "ann")
         );
         let chat_only: ClientFrame =
             serde_json::from_str(r#"{"type":"join","nick":"ann","webrtc":false}"#).unwrap();

@@ -32,12 +32,17 @@ pub struct Report {
     pub name: String,
     pub count: u32,
     pub private: bool,
+    /// Whether a host locked the room: the list shows it, so nobody is surprised at the door.
+    /// Absent from rooms that predate locks.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub count: u32,
     pub private: bool,
+    pub locked: bool,
     /// When the lobby last learnt this room's count (a report or a check), ms since the epoch.
     pub heard_at: u64,
     /// Since when the room has been occupied without a break, as far as the lobby knows.
@@ -54,12 +59,17 @@ pub struct Entry {
 pub struct Listed {
     pub name: String,
     pub count: u32,
+    pub locked: bool,
 }
 
 /// The result of asking a room for its peers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
-    Answered { count: u32, private: bool },
+    Answered {
+        count: u32,
+        private: bool,
+        locked: bool,
+    },
     Unreachable,
 }
 
@@ -108,7 +118,8 @@ impl RoomTable {
         if name.as_str() != report.name {
             return Err("room name has surrounding whitespace".to_owned());
         }
-        Ok(self.set(&report.name, report.count, report.private, now))
+        let said = (report.count, report.private, report.locked);
+        Ok(self.set(&report.name, said, now))
     }
 
     /// Applies the answer to a check started when the entry was at `rev`; see `apply_report`
@@ -121,7 +132,11 @@ impl RoomTable {
             return false;
         }
         match check {
-            Check::Answered { count, private } => self.set(name, count, private, now),
+            Check::Answered {
+                count,
+                private,
+                locked,
+            } => self.set(name, (count, private, locked), now),
             Check::Unreachable => {
                 entry.misses += 1;
                 entry.heard_at = now;
@@ -135,9 +150,9 @@ impl RoomTable {
         }
     }
 
-    /// Records what a room said (a count of zero removes it); true when the public list
-    /// changed.
-    fn set(&mut self, name: &str, count: u32, private: bool, now: u64) -> bool {
+    /// Records what a room said, its count, privacy and lock (a count of zero removes it);
+    /// true when the public list changed.
+    fn set(&mut self, name: &str, (count, private, locked): (u32, bool, bool), now: u64) -> bool {
         let old = self.rooms.get(name).cloned();
         let listed_before = old.as_ref().is_some_and(|e| self.listed(e, now));
         if count == 0 {
@@ -147,6 +162,7 @@ impl RoomTable {
         let entry = Entry {
             count,
             private,
+            locked,
             heard_at: now,
             occupied_since: old.as_ref().map_or(now, |e| e.occupied_since),
             misses: 0,
@@ -155,7 +171,7 @@ impl RoomTable {
         let listed_after = self.listed(&entry, now);
         self.rooms.insert(name.to_owned(), entry);
         match (listed_before, listed_after) {
-            (true, true) => old.is_some_and(|e| e.count != count),
+            (true, true) => old.is_some_and(|e| (e.count, e.locked) != (count, locked)),
             (before, after) => before != after,
         }
     }
@@ -209,12 +225,13 @@ impl RoomTable {
             .map(|(name, e)| Listed {
                 name: name.to_owned(),
                 count: e.count,
+                locked: e.locked,
             })
             .collect()
     }
 }
 
-/// The lobby socket frame for a list: `{"type":"rooms","rooms":[{"name","count"}]}`.
+/// The lobby socket frame for a list: `{"type":"rooms","rooms":[{"name","count","locked"}]}`.
 pub fn rooms_frame(rooms: &[Listed]) -> String {
     #[derive(Serialize)]
     struct Frame<'a> {
@@ -263,6 +280,7 @@ mod tests {
 
     fn report(name: &str, count: u32, private: bool) -> Report {
         Report {
+            locked: false,
             name: name.to_owned(),
             count,
             private,
@@ -273,6 +291,7 @@ mod tests {
         rooms
             .iter()
             .map(|&(name, count)| Listed {
+                locked: false,
                 name: name.to_owned(),
                 count,
             })
@@ -385,6 +404,7 @@ mod tests {
         for (name, rev) in due {
             let count = if name == "a" { 1 } else { 0 };
             let check = Check::Answered {
+                locked: false,
                 count,
                 private: false,
             };
@@ -403,6 +423,7 @@ mod tests {
         // While the lobby waited for the room, the room reported a newer count.
         t.apply_report(&report("a", 4, false), 5001).unwrap();
         let stale = Check::Answered {
+            locked: false,
             count: 3,
             private: false,
         };
@@ -447,6 +468,7 @@ mod tests {
         assert!(!t.apply_check(&name, rev, Check::Unreachable, 5000));
         assert_eq!(t.get("a").unwrap().rev, rev + 1);
         let stale = Check::Answered {
+            locked: false,
             count: 9,
             private: false,
         };
@@ -515,6 +537,7 @@ mod tests {
     #[test]
     fn loading_skips_empty_rows() {
         let entry = |count| Entry {
+            locked: false,
             count,
             private: false,
             heard_at: 1,
@@ -531,7 +554,7 @@ mod tests {
         let frame = rooms_frame(&listed(&[("a", 2)]));
         assert_eq!(
             frame,
-            r#"{"type":"rooms","rooms":[{"name":"a","count":2}]}"#
+            r#"{"type":"rooms","rooms":[{"name":"a","count":2,"locked":false}]}"#
         );
         assert_eq!(rooms_frame(&[]), r#"{"type":"rooms","rooms":[]}"#);
         // FNV-1a 64 reference values (Python: the algorithm in a loop over the bytes).

@@ -103,6 +103,7 @@ struct Row {
     name: String,
     count: u32,
     private: u32,
+    locked: u32,
     heard_at: u64,
     misses: u32,
     occupied_since: u64,
@@ -166,6 +167,7 @@ impl DurableObject for Lobby {
                         name: name.to_owned(),
                         count: e.count,
                         private: e.private,
+                        locked: e.locked,
                     })
                     .collect();
                 http::json(200, &serde_json::json!({ "rooms": rooms }))
@@ -295,6 +297,7 @@ impl Lobby {
                 Ok(peers) => Check::Answered {
                     count: u32::try_from(peers.count).unwrap_or(u32::MAX),
                     private: peers.private,
+                    locked: peers.locked,
                 },
                 Err(e) => {
                     console_warn!("lobby: cannot check room {name:?}: {e}");
@@ -323,15 +326,17 @@ impl Lobby {
         let sql = self.state.storage().sql();
         let written = match self.table.borrow().get(name) {
             Some(e) => sql.exec(
-                "INSERT INTO rooms (name, count, private, heard_at, misses, occupied_since)
-                 VALUES (?, ?, ?, ?, ?, ?)
+                "INSERT INTO rooms (name, count, private, locked, heard_at, misses, occupied_since)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (name) DO UPDATE SET count = excluded.count,
-                   private = excluded.private, heard_at = excluded.heard_at,
-                   misses = excluded.misses, occupied_since = excluded.occupied_since",
+                   private = excluded.private, locked = excluded.locked,
+                   heard_at = excluded.heard_at, misses = excluded.misses,
+                   occupied_since = excluded.occupied_since",
                 vec![
                     name.into(),
                     i64::from(e.count).into(),
                     i64::from(e.private).into(),
+                    i64::from(e.locked).into(),
                     (e.heard_at as i64).into(),
                     i64::from(e.misses).into(),
                     (e.occupied_since as i64).into(),
@@ -353,20 +358,22 @@ fn load_table(sql: &SqlStorage, list_after_ms: u64) -> Result<RoomTable> {
            private INTEGER NOT NULL,
            heard_at INTEGER NOT NULL,
            misses INTEGER NOT NULL,
-           occupied_since INTEGER NOT NULL DEFAULT 0)",
+           occupied_since INTEGER NOT NULL DEFAULT 0,
+           locked INTEGER NOT NULL DEFAULT 0)",
         None,
     )?;
-    // Tables made before rooms waited to be listed lack the column: their rooms have waited.
+    // Tables made by earlier versions lack the newer columns. Rooms from before listing
+    // waited have waited; rooms from before locks are unlocked until they next report.
     let columns: Vec<Column> = sql.exec("PRAGMA table_info(rooms)", None)?.to_array()?;
-    if !columns.iter().any(|c| c.name == "occupied_since") {
-        sql.exec(
-            "ALTER TABLE rooms ADD COLUMN occupied_since INTEGER NOT NULL DEFAULT 0",
-            None,
-        )?;
+    for column in ["occupied_since", "locked"] {
+        if !columns.iter().any(|c| c.name == column) {
+            let add = format!("ALTER TABLE rooms ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0");
+            sql.exec(&add, None)?;
+        }
     }
     let rows: Vec<Row> = sql
         .exec(
-            "SELECT name, count, private, heard_at, misses, occupied_since FROM rooms",
+            "SELECT name, count, private, locked, heard_at, misses, occupied_since FROM rooms",
             None,
         )?
         .to_array()?;
@@ -375,6 +382,7 @@ fn load_table(sql: &SqlStorage, list_after_ms: u64) -> Result<RoomTable> {
             let entry = Entry {
                 count: row.count,
                 private: row.private != 0,
+                locked: row.locked != 0,
                 heard_at: row.heard_at,
                 occupied_since: row.occupied_since,
                 misses: row.misses,

@@ -21,6 +21,9 @@ pub struct Peers {
     /// The room's name (`None` only for an object not reached by name, the Worker always uses names).
     pub name: Option<String>,
     pub private: bool,
+    /// Whether a host locked the room. Absent from rooms that predate locks.
+    #[serde(default)]
+    pub locked: bool,
     pub count: usize,
     pub peers: Vec<PeerInfo>,
 }

@@ -63,6 +63,7 @@ mod tests {
             name: "r".to_owned(),
             count,
             private: false,
+            locked: false,
         }
     }
 

@@ -15,11 +15,12 @@
 //! - `lobby_report`: telling the lobby the head count, one report at a time;
 //! - `api`: the room's internal HTTP API (`peers`, `kick`), both the calls and their shapes.
 //!
-//! One alarm, only while it has work: closing sockets that do not join in time, sweeping for
-//! vanished sockets while the room is occupied, and forgetting the room once it is empty and
-//! nobody can come back. A room stores nothing until someone joins, and nothing once it is
-//! forgotten.
-use std::cell::Cell;
+//! One alarm, only while it has work: closing sockets that do not join in time (or whose
+//! knock nobody answered), sweeping for vanished sockets while the room is occupied, handing
+//! the host role on when a host's resume window ends, and forgetting the room once it is
+//! empty and nobody can come back. A room stores nothing until someone joins, and nothing
+//! once it is forgotten.
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use serde_json::value::RawValue;
@@ -28,7 +29,7 @@ use worker::*;
 use crate::admission::{self, Limit};
 use crate::config::Limits;
 use crate::ice::{IceAnswer, IceConfig};
-use crate::protocol::close;
+use crate::protocol::{close, KnockOutcome};
 use crate::{http, ids, lobby};
 
 mod api;
@@ -43,8 +44,8 @@ mod storage;
 pub use api::{kick, peers, stub, Kicked, Peers};
 use history::History;
 use lobby_report::LobbyReports;
-use relay::{Conn, Incoming, Member, Outcome, Resumed, RoomIo};
-use sockets::{Snapshot, Sockets};
+use relay::{Bucket, Conn, Incoming, Member, Outcome, Resumed, RoomIo, RoomView, Send};
+use sockets::Sockets;
 use storage::RoomStore;
 
 #[durable_object]
@@ -65,6 +66,9 @@ pub struct Room {
     /// When the pending alarm goes off (unix ms), once this instance knows: joins do not ask
     /// storage again.
     alarm_at: Cell<Option<u64>>,
+    /// The room's knock budget (`Limits::knock_rate`). In memory only: a room is only evicted
+    /// after a quiet while, in which the bucket would have refilled anyway.
+    knocks: RefCell<Bucket>,
 }
 
 /// Whether a departure can be undone with the resume token: a lost connection can, leaving on
@@ -95,6 +99,7 @@ impl DurableObject for Room {
             history,
             lobby_reports: LobbyReports::default(),
             alarm_at: Cell::new(None),
+            knocks: RefCell::new(Bucket::default()),
         }
     }
 
@@ -123,13 +128,17 @@ impl DurableObject for Room {
             return Ok(());
         }
         let my_id = conn.member.as_ref().map(|m| m.peer.id.as_str());
-        let others = sockets.members_except(my_id);
+        let room = RoomView {
+            others: sockets.members_except(my_id),
+            knocking: sockets.knocking(),
+            locked: self.store.is_locked(),
+        };
         let incoming = match &message {
             WebSocketIncomingMessage::String(text) => Incoming::Text(text),
             WebSocketIncomingMessage::Binary(_) => Incoming::Binary,
         };
-        let outcome = relay::on_frame(&conn, incoming, &others, &self.limits, self);
-        self.apply(&ws, &conn, outcome, &sockets).await
+        let outcome = relay::on_frame(&conn, incoming, &room, &self.limits, self);
+        self.apply(&ws, &conn, outcome).await
     }
 
     async fn websocket_close(
@@ -157,6 +166,8 @@ impl DurableObject for Room {
         self.sweep().await;
         let now = self.now_ms();
         (self.store).expire_departures(now.saturating_sub(self.limits.resume_window_ms))?;
+        // A host whose resume window just ended is gone for good.
+        self.settle().await;
         match self.next_alarm(now) {
             Some(delay_ms) => self.alarm_within(delay_ms).await,
             // Nobody is here and nobody can come back: the room leaves nothing behind.
@@ -188,6 +199,19 @@ impl RoomIo for Room {
 
     fn ice(&self, member_id: &str) -> IceAnswer {
         self.ice.for_member(self.now_ms() / 1000, member_id)
+    }
+
+    fn host_may_return(&self) -> bool {
+        let since = self.now_ms().saturating_sub(self.limits.resume_window_ms);
+        self.store.host_departed(since)
+    }
+
+    fn is_removed(&self, browser: &str) -> bool {
+        self.store.is_removed(browser)
+    }
+
+    fn take_knock(&self) -> bool {
+        (self.knocks.borrow_mut()).take(self.now_ms(), self.limits.knock_rate)
     }
 }
 
@@ -224,64 +248,118 @@ impl Room {
     }
 
     /// Carries out what one frame caused, in the order `Outcome` documents.
-    async fn apply(
-        &self,
-        ws: &WebSocket,
-        before: &Conn,
-        outcome: Outcome,
-        sockets: &Snapshot,
-    ) -> Result<()> {
-        let sender = outcome.conn.member.as_ref().map(|m| m.peer.id.clone());
+    async fn apply(&self, ws: &WebSocket, before: &Conn, outcome: Outcome) -> Result<()> {
+        let Outcome {
+            conn,
+            sends,
+            make_private,
+            chat,
+            close,
+            count_changed,
+            resumed,
+            updates,
+            close_others,
+            lock,
+            ban,
+        } = outcome;
+        let sender = conn.member.as_ref().map(|m| m.peer.id.clone());
         // The attachment is written when the person on the socket changes (a join, a rename,
-        // a media state), not for every frame's budget and time.
-        if outcome.conn.member == before.member {
-            self.sockets.remember(ws, &outcome.conn);
+        // a media state, a knock), not for every frame's budget and time.
+        if conn.member == before.member && conn.knock == before.knock {
+            self.sockets.remember(ws, &conn);
         } else {
-            self.sockets.store(ws, &outcome.conn)?;
+            self.sockets.store(ws, &conn)?;
         }
-        match &outcome.resumed {
+        match &resumed {
             Some(Resumed::TookOver { old_id }) => {
                 // Closed without a farewell: the person is still here, on this socket.
-                if let Some(old) = sockets.of_member(old_id) {
+                let sockets = self.sockets.all();
+                let old = (sockets.iter())
+                    .find(|s| s.ws != *ws && s.member().is_some_and(|m| m.peer.id == *old_id));
+                if let Some(old) = old {
                     self.sockets.close(&old.ws, close::REPLACED);
                 }
             }
             Some(Resumed::Returned { token }) => self.store.forget_departure(token)?,
             None => {}
         }
-        if outcome.make_private {
+        if make_private {
             self.store.make_private();
         }
-        for send in &outcome.sends {
-            sockets.deliver(ws, sender.as_deref(), &send.to, &send.frame);
-        }
-        if let Some(frame) = outcome.chat {
+        self.rewrite(updates, lock, ban);
+        self.deliver(Some(ws), sender.as_deref(), &sends);
+        if let Some(frame) = chat {
             self.history.push(frame);
         }
-        if let Some(code) = outcome.close {
+        if let Some(code) = close {
             self.close(ws, code, Departure::Final).await;
         }
-        if outcome.count_changed {
+        for (id, code) in close_others {
+            if let Some(other) = self.sockets.all().of_id(&id).cloned() {
+                self.close(&other.ws, code, Departure::Final).await;
+            }
+        }
+        if count_changed {
             self.alarm_within(self.limits.sweep_interval_ms).await;
         }
-        if outcome.count_changed || !self.lobby_reports.sent_since_wake() {
+        if count_changed || lock.is_some() || !self.lobby_reports.sent_since_wake() {
             self.report().await;
         }
         Ok(())
     }
 
+    /// Stores what a frame (or the room itself) changed besides the sender: other people's
+    /// records, the lock, a removed browser.
+    fn rewrite(&self, updates: Vec<Member>, lock: Option<bool>, ban: Option<String>) {
+        let sockets = self.sockets.all();
+        for member in updates {
+            let Some(socket) = sockets.of_id(&member.peer.id) else {
+                continue;
+            };
+            let conn = Conn {
+                member: Some(member),
+                knock: None,
+                ..socket.conn.clone()
+            };
+            if let Err(why) = self.sockets.store(&socket.ws, &conn) {
+                console_warn!("storing a changed member failed: {why}");
+            }
+        }
+        if let Some(locked) = lock {
+            self.store.set_locked(locked);
+        }
+        if let Some(browser) = ban {
+            self.store.remove_browser(&browser);
+        }
+    }
+
+    /// Delivers frames to the room as it is now, so that someone just let in or made host
+    /// counts as such.
+    fn deliver(&self, sender: Option<&WebSocket>, sender_id: Option<&str>, sends: &[Send]) {
+        let sockets = self.sockets.all();
+        for send in sends {
+            sockets.deliver(sender, sender_id, &send.to, &send.frame);
+        }
+    }
+
     /// Closes a socket, and whoever was on it departs. Exactly once: the socket is marked
     /// closed before anything else, so a later close event for it, or a frame still on its
-    /// way, finds nobody there.
+    /// way, finds nobody there. A knocker the room turned away (`relay::door`) was announced
+    /// to the hosts with the reason; one that goes otherwise gave up, and the hosts hear that.
     async fn close(&self, ws: &WebSocket, code: u16, how: Departure) {
-        let member = self.sockets.conn(ws).member;
+        let Conn { member, knock, .. } = self.sockets.conn(ws);
+        let turned_away = matches!(code, close::DENIED | close::ROOM_FULL);
         self.sockets.close(ws, code);
         if let Some(member) = member {
             self.depart(ws, &member, how).await;
         }
+        if let Some(knock) = knock.filter(|_| !turned_away) {
+            let ended = relay::knock_ended(&knock.id, KnockOutcome::Left);
+            self.deliver(None, None, &[ended]);
+        }
     }
 
-    /// Everyone left hears that `member` is gone.
+    /// Everyone left hears that `member` is gone, and the room settles who is host.
     async fn depart(&self, ws: &WebSocket, member: &Member, how: Departure) {
         if how == Departure::Lost {
             self.store.record_departure(member, self.now_ms());
@@ -289,14 +367,39 @@ impl Room {
         let sockets = self.sockets.all();
         let remaining = sockets.members_except(Some(&member.peer.id)).len();
         let left = relay::on_leave(member, remaining);
-        sockets.deliver(ws, Some(&member.peer.id), &left.to, &left.frame);
+        sockets.deliver(Some(ws), Some(&member.peer.id), &left.to, &left.frame);
         if remaining == 0 {
             // The conversation is over: the history goes now, the rest (privacy included)
             // when the alarm finds the room still empty after the resume window.
             self.history.clear().await;
             self.alarm_within(self.limits.sweep_interval_ms).await;
         }
+        self.settle().await;
         self.report().await;
+    }
+
+    /// Hands the host role on, or opens the door, if the last host is gone for good
+    /// (`relay::settle`). It never closes a member's socket, so it cannot lead to another
+    /// departure.
+    async fn settle(&self) {
+        let sockets = self.sockets.all();
+        let room = RoomView {
+            others: sockets.members().collect(),
+            knocking: sockets.knocking(),
+            locked: self.store.is_locked(),
+        };
+        let outcome = relay::settle(&room, &self.limits, self);
+        self.rewrite(outcome.updates, outcome.lock, None);
+        self.deliver(None, None, &outcome.sends);
+        for (id, code) in outcome.close_others {
+            if let Some(knocker) = self.sockets.all().of_id(&id) {
+                self.sockets.close(&knocker.ws, code);
+            }
+        }
+        if outcome.count_changed {
+            self.alarm_within(self.limits.sweep_interval_ms).await;
+            self.report().await;
+        }
     }
 
     /// Closes the sockets that overstayed (`relay::overdue`): members gone silent (no frame
@@ -319,8 +422,8 @@ impl Room {
         let sockets = self.sockets.all();
         let sweep = (sockets.members().next()).map(|_| self.limits.sweep_interval_ms);
         let join_deadline = (sockets.iter())
-            .filter(|socket| socket.member().is_none())
-            .map(|socket| socket.conn.opened_ms + self.limits.join_timeout_ms + 1)
+            .filter_map(|socket| relay::waiting_deadline(&socket.conn, &self.limits))
+            .map(|(deadline, _)| deadline + 1)
             .min();
         let resume_ends =
             (self.store.oldest_departure()).map(|oldest| oldest + self.limits.resume_window_ms + 1);
@@ -351,7 +454,8 @@ impl Room {
         }
     }
 
-    /// Tells the lobby the room's head count and privacy as they are when the report leaves.
+    /// Tells the lobby the room's head count, privacy and lock as they are when the report
+    /// leaves.
     async fn report(&self) {
         let current = || {
             let count = self.sockets.all().members().count();
@@ -359,6 +463,7 @@ impl Room {
                 name: self.name.clone()?,
                 count: u32::try_from(count).unwrap_or(u32::MAX),
                 private: self.store.is_private(),
+                locked: self.store.is_locked(),
             })
         };
         let send = |report: lobby::Report| async move {
@@ -377,6 +482,7 @@ impl Room {
         Peers {
             name: self.name.clone(),
             private: self.store.is_private(),
+            locked: self.store.is_locked(),
             count: peers.len(),
             peers,
         }
@@ -385,7 +491,8 @@ impl Room {
     /// An operator removes someone: their socket is closed with 4003, the others are told,
     /// and the resume token dies with it.
     async fn kick(&self, id: &str) -> Result<Response> {
-        let Some(socket) = self.sockets.all().of_member(id).cloned() else {
+        let sockets = self.sockets.all();
+        let Some(socket) = sockets.of_id(id).filter(|s| s.member().is_some()).cloned() else {
             return http::error(404, "unknown_peer", "no such peer in this room");
         };
         self.close(&socket.ws, close::REMOVED, Departure::Final)

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::relay::{on_frame, Conn, Incoming, Member, Outcome, RoomIo, Target};
+use super::relay::{on_frame, Conn, Incoming, Knock, Member, Outcome, RoomIo, RoomView, Target};
 use crate::config::Limits;
 use crate::protocol::PeerInfo;
 
@@ -18,6 +18,10 @@ const CODES: &[&str] = &[
     "chat_only",
     "rate_limited",
     "room_full",
+    "forbidden",
+    "removed",
+    "denied",
+    "knock_limit",
 ];
 
 struct Io;
@@ -38,6 +42,15 @@ impl RoomIo for Io {
     fn ice(&self, _member_id: &str) -> crate::ice::IceAnswer {
         crate::ice::IceConfig::from_vars(|_| None).stun_only()
     }
+    fn host_may_return(&self) -> bool {
+        false
+    }
+    fn is_removed(&self, browser: &str) -> bool {
+        browser == "0123456789abcdef"
+    }
+    fn take_knock(&self) -> bool {
+        true
+    }
 }
 
 fn member(id: &str) -> Member {
@@ -50,30 +63,54 @@ fn member(id: &str) -> Member {
         joined_at: 0,
         // The people of a test room: one who can be called, one chat-only.
         webrtc: id != "c",
+        host: id == "a",
+        hand: None,
     };
     Member {
         peer,
         resume: format!("token-{id}"),
+        browser: None,
     }
 }
 
-/// Runs one frame as a joined and as a fresh socket and checks the invariants of both.
+/// Runs one frame as a fresh socket, a host, someone who is not, and someone knocking, in a
+/// room that is open and one that is locked with someone at the door, and checks the
+/// invariants of each.
 fn check(text: &str) -> Result<(), TestCaseError> {
     let limits = Limits {
         max_frame_bytes: 4096,
         ..Limits::default()
     };
     let members = [member("b"), member("c")];
-    let others: Vec<_> = members.iter().collect();
-    for conn in [
-        Conn::default(),
-        Conn {
-            member: Some(member("a")),
-            ..Conn::default()
-        },
-    ] {
-        let outcome = on_frame(&conn, Incoming::Text(text), &others, &limits, &Io);
-        check_outcome(&outcome)?;
+    let knock = Knock {
+        id: "k".into(),
+        nick: "kim".into(),
+        webrtc: true,
+        browser: None,
+        since_ms: 0,
+    };
+    let host = Conn {
+        member: Some(member("a")),
+        ..Conn::default()
+    };
+    let guest = Conn {
+        member: Some(member("d")),
+        ..Conn::default()
+    };
+    let knocking = Conn {
+        knock: Some(knock.clone()),
+        ..Conn::default()
+    };
+    for locked in [false, true] {
+        let room = RoomView {
+            others: members.iter().collect(),
+            knocking: if locked { vec![&knock] } else { vec![] },
+            locked,
+        };
+        for conn in [&Conn::default(), &host, &guest, &knocking] {
+            let outcome = on_frame(conn, Incoming::Text(text), &room, &limits, &Io);
+            check_outcome(&outcome)?;
+        }
     }
     Ok(())
 }
@@ -83,8 +120,17 @@ fn check_outcome(outcome: &Outcome) -> Result<(), TestCaseError> {
         let frame: Value = serde_json::from_str(&send.frame).expect("the server sends JSON");
         prop_assert!(frame["type"].is_string());
         if frame["type"] == "error" {
-            prop_assert_eq!(&send.to, &Target::Sender);
-            prop_assert_eq!(outcome.sends.len(), 1, "a refusal sends only the error");
+            // A refusal is the sender's alone; a host's answer may close someone else
+            // (`denied`, `removed`), who is told why, and is then closed.
+            match &send.to {
+                Target::Sender => {
+                    prop_assert_eq!(outcome.sends.len(), 1, "a refusal sends only the error")
+                }
+                Target::Peer(id) => {
+                    prop_assert!(outcome.close_others.iter().any(|(closed, _)| closed == id))
+                }
+                other => prop_assert!(false, "an error to {:?}", other),
+            }
             let code = frame["code"].as_str().unwrap_or_default();
             prop_assert!(CODES.contains(&code), "unknown code {}", code);
             prop_assert!(frame["message"].is_string());
@@ -103,6 +149,18 @@ fn valid_frames() -> Vec<String> {
         json!({"type": "signal", "to": "c", "data": {"candidate": {"candidate": "a", "sdpMid": "0"}}}),
         json!({"type": "state", "muted": true, "camera": false, "screen": true}),
         json!({"type": "nick", "nick": "bob"}),
+        json!({"type": "join", "nick": "eve", "browser": "0123456789abcdef"}),
+        json!({"type": "hand", "raised": false, "id": "b"}),
+        json!({"type": "react", "emoji": "🎉"}),
+        json!({"type": "lock", "locked": false}),
+        json!({"type": "admit", "id": "k"}),
+        json!({"type": "deny", "id": "k"}),
+        json!({"type": "remove", "id": "b"}),
+        json!({"type": "mute", "id": "b"}),
+        json!({"type": "mute_all"}),
+        json!({"type": "stop_screen", "id": "c"}),
+        json!({"type": "ask_unmute", "id": "c"}),
+        json!({"type": "host", "id": "a", "host": false}),
         json!({"type": "leave"}),
     ]
     .iter()
@@ -140,7 +198,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_frames_never_panic(
-        which in 0usize..8,
+        which in 0usize..20,
         cut in any::<prop::sample::Index>(),
         insert in any::<prop::sample::Index>(),
         noise in "\\PC{0,4}",
@@ -161,9 +219,15 @@ proptest! {
 
     #[test]
     fn frames_of_the_right_types_with_wrong_fields_never_panic(
-        kind in prop::sample::select(vec!["join", "chat", "signal", "state", "nick", "leave", "other"]),
+        kind in prop::sample::select(vec![
+            "join", "chat", "signal", "state", "nick", "leave", "hand", "react", "lock", "admit",
+            "deny", "remove", "mute", "mute_all", "stop_screen", "ask_unmute", "host", "other",
+        ]),
         fields in prop::collection::btree_map(
-            prop::sample::select(vec!["nick", "text", "to", "data", "muted", "camera", "screen", "private", "resume", "webrtc", "from"]),
+            prop::sample::select(vec![
+                "nick", "text", "to", "data", "muted", "camera", "screen", "private", "resume",
+                "webrtc", "from", "browser", "raised", "id", "emoji", "locked", "host",
+            ]),
             any_json(),
             0..5,
         ),

@@ -1,13 +1,27 @@
 //! What a room does with each frame: who gets what, what the sender's socket remembers, when
 //! a socket is closed. Pure logic with no Workers types, so every rule is tested natively;
 //! the Durable Object in `mod.rs` only moves bytes and stores attachments.
+//!
+//! This file has what every frame goes through (parsing, budgets, joining) and the frames of
+//! a call (chat, signal, media state, rename). Beside it:
+//!
+//! - `door`: a locked room's door: knocking, admitting, turning away, locking;
+//! - `host`: who is host and what a host may do to others (remove, mute, hand the role on);
+//! - `hands`: raised hands and reactions, for everyone.
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::config::{Limits, Rate};
 use crate::ice::IceAnswer;
-use crate::protocol::{close, ClientFrame, ErrorCode, PeerInfo, ServerFrame, You};
+use crate::protocol::{close, ClientFrame, ErrorCode, PeerInfo, ServerFrame};
 use crate::text;
+
+mod door;
+mod hands;
+mod host;
+
+pub use door::{knock_ended, Knock};
+pub use host::settle;
 
 /// What the room knows of a socket: the person on it (once joined), its rate budgets, and when
 /// it was last heard from. Kept in its attachment, so an evicted room wakes up knowing it.
@@ -25,6 +39,9 @@ pub struct Conn {
     /// arrive afterwards; they are ignored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub closed: bool,
+    /// Someone waiting at a locked room's door on this socket: not a member yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knock: Option<Knock>,
 }
 
 /// A person in the room.
@@ -33,6 +50,25 @@ pub struct Member {
     pub peer: PeerInfo,
     /// The secret that lets this person take the same id back after a reconnect.
     pub resume: String,
+    /// The key their browser sent with `join`, kept to keep them out if a host removes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+}
+
+/// The room as one socket's frame finds it: the members on the other sockets, who is
+/// knocking, and whether the door is locked.
+pub struct RoomView<'a> {
+    pub others: Vec<&'a Member>,
+    /// People waiting at the door (never the sender), oldest first.
+    pub knocking: Vec<&'a Knock>,
+    pub locked: bool,
+}
+
+impl RoomView<'_> {
+    /// Whether `id` is taken by anyone in the room or at its door.
+    fn id_taken(&self, id: &str) -> bool {
+        (self.others.iter()).any(|m| m.peer.id == id) || self.knocking.iter().any(|k| k.id == id)
+    }
 }
 
 /// Per-socket token buckets, kept in the attachment: no timers, so the room can sleep.
@@ -71,16 +107,21 @@ pub enum Incoming<'a> {
     Binary,
 }
 
-/// Whom a frame goes to.
+/// Whom a frame goes to. Frames are delivered once the outcome's records are in place, so
+/// someone just let in or made host counts as such.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Sender,
-    /// Exactly one peer, by id.
+    /// Exactly one person, by id: a member, or someone knocking.
     Peer(String),
-    /// Every joined member but the sender.
+    /// Every member but the sender.
     Others,
-    /// Every joined member, the sender included.
+    /// Every member, the sender included.
     Everyone,
+    /// Every member but this one.
+    AllBut(String),
+    /// Every host.
+    Hosts,
 }
 
 #[derive(Debug, PartialEq)]
@@ -111,6 +152,9 @@ pub enum Resumed {
 /// 7. if `count_changed`, make sure the sweep alarm is set;
 /// 8. report the head count to the lobby if it changed (or nothing was reported since the
 ///    room woke up).
+///
+/// What a host does to others comes between 3 and 4: `updates` replace their records,
+/// `lock` and `ban` are stored; and after the sends, `close_others` closes their sockets.
 #[derive(Debug, Default, PartialEq)]
 pub struct Outcome {
     /// The sender's attachment after this frame (budgets spent, member joined or changed).
@@ -126,15 +170,30 @@ pub struct Outcome {
     /// The head count changed (a join): the lobby must hear of it.
     pub count_changed: bool,
     pub resumed: Option<Resumed>,
+    /// Other people's records as this frame changed them (a host muted them or made them host,
+    /// they were let in): each replaces the record on the socket whose member or knock has
+    /// the same id.
+    pub updates: Vec<Member>,
+    /// Other sockets to close, by the id of who is on them: a member removed (a final
+    /// departure, announced like any), a knocker turned away (the hosts were told).
+    pub close_others: Vec<(String, u16)>,
+    /// Lock (`true`) or unlock the room.
+    pub lock: Option<bool>,
+    /// A browser key to keep out of the room until it is forgotten.
+    pub ban: Option<String>,
 }
 
 impl Outcome {
     fn send(mut self, to: Target, frame: ServerFrame) -> Self {
+        self.push(to, frame);
+        self
+    }
+
+    fn push(&mut self, to: Target, frame: ServerFrame) {
         self.sends.push(Send {
             to,
             frame: frame.to_json(),
         });
-        self
     }
 }
 
@@ -173,6 +232,13 @@ pub trait RoomIo {
     fn departed(&self, token: &str) -> Option<Member>;
     /// ICE servers for a member: TURN credentials are for people in the room only.
     fn ice(&self, member_id: &str) -> IceAnswer;
+    /// Whether a host whose connection was lost may still come back (within the resume
+    /// window): until then the role is theirs.
+    fn host_may_return(&self) -> bool;
+    /// Whether a host removed someone using this browser key from the room.
+    fn is_removed(&self, browser: &str) -> bool;
+    /// Takes a token from the room's knock budget (`Limits::knock_rate`).
+    fn take_knock(&self) -> bool;
 }
 
 /// Handles one frame from a socket whose attachment is `conn`; `others` are the joined
@@ -180,7 +246,7 @@ pub trait RoomIo {
 pub fn on_frame(
     conn: &Conn,
     incoming: Incoming,
-    others: &[&Member],
+    room: &RoomView,
     limits: &Limits,
     io: &impl RoomIo,
 ) -> Outcome {
@@ -189,7 +255,7 @@ pub fn on_frame(
         seen_ms: now,
         ..conn.clone()
     };
-    match handle(&mut conn, incoming, others, limits, io, now) {
+    match handle(&mut conn, incoming, room, limits, io, now) {
         Ok(outcome) => Outcome { conn, ..outcome },
         Err(refusal) => refuse(conn, refusal, limits, now),
     }
@@ -221,7 +287,7 @@ fn refuse(mut conn: Conn, refusal: Refusal, limits: &Limits, now: u64) -> Outcom
 fn handle(
     conn: &mut Conn,
     incoming: Incoming,
-    others: &[&Member],
+    room: &RoomView,
     limits: &Limits,
     io: &impl RoomIo,
     now: u64,
@@ -252,12 +318,16 @@ fn handle(
         _ => Some((&mut conn.budget.chat, limits.chat_rate)),
     };
     let over_budget = conn.member.is_some() && bucket.is_some_and(|(b, rate)| !b.take(now, rate));
+    if conn.knock.is_some() {
+        return door::while_knocking(frame);
+    }
     let Some(me) = conn.member.as_mut() else {
         let ClientFrame::Join {
             nick,
             private,
             resume,
             webrtc,
+            browser,
         } = frame
         else {
             return Err(Refusal::new(ErrorCode::NotJoined, "send join first"));
@@ -267,11 +337,11 @@ fn handle(
             private,
             resume: resume.as_deref(),
             webrtc,
+            browser,
         };
-        let (outcome, member) = join(&joining, others, limits, io)?;
-        conn.member = Some(member);
-        return Ok(outcome);
+        return join(conn, joining, room, limits, io);
     };
+    let others = &room.others;
     if over_budget {
         return Err(Refusal::new(
             ErrorCode::RateLimited,
@@ -290,11 +360,22 @@ fn handle(
             camera,
             screen,
         } => state(me, muted, camera, screen),
-        ClientFrame::Nick { nick } => rename(me, &nick, others, limits),
+        ClientFrame::Nick { nick } => rename(me, &nick, room, limits),
         ClientFrame::Ice => {
             let ice = io.ice(&me.peer.id);
             Ok(Outcome::default().send(Target::Sender, ServerFrame::Ice(&ice)))
         }
+        ClientFrame::Hand { raised, id } => hands::hand(me, raised, id.as_deref(), others, now),
+        ClientFrame::React { emoji } => hands::react(me, &emoji),
+        ClientFrame::Lock { locked } => door::lock(me, locked, room, limits, io),
+        ClientFrame::Admit { id } => door::admit(me, &id, room, limits, io),
+        ClientFrame::Deny { id } => door::deny(me, &id, room),
+        ClientFrame::Remove { id } => host::remove(me, &id, others),
+        ClientFrame::Mute { id } => host::mute(me, &id, others),
+        ClientFrame::MuteAll => host::mute_all(me, others),
+        ClientFrame::StopScreen { id } => host::stop_screen(me, &id, others),
+        ClientFrame::AskUnmute { id } => host::ask_unmute(me, &id, others),
+        ClientFrame::Host { id, host } => host::set_host(me, &id, host, room),
         ClientFrame::Leave => Ok(Outcome {
             close: Some(close::NORMAL),
             ..Outcome::default()
@@ -320,11 +401,29 @@ pub fn on_leave(member: &Member, remaining: usize) -> Send {
 /// member silent (no frame, no ping) since `last_heard_ms` for the heartbeat timeout has
 /// vanished; a socket that has not joined within the join timeout of opening is squatting.
 pub fn overdue(conn: &Conn, last_heard_ms: u64, now_ms: u64, limits: &Limits) -> Option<u16> {
-    let (since, timeout, code) = match conn.member {
-        Some(_) => (last_heard_ms, limits.heartbeat_timeout_ms, close::TIMED_OUT),
-        None => (conn.opened_ms, limits.join_timeout_ms, close::JOIN_TIMEOUT),
+    let (deadline, code) = match conn.member {
+        Some(_) => (
+            last_heard_ms + limits.heartbeat_timeout_ms,
+            close::TIMED_OUT,
+        ),
+        None => waiting_deadline(conn, limits)?,
     };
-    (now_ms.saturating_sub(since) > timeout).then_some(code)
+    (now_ms > deadline).then_some(code)
+}
+
+/// When a socket that is not a member must be gone, and the close code then: one knocking
+/// waits `knock_timeout_ms` for an answer, any other must join within `join_timeout_ms`.
+pub fn waiting_deadline(conn: &Conn, limits: &Limits) -> Option<(u64, u16)> {
+    if conn.member.is_some() {
+        return None;
+    }
+    Some(match &conn.knock {
+        Some(knock) => (
+            knock.since_ms + limits.knock_timeout_ms,
+            close::KNOCK_TIMEOUT,
+        ),
+        None => (conn.opened_ms + limits.join_timeout_ms, close::JOIN_TIMEOUT),
+    })
 }
 
 /// What a `join` asks for.
@@ -333,16 +432,20 @@ struct Joining<'a> {
     private: bool,
     resume: Option<&'a str>,
     webrtc: bool,
+    browser: Option<String>,
 }
 
-/// A `join`. One coming back with a resume token is the person they were, chat-only or not
-/// as before (it is the same page: its browser has not changed).
+/// A `join`: the sender becomes a member (or, at a locked room's door, knocks). One coming
+/// back with a resume token is the person they were, host and chat-only or not as before
+/// (it is the same page: its browser has not changed), and a lock does not keep them out.
 fn join(
-    joining: &Joining,
-    others: &[&Member],
+    conn: &mut Conn,
+    joining: Joining,
+    room: &RoomView,
     limits: &Limits,
     io: &impl RoomIo,
-) -> Result<(Outcome, Member), Refusal> {
+) -> Result<Outcome, Refusal> {
+    let others = &room.others;
     let resume = joining.resume;
     // A resume token held by a live socket: take its place, unseen by the others.
     let held = resume.and_then(|token| others.iter().copied().find(|m| m.resume == token));
@@ -354,13 +457,27 @@ fn join(
         let rest: Vec<&Member> = (others.iter().copied())
             .filter(|m| m.peer.id != old.peer.id)
             .collect();
-        let outcome = Outcome {
+        let mut outcome = Outcome {
             resumed: Some(Resumed::TookOver {
                 old_id: old.peer.id.clone(),
             }),
-            ..welcome(&member, &rest, true, limits, io)
+            ..Outcome::default()
         };
-        return Ok((outcome, member));
+        let welcome = welcome(Target::Sender, &member, &rest, true, room, limits, io);
+        outcome.sends.push(welcome);
+        conn.member = Some(member);
+        return Ok(outcome);
+    }
+    if joining
+        .browser
+        .as_deref()
+        .is_some_and(|key| io.is_removed(key))
+    {
+        return Err(Refusal::closing(
+            ErrorCode::Removed,
+            "you were removed from this room",
+            close::REMOVED,
+        ));
     }
     if others.len() >= limits.max_peers {
         let message = format!("this room is full ({} people)", limits.max_peers);
@@ -370,7 +487,7 @@ fn join(
             close::ROOM_FULL,
         ));
     }
-    let nick = valid_nick(joining.nick, others, limits)?;
+    let nick = valid_nick(joining.nick, room, limits)?;
     // A resume token of someone who left within the window: the same id comes back.
     let returning = resume
         .and_then(|token| io.departed(token).map(|member| (token, member)))
@@ -388,57 +505,98 @@ fn join(
                 }),
             )
         }
-        None => {
-            // Someone chat-only sends neither sound nor picture, and says so from the start.
-            let peer = PeerInfo {
-                id: unused_id(others, io),
+        None if room.locked => {
+            return door::knock(
+                conn,
                 nick,
-                muted: !joining.webrtc,
-                camera: joining.webrtc,
-                screen: false,
-                joined_at: io.now_ms(),
-                webrtc: joining.webrtc,
-            };
-            (
-                Member {
-                    peer,
-                    resume: fresh_resume(io),
-                },
-                None,
+                joining.webrtc,
+                joining.browser,
+                room,
+                limits,
+                io,
             )
         }
+        None => {
+            // The first person into a room with no host (present, or on their way back) is its
+            // host.
+            let host = !others.iter().any(|m| m.peer.host) && !io.host_may_return();
+            let member = new_member(
+                unused_id(room, io),
+                nick,
+                joining.webrtc,
+                joining.browser,
+                host,
+                io,
+            );
+            (member, None)
+        }
     };
-    let count = others.len() + 1;
-    let outcome = welcome(&member, others, resumed.is_some(), limits, io).send(
-        Target::Others,
-        ServerFrame::PeerJoined {
-            peer: &member.peer,
-            count,
-        },
-    );
-    let outcome = Outcome {
+    let mut outcome = Outcome {
         make_private: others.is_empty() && joining.private,
         count_changed: true,
         resumed,
-        ..outcome
+        ..Outcome::default()
     };
-    Ok((outcome, member))
+    let resumed = outcome.resumed.is_some();
+    let welcome = welcome(Target::Sender, &member, others, resumed, room, limits, io);
+    outcome.sends.push(welcome);
+    outcome.push(
+        Target::Others,
+        ServerFrame::PeerJoined {
+            peer: &member.peer,
+            count: others.len() + 1,
+        },
+    );
+    conn.member = Some(member);
+    Ok(outcome)
 }
 
-/// The `welcome` for `member`.
+/// A person joining for the first time. Someone chat-only sends neither sound nor picture,
+/// and says so from the start.
+fn new_member(
+    id: String,
+    nick: String,
+    webrtc: bool,
+    browser: Option<String>,
+    host: bool,
+    io: &impl RoomIo,
+) -> Member {
+    let peer = PeerInfo {
+        id,
+        nick,
+        muted: !webrtc,
+        camera: webrtc,
+        screen: false,
+        joined_at: io.now_ms(),
+        webrtc,
+        host,
+        hand: None,
+    };
+    Member {
+        peer,
+        resume: fresh_resume(io),
+        browser,
+    }
+}
+
+/// The `welcome` for `member`, whose company is `others`, sent `to` them.
 fn welcome(
+    to: Target,
     member: &Member,
     others: &[&Member],
     resumed: bool,
+    room: &RoomView,
     limits: &Limits,
     io: &impl RoomIo,
-) -> Outcome {
+) -> Send {
     let peers: Vec<PeerInfo> = others.iter().map(|m| m.peer.clone()).collect();
+    // Only hosts see who is at the door.
+    let knocking: Vec<_> = (room.knocking.iter())
+        .filter(|_| member.peer.host)
+        .map(|knock| knock.knocker())
+        .collect();
     let frame = ServerFrame::Welcome {
-        you: You {
-            id: &member.peer.id,
-            nick: &member.peer.nick,
-        },
+        you: &member.peer,
         peers: &peers,
         count: others.len() + 1,
         resume: &member.resume,
@@ -446,8 +604,13 @@ fn welcome(
         history: &io.history(),
         limits: limits.for_client(),
         ice: &io.ice(&member.peer.id),
+        locked: room.locked,
+        knocking: &knocking,
     };
-    Outcome::default().send(Target::Sender, frame)
+    Send {
+        to,
+        frame: frame.to_json(),
+    }
 }
 
 /// 128 bits: unguessable, and only ever valid in the room that issued it.
@@ -455,12 +618,12 @@ fn fresh_resume(io: &impl RoomIo) -> String {
     io.random_id() + &io.random_id()
 }
 
-/// A fresh id, unique in the room (a collision of 64 random bits is all but impossible, but
-/// costs nothing to rule out).
-fn unused_id(others: &[&Member], io: &impl RoomIo) -> String {
+/// A fresh id, unique among the people in the room and at its door (a collision of 64
+/// random bits is all but impossible, but costs nothing to rule out).
+fn unused_id(room: &RoomView, io: &impl RoomIo) -> String {
     loop {
         let id = io.random_id();
-        if others.iter().all(|m| m.peer.id != id) {
+        if !room.id_taken(&id) {
             return id;
         }
     }
@@ -559,22 +722,16 @@ fn state(
     peer.muted = muted.unwrap_or(peer.muted);
     peer.camera = camera.unwrap_or(peer.camera);
     peer.screen = screen.unwrap_or(peer.screen);
-    let frame = ServerFrame::State {
-        id: &peer.id,
-        muted: peer.muted,
-        camera: peer.camera,
-        screen: peer.screen,
-    };
-    Ok(Outcome::default().send(Target::Others, frame))
+    Ok(Outcome::default().send(Target::Others, host::state_frame(peer, None)))
 }
 
 fn rename(
     me: &mut Member,
     nick: &str,
-    others: &[&Member],
+    room: &RoomView,
     limits: &Limits,
 ) -> Result<Outcome, Refusal> {
-    me.peer.nick = valid_nick(nick, others, limits)?;
+    me.peer.nick = valid_nick(nick, room, limits)?;
     let frame = ServerFrame::Nick {
         id: &me.peer.id,
         nick: &me.peer.nick,
@@ -583,12 +740,17 @@ fn rename(
 }
 
 /// The nickname as it will be shown (`text::nickname` has the rules), unless it looks like
-/// the name of someone else in the room: two people must never look the same.
-fn valid_nick(nick: &str, others: &[&Member], limits: &Limits) -> Result<String, Refusal> {
+/// the name of someone else in the room or at its door: two people must never look the same.
+fn valid_nick(nick: &str, room: &RoomView, limits: &Limits) -> Result<String, Refusal> {
     let nick = text::nickname(nick, limits.max_nick_chars)
         .map_err(|problem| Refusal::new(ErrorCode::BadNick, problem.message()))?;
     let looks = text::lookalike_key(&nick);
-    if (others.iter()).any(|m| text::lookalike_key(&m.peer.nick) == looks) {
+    let members = room.others.iter().map(|m| &m.peer.nick);
+    let names = members.chain(room.knocking.iter().map(|k| &k.nick));
+    if names
+        .map(|name| text::lookalike_key(name))
+        .any(|key| key == looks)
+    {
         return Err(Refusal::new(
             ErrorCode::NickTaken,
             "someone here already goes by a name that looks like this one",

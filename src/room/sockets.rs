@@ -11,7 +11,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use worker::{console_warn, Result, State, WebSocket};
 
-use super::relay::{Conn, Member, Target};
+use super::relay::{Conn, Knock, Member, Target};
 use crate::protocol::close;
 
 /// One socket and its attachment.
@@ -24,6 +24,12 @@ impl Socket {
     /// The person on this socket, once joined.
     pub fn member(&self) -> Option<&Member> {
         self.conn.member.as_ref()
+    }
+
+    /// Whether the person on this socket (a member, or someone knocking) has this id.
+    fn is(&self, id: &str) -> bool {
+        let knocking = self.conn.knock.as_ref().map(|knock| knock.id.as_str());
+        self.member().map(|m| m.peer.id.as_str()).or(knocking) == Some(id)
     }
 }
 
@@ -167,36 +173,49 @@ impl Snapshot {
         self.0.iter().filter_map(|s| s.member())
     }
 
-    /// The socket of the member with this peer id.
-    pub fn of_member(&self, id: &str) -> Option<&Rc<Socket>> {
-        (self.0.iter()).find(|s| s.member().is_some_and(|m| m.peer.id == id))
+    /// The people knocking, oldest first.
+    pub fn knocking(&self) -> Vec<&Knock> {
+        let mut knocks: Vec<&Knock> = self
+            .0
+            .iter()
+            .filter_map(|s| s.conn.knock.as_ref())
+            .collect();
+        knocks.sort_by_key(|knock| knock.since_ms);
+        knocks
     }
 
-    /// Sends one frame to its target; `sender` is the peer id on `sender_ws`, if joined. A
-    /// socket that fails (closing, gone) is skipped: one dead connection never costs the
-    /// others their frames.
-    pub fn deliver(&self, sender_ws: &WebSocket, sender: Option<&str>, to: &Target, frame: &str) {
+    /// The socket of the member, or of the person knocking, with this id.
+    pub fn of_id(&self, id: &str) -> Option<&Rc<Socket>> {
+        self.0.iter().find(|s| s.is(id))
+    }
+
+    /// Sends one frame to its target. `sender` is the socket whose frame caused it, if any,
+    /// and `sender_id` the member on it. A socket that fails (closing, gone) is skipped: one
+    /// dead connection never costs the others their frames.
+    pub fn deliver(
+        &self,
+        sender: Option<&WebSocket>,
+        sender_id: Option<&str>,
+        to: &Target,
+        frame: &str,
+    ) {
         let send = |ws: &WebSocket| {
             if let Err(why) = ws.send_with_str(frame) {
                 console_warn!("send failed: {why}");
             }
         };
-        let others = || {
+        let members_but = |except: &dyn Fn(&Member) -> bool| {
             (self.0.iter())
-                .filter(|s| (s.member()).is_some_and(|m| Some(m.peer.id.as_str()) != sender))
+                .filter(|s| s.member().is_some_and(|m| !except(m)))
+                .for_each(|s| send(&s.ws));
         };
         match to {
-            Target::Sender => send(sender_ws),
-            Target::Peer(id) => {
-                if let Some(socket) = self.of_member(id) {
-                    send(&socket.ws);
-                }
-            }
-            Target::Others => others().for_each(|s| send(&s.ws)),
-            Target::Everyone => {
-                others().for_each(|s| send(&s.ws));
-                send(sender_ws);
-            }
+            Target::Sender => sender.into_iter().for_each(send),
+            Target::Peer(id) => self.of_id(id).into_iter().for_each(|s| send(&s.ws)),
+            Target::Others => members_but(&|m| Some(m.peer.id.as_str()) == sender_id),
+            Target::Everyone => members_but(&|_| false),
+            Target::AllBut(ids) => members_but(&|m| ids.contains(&m.peer.id)),
+            Target::Hosts => members_but(&|m| !m.peer.host),
         }
     }
 }
@@ -221,9 +240,13 @@ fn close_reason(code: u16) -> &'static str {
         close::TOO_LARGE => "frame too large",
         close::ROOM_FULL => "room full",
         close::RATE_LIMITED => "rate limited",
-        close::REMOVED => "removed by the operator",
+        close::REMOVED => "removed",
         close::REPLACED => "replaced by a newer connection",
         close::TIMED_OUT => "timed out",
+        close::JOIN_TIMEOUT => "did not join in time",
+        close::DENIED => "not let in",
+        close::KNOCK_LIMIT => "too many knocking",
+        close::KNOCK_TIMEOUT => "nobody let you in",
         _ => "closed",
     }
 }

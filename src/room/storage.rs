@@ -1,12 +1,15 @@
 //! What the room keeps in SQLite, and every SQL statement it runs:
 //!
-//! - `meta`: whether the room is private (a key-value table, so more can join it);
+//! - `meta`: whether the room is private, whether it is locked (a key-value table);
 //! - `departed`: for the resume window, the people whose connection was lost, by resume token,
-//!   so that one coming back gets the same id.
+//!   so that one coming back gets the same id (and a host comes back as host);
+//! - `removed`: the browser keys of people a host removed, kept out until the room is
+//!   forgotten.
 //!
-//! The tables are made by the first write (a join that makes the room private, a lost
-//! connection), not when the room is opened: a socket that never joins leaves no storage
-//! behind, and a forgotten room (`wipe`) stays empty. Until then every read finds nothing.
+//! The tables are made by the first write (a join that makes the room private, a lock, a lost
+//! connection, a removal), not when the room is opened: a socket that never joins leaves no
+//! storage behind, and a forgotten room (`wipe`) stays empty. Until then every read finds
+//! nothing.
 //!
 //! The chat history is kept apart, in key-value storage (`history`).
 use std::cell::Cell;
@@ -18,15 +21,22 @@ use super::relay::Member;
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS departed (resume TEXT PRIMARY KEY, member TEXT NOT NULL, left_ms INTEGER NOT NULL);";
+    CREATE TABLE IF NOT EXISTS departed (resume TEXT PRIMARY KEY, member TEXT NOT NULL, left_ms INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS removed (browser TEXT PRIMARY KEY);";
+
+/// Removed browsers a room remembers: a bound on what a host (or a flood of removals) can
+/// make the room store. The oldest are forgotten first.
+const REMOVED_MAX: f64 = 1000.0;
 
 pub struct RoomStore {
     storage: Storage,
     sql: SqlStorage,
     /// Whether the tables exist: asked once per wake-up.
     has_tables: Cell<Option<bool>>,
-    /// Whether the room is private, as stored: read once per wake-up.
+    /// Whether the room is private, and whether it is locked, as stored: each read once per
+    /// wake-up.
     private: Cell<Option<bool>>,
+    locked: Cell<Option<bool>>,
 }
 
 impl RoomStore {
@@ -36,6 +46,7 @@ impl RoomStore {
             storage,
             has_tables: Cell::new(None),
             private: Cell::new(None),
+            locked: Cell::new(None),
         }
     }
 
@@ -47,7 +58,7 @@ impl RoomStore {
         if let Some(known) = self.has_tables.get() {
             return known;
         }
-        let query = "SELECT COUNT(*) AS tables FROM sqlite_master WHERE type = 'table' AND name = 'departed'";
+        let query = "SELECT COUNT(*) AS tables FROM sqlite_master WHERE type = 'table' AND name = 'removed'";
         let found = (self.sql.exec(query, None))
             .and_then(|cursor| cursor.one::<Row>())
             .map(|row| row.tables > 0)
@@ -69,43 +80,59 @@ impl RoomStore {
     }
 
     pub fn is_private(&self) -> bool {
-        #[derive(Deserialize)]
-        struct Row {
-            value: String,
-        }
-        if let Some(private) = self.private.get() {
-            return private;
-        }
-        if !self.has_tables() {
-            return false;
-        }
-        let query = "SELECT value FROM meta WHERE key = 'private'";
-        let rows = (self.sql.exec(query, None))
-            .and_then(|cursor| cursor.to_array::<Row>())
-            .unwrap_or_else(|why| {
-                console_warn!("reading the room's privacy failed: {why}");
-                vec![]
-            });
-        let private = rows.first().is_some_and(|row| row.value == "1");
-        self.private.set(Some(private));
-        private
+        self.flag("private", &self.private)
     }
 
     /// Makes the room private until it is forgotten: privacy never turns off while anyone
     /// might come back, or a private room could end up listed.
     pub fn make_private(&self) {
         if !self.is_private() {
-            self.set_meta("private", "1");
-            self.private.set(Some(true));
+            self.set_flag("private", &self.private, true);
         }
     }
 
-    fn set_meta(&self, key: &str, value: &str) {
+    pub fn is_locked(&self) -> bool {
+        self.flag("locked", &self.locked)
+    }
+
+    pub fn set_locked(&self, locked: bool) {
+        if self.is_locked() != locked {
+            self.set_flag("locked", &self.locked, locked);
+        }
+    }
+
+    /// A yes-or-no in `meta`, read once per wake-up into `cache`.
+    fn flag(&self, key: &str, cache: &Cell<Option<bool>>) -> bool {
+        #[derive(Deserialize)]
+        struct Row {
+            value: String,
+        }
+        if let Some(known) = cache.get() {
+            return known;
+        }
+        if !self.has_tables() {
+            return false;
+        }
+        let query = "SELECT value FROM meta WHERE key = ?";
+        let rows = (self.sql.exec(query, vec![key.into()]))
+            .and_then(|cursor| cursor.to_array::<Row>())
+            .unwrap_or_else(|why| {
+                console_warn!("reading the room's {key} failed: {why}");
+                vec![]
+            });
+        let value = rows.first().is_some_and(|row| row.value == "1");
+        cache.set(Some(value));
+        value
+    }
+
+    fn set_flag(&self, key: &str, cache: &Cell<Option<bool>>, value: bool) {
         let query = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-        let stored = (self.make_tables())
-            .and_then(|()| self.sql.exec(query, vec![key.into(), value.into()]));
-        if let Err(why) = stored {
-            console_warn!("storing room {key} failed: {why}");
+        let text = if value { "1" } else { "0" };
+        let stored =
+            (self.make_tables()).and_then(|()| self.sql.exec(query, vec![key.into(), text.into()]));
+        match stored {
+            Ok(_) => cache.set(Some(value)),
+            Err(why) => console_warn!("storing room {key} failed: {why}"),
         }
     }
 
@@ -138,6 +165,51 @@ impl RoomStore {
             .ok()?;
         let row = cursor.to_array::<Row>().ok()?.pop()?;
         serde_json::from_str(&row.member).ok()
+    }
+
+    /// Whether a host who lost their connection at `since_ms` or later may still come back.
+    pub fn host_departed(&self, since_ms: u64) -> bool {
+        #[derive(Deserialize)]
+        struct Row {
+            hosts: u32,
+        }
+        if !self.has_tables() {
+            return false;
+        }
+        let query = "SELECT COUNT(*) AS hosts FROM departed WHERE left_ms >= ? AND json_extract(member, '$.peer.host') = 1";
+        (self.sql.exec(query, vec![(since_ms as f64).into()]))
+            .and_then(|cursor| cursor.one::<Row>())
+            .map(|row| row.hosts > 0)
+            .unwrap_or_else(|why| {
+                console_warn!("looking for a departed host failed: {why}");
+                false
+            })
+    }
+
+    /// Keeps a removed person's browser out of the room until it is forgotten.
+    pub fn remove_browser(&self, browser: &str) {
+        let insert = "INSERT OR IGNORE INTO removed (browser) VALUES (?)";
+        let trim = "DELETE FROM removed WHERE rowid IN (SELECT rowid FROM removed ORDER BY rowid DESC LIMIT -1 OFFSET ?)";
+        let stored = (self.make_tables())
+            .and_then(|()| self.sql.exec(insert, vec![browser.into()]))
+            .and_then(|_| self.sql.exec(trim, vec![REMOVED_MAX.into()]));
+        if let Err(why) = stored {
+            console_warn!("keeping a removed browser failed: {why}");
+        }
+    }
+
+    pub fn is_removed(&self, browser: &str) -> bool {
+        #[derive(Deserialize)]
+        struct Row {
+            found: u32,
+        }
+        if !self.has_tables() {
+            return false;
+        }
+        let query = "SELECT COUNT(*) AS found FROM removed WHERE browser = ?";
+        (self.sql.exec(query, vec![browser.into()]))
+            .and_then(|cursor| cursor.one::<Row>())
+            .is_ok_and(|row| row.found > 0)
     }
 
     /// Uses up a departure record: its member came back.
@@ -180,6 +252,7 @@ impl RoomStore {
         self.storage.delete_all().await?;
         self.has_tables.set(Some(false));
         self.private.set(Some(false));
+        self.locked.set(Some(false));
         Ok(())
     }
 }

@@ -174,9 +174,9 @@ test("/api/rooms lists public, non-empty rooms, largest first", async () => {
   assert.equal(res.headers.get("content-type"), "application/json");
   const listed = (await res.json()).rooms.filter((r) => r.name.startsWith(prefix));
   assert.deepEqual(listed, [
-    { name: names[2], count: 3 },
-    { name: names[1], count: 2 },
-    { name: names[0], count: 1 },
+    { name: names[2], count: 3, locked: false },
+    { name: names[1], count: 2, locked: false },
+    { name: names[0], count: 1, locked: false },
   ]);
   await Promise.all(people.map((p) => p.client.close()));
   await eventually(() => publicRooms(prefix), {});
@@ -347,7 +347,7 @@ test("the public list is bounded to the 100 largest rooms", async () => {
     }
     const { rooms } = await (await fetch(`${own.url}/api/rooms`)).json();
     const expected = [];
-    for (let i = 130; expected.length < 100; i--) if (i % 10 !== 0) expected.push({ name: `flood-${i}`, count: i });
+    for (let i = 130; expected.length < 100; i--) if (i % 10 !== 0) expected.push({ name: `flood-${i}`, count: i, locked: false });
     assert.deepEqual(rooms, expected);
     // Frames may have gone out during the flood; the last one shows the final 100.
     await lobby.until((f) => JSON.stringify(f.rooms) === JSON.stringify(expected));

@@ -126,6 +126,8 @@ test("leave closes with 1000 and the others hear once", async () => {
   assert.equal((await a.client.closed).code, 1000);
   for (const other of [b, c]) {
     assert.deepEqual(await other.client.next("peer_left"), { type: "peer_left", id: a.id, nick: "ann", count: 2 });
+    // Ann was the host: the role passes to Bob, who has been here longest.
+    assert.deepEqual(await other.client.next("host"), { type: "host", id: b.id, host: true, by: null });
   }
   // Once: the closing handshake is done (a saw the close), and no second peer_left came before
   // a chat sent after it.
