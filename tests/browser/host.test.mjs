@@ -1,0 +1,184 @@
+// A room's host and the people in it, in real browsers, as people use the page: Ada (the
+// first in, so the host) locks the room; Cy knocks, waits, and Ada lets him in from the notice;
+// Dee knocks and is turned away; Ada mutes Bob; hands go up and down; a reaction; Cy renames
+// himself; Ada removes Bob, who cannot come back from the same browser; and the lobby shows the
+// room locked. The tests run in file order on one call: each starts where the last one left it.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { LOCAL_ICE, browserSuite, denyMedia, joinRoom, myId, openLobby, screenshot, tagOf, waitPlaying } from "../support/ui.mjs";
+
+const ROOM = "design-review";
+
+let worker, browser;
+browserSuite({ vars: { ...LOCAL_ICE, LIST_AFTER_SECONDS: "0" }, liftLimits: true }, (started) => ({ worker, browser } = started));
+
+/** The people: { nick, page, id }. Dee has no camera: she never gets into the call. */
+const [ada, bob, cy, dee] = [{ nick: "Ada" }, { nick: "Bob" }, { nick: "Cy" }, { nick: "Dee" }];
+
+/**
+ * The accessible name of a button that acts on a person, e.g. "Mute Bob #1a2b": the name is
+ * between Unicode isolates, the tag after it.
+ */
+function acting(verb, { nick, id }, after = "") {
+  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^${escape(verb)} \u2068${escape(nick)}\u2069 ${tagOf(id)}${escape(after)}$`);
+}
+
+/** Opens the participants panel, if it is not open. */
+async function openPeople(page) {
+  if ((await page.getAttribute("#people-btn", "aria-pressed")) !== "true") await page.getByRole("button", { name: /^People/ }).click();
+  await page.waitForSelector("#people:not([hidden])");
+}
+
+/** A person's tile on `page`. */
+function tile(page, person) {
+  return page.locator(`.tile[data-kind="camera"][data-peer="${person.id}"]`);
+}
+
+/** Types a name and the room, clicks Join, and waits at the locked door. */
+async function knock(person) {
+  await person.page.getByLabel("Your name").fill(person.nick);
+  await person.page.getByRole("textbox", { name: "Room", exact: true }).fill(ROOM);
+  await person.page.getByRole("button", { name: "Join", exact: true }).click();
+  await person.page.waitForFunction(() => window.room.state === "knocking");
+}
+
+test("the first in is the host, and locks the room; the others see the lock", async () => {
+  for (const person of [ada, bob]) {
+    person.page = await openLobby(browser, worker.url + "/");
+    await joinRoom(person.page, person.nick, ROOM);
+    person.id = await myId(person.page);
+  }
+  await openPeople(ada.page);
+  const people = ada.page.getByRole("list", { name: "In the room" });
+  await people.locator("li", { hasText: "Bob" }).waitFor();
+  assert.match(await people.locator("li", { hasText: "(you)" }).textContent(), /Host/);
+  await ada.page.getByRole("button", { name: "Lock room" }).click();
+  await ada.page.getByRole("button", { name: "Unlock room" }).waitFor();
+  for (const { page } of [ada, bob]) await page.waitForSelector("#room-locked:not([hidden])");
+  await bob.page.locator(".notice", { hasText: `Ada ${tagOf(ada.id)} locked the room.` }).waitFor();
+  // Bob is no host: his panel offers him nothing over Ada.
+  await openPeople(bob.page);
+  await bob.page.getByRole("list", { name: "In the room" }).locator("li", { hasText: "Ada" }).waitFor();
+  assert.equal(await bob.page.getByRole("button", { name: acting("Mute", ada) }).count(), 0);
+  assert.equal(await bob.page.isHidden("#host-tools"), true);
+});
+
+test("a knock: the newcomer waits, the host admits him from the notice, and he is in the call", async () => {
+  cy.page = await openLobby(browser, worker.url + "/");
+  await knock(cy);
+  assert.equal(await cy.page.getByRole("heading", { name: "Waiting for a host to let you in…" }).isVisible(), true);
+  assert.equal(await cy.page.evaluate(() => document.activeElement.textContent), "Cancel");
+  await screenshot(cy.page, "knocking.png");
+
+  // The notice, without taking the focus from where Ada is.
+  const focused = await ada.page.evaluate(() => document.activeElement.outerHTML);
+  const notice = ada.page.locator("#toasts .toast", { hasText: "Cy" });
+  await notice.filter({ hasText: "wants to join." }).waitFor();
+  assert.equal(await ada.page.evaluate(() => document.activeElement.outerHTML), focused);
+  // The same knock in the panel's Waiting section.
+  await ada.page.getByRole("list", { name: "Waiting to join" }).locator("li", { hasText: "Cy" }).waitFor();
+  assert.equal(await ada.page.getAttribute("#people-btn", "aria-label"), "People, 1 person waiting");
+  await notice.getByRole("button", { name: /^Admit \u2068Cy\u2069 #/ }).click();
+
+  await cy.page.waitForFunction(() => window.room.state === "in-call");
+  cy.id = await myId(cy.page);
+  await cy.page.waitForSelector("#knock-wait", { state: "hidden" });
+  await notice.waitFor({ state: "detached" });
+  await ada.page.waitForSelector("#waiting", { state: "hidden" });
+  for (const person of [ada, bob, cy]) {
+    await waitPlaying(person.page, [ada, bob, cy].filter((p) => p !== person).map((p) => p.id));
+  }
+});
+
+test("the host mutes someone: every page shows it, and their microphone is off", async () => {
+  await ada.page.getByRole("button", { name: acting("Mute", bob) }).click();
+  await bob.page.locator("#toasts", { hasText: `Ada ${tagOf(ada.id)} muted you.` }).waitFor();
+  assert.equal(await bob.page.textContent("#mic-btn span"), "Unmute");
+  for (const { page } of [ada, cy]) {
+    await tile(page, bob).locator(".muted-indicator").waitFor({ state: "visible" });
+    // Not played, whatever Bob's page might still send.
+    assert.equal(await tile(page, bob).locator("video").evaluate((video) => video.muted), true);
+  }
+  // The host can only ask: the Mute button became Ask to unmute.
+  await ada.page.getByRole("button", { name: acting("Ask", bob, " to unmute") }).waitFor();
+});
+
+test("raised hands show on every page, first in the host's list; the host lowers one", async () => {
+  await cy.page.getByRole("button", { name: "Raise hand" }).click();
+  await cy.page.waitForSelector('#hand-btn[aria-pressed="true"]');
+  for (const { page } of [ada, bob]) await tile(page, cy).getByRole("img", { name: "Hand raised" }).waitFor();
+  const first = ada.page.getByRole("list", { name: "In the room" }).locator("li").first();
+  await first.filter({ hasText: "Cy" }).waitFor();
+  assert.equal(await first.getByRole("img", { name: "Hand raised" }).count(), 1);
+
+  // A fourth knocks meanwhile: the host's view, with someone waiting.
+  dee.page = await openLobby(browser, worker.url + "/", { init: denyMedia });
+  await knock(dee);
+  await ada.page.getByRole("list", { name: "Waiting to join" }).locator("li", { hasText: "Dee" }).waitFor();
+  await ada.page.mouse.move(0, 0);
+  await screenshot(ada.page, "host-panel.png");
+
+  await ada.page.getByRole("button", { name: acting("Lower", cy, "'s hand") }).click();
+  await cy.page.waitForSelector('#hand-btn[aria-pressed="false"]');
+  await cy.page.locator("#toasts", { hasText: "Ada" }).filter({ hasText: "lowered your hand." }).waitFor();
+  await tile(bob.page, cy).getByRole("img", { name: "Hand raised" }).waitFor({ state: "hidden" });
+});
+
+test("a knock turned away: back in the lobby, told who said no", async () => {
+  await ada.page.getByRole("list", { name: "Waiting to join" }).getByRole("button", { name: /^Deny \u2068Dee\u2069 #/ }).click();
+  await dee.page.waitForSelector("#lobby:not([hidden])");
+  await dee.page.waitForFunction(() => window.room.state === "lobby");
+  assert.equal(await dee.page.textContent("#join-error"), "Ada did not let you in.");
+  await ada.page.waitForSelector("#waiting", { state: "hidden" });
+});
+
+test("a reaction floats over the sender's tile on the others' pages", async () => {
+  await bob.page.getByRole("button", { name: "React" }).click();
+  await bob.page.getByRole("button", { name: "Celebrate" }).click();
+  for (const { page } of [ada, cy]) assert.equal(await tile(page, bob).locator(".reaction").textContent(), "🎉");
+  await bob.page.locator('.tile[data-local][data-kind="camera"] .reaction').waitFor();
+  // Not in the chat's history.
+  assert.equal(await ada.page.locator("#messages", { hasText: "🎉" }).count(), 0);
+});
+
+test("renaming in the call: the others' tiles and lists follow, and they are told", async () => {
+  await openPeople(cy.page);
+  await cy.page.getByRole("button", { name: "Change your name" }).click();
+  // A name like someone's present is refused, in the form.
+  await cy.page.getByLabel("Your new name").fill("ADA");
+  await cy.page.getByRole("button", { name: "Save" }).click();
+  await cy.page.getByRole("alert").filter({ hasText: "looks like" }).waitFor();
+  assert.equal(await cy.page.getByLabel("Your new name").getAttribute("aria-invalid"), "true");
+  await cy.page.getByLabel("Your new name").fill("Cyril");
+  await cy.page.keyboard.press("Enter");
+  await cy.page.getByRole("button", { name: "Change your name" }).waitFor();
+  for (const { page } of [ada, bob]) {
+    await tile(page, cy).locator(".name", { hasText: "Cyril" }).waitFor();
+    // In the chat, closed on Ada's page while her panel is open.
+    await page.locator(".notice", { hasText: `Cy ${tagOf(cy.id)} is now Cyril.` }).waitFor({ state: "attached" });
+  }
+  await ada.page.getByRole("list", { name: "In the room" }).locator("li", { hasText: "Cyril" }).waitFor();
+  cy.nick = "Cyril";
+});
+
+test("the host removes someone: they land in the lobby told by whom, and cannot walk back in", async () => {
+  await ada.page.getByRole("button", { name: acting("Remove", bob) }).click();
+  // A confirmation first, with the focus on it.
+  const confirm = ada.page.getByRole("button", { name: acting("Yes, remove", bob) });
+  assert.equal(await confirm.evaluate((button) => button === document.activeElement), true);
+  await confirm.click();
+  await bob.page.waitForSelector("#lobby:not([hidden])");
+  assert.equal(await bob.page.textContent("#join-error"), "Ada removed you from the room.");
+  for (const { page } of [ada, cy]) await tile(page, bob).waitFor({ state: "detached" });
+  // The same browser, again: refused.
+  await bob.page.getByRole("button", { name: "Join", exact: true }).click();
+  await bob.page.waitForFunction(() => window.room.state === "lobby" && document.querySelector("#join-error").textContent === "You were removed from this room.");
+});
+
+test("the lobby shows the room locked, with its count", async () => {
+  const row = dee.page.locator(`#rooms li[data-room="${ROOM}"]`);
+  await row.getByRole("img", { name: "locked" }).waitFor();
+  await row.locator('[data-count="2"]').waitFor();
+  for (const { page } of [ada, bob, cy, dee]) await page.context().close();
+});
