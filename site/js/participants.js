@@ -21,7 +21,8 @@ export class ParticipantsPanel {
   #confirming = null;
   /** The form that renames me, built once (it keeps what I typed through rebuilds of my row). */
   #rename = renameForm({
-    send: (nick) => this.#call?.rename(nick),
+    // The same name again changes nothing, and the room would not say so: just close.
+    send: (nick) => (nick === this.#call?.me?.nick ? this.closeRename() : this.#call?.rename(nick)),
     cancel: () => this.closeRename(),
   });
   #renaming = false;
