@@ -97,7 +97,7 @@ export class ParticipantsPanel {
     const amHost = Boolean(me?.host);
     const people = me ? this.#people(call) : [];
     const knocks = amHost ? [...call.knocks.values()] : [];
-    const focused = document.activeElement?.dataset?.key ?? null;
+    const focused = this.#focused();
 
     title.textContent = `People (${people.length})`;
     hostTools.hidden = !amHost;
@@ -202,19 +202,26 @@ export class ParticipantsPanel {
     this.#parts.panel.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus();
   }
 
+  /** Where the focus is in the panel: the element's key, its row and its place among the row's buttons. */
+  #focused() {
+    const active = document.activeElement;
+    if (!active?.dataset?.key || !this.#parts.panel.contains(active)) return null;
+    const row = active.closest("li");
+    return { key: active.dataset.key, id: row?.dataset.id, index: row ? [...row.querySelectorAll("button")].indexOf(active) : -1 };
+  }
+
   /**
    * After a rebuild, puts the focus back if it was in the panel and got lost: on the element
-   * with the same key; if that is gone, on its row's first button; if the row is gone too, on
-   * the panel's title.
+   * with the same key; if that is gone, on the button in its place in the row (Mute became Ask
+   * to unmute); if the row is gone too, on the panel's title.
    */
-  #restoreFocus(key) {
-    if (!key || document.activeElement !== document.body) return;
+  #restoreFocus(focused) {
+    if (!focused || document.activeElement !== document.body) return;
     const { panel, title } = this.#parts;
-    const same = panel.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    const same = panel.querySelector(`[data-key="${CSS.escape(focused.key)}"]`);
     if (same) return same.focus();
-    const id = key.replace(/^knock:/, "").split(":")[0];
-    const row = panel.querySelector(`li[data-id="${CSS.escape(id)}"]`);
-    (row?.querySelector("button") ?? title).focus();
+    const buttons = [...(panel.querySelector(`li[data-id="${CSS.escape(focused.id ?? "")}"]`)?.querySelectorAll("button") ?? [])];
+    (buttons[Math.min(focused.index, buttons.length - 1)] ?? buttons[0] ?? title).focus();
   }
 }
 

@@ -100,8 +100,10 @@ test("the host mutes someone: every page shows it, and their microphone is off",
     // Not played, whatever Bob's page might still send.
     assert.equal(await tile(page, bob).locator("video").evaluate((video) => video.muted), true);
   }
-  // The host can only ask: the Mute button became Ask to unmute.
-  await ada.page.getByRole("button", { name: acting("Ask", bob, " to unmute") }).waitFor();
+  // The host can only ask: the Mute button became Ask to unmute, and has the focus Mute had.
+  const ask = ada.page.getByRole("button", { name: acting("Ask", bob, " to unmute") });
+  await ask.waitFor();
+  assert.equal(await ask.evaluate((button) => button === document.activeElement), true);
 });
 
 test("raised hands show on every page, first in the host's list; the host lowers one", async () => {
