@@ -27,6 +27,9 @@ FILES=(
   src/room/history.rs
   src/room/lobby_report.rs
   src/room/relay.rs
+  src/room/relay/door.rs
+  src/room/relay/hands.rs
+  src/room/relay/host.rs
   src/room_name.rs
   src/routes.rs
   src/text.rs

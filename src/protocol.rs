@@ -359,6 +359,44 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_frames_of_hosts_hands_and_reactions() {
+        let parse = |text: &str| serde_json::from_str::<ClientFrame>(text).unwrap();
+        assert!(matches!(
+            parse(r#"{"type":"hand","raised":true}"#),
+            ClientFrame::Hand {
+                raised: true,
+                id: None
+            }
+        ));
+        assert!(matches!(
+            parse(r#"{"type":"hand","raised":false,"id":"b"}"#),
+            ClientFrame::Hand { raised: false, id: Some(ref id) } if id == "b"
+        ));
+        assert!(matches!(
+            parse(r#"{"type":"mute_all"}"#),
+            ClientFrame::MuteAll
+        ));
+        assert!(matches!(
+            parse(r#"{"type":"host","id":"b","host":true}"#),
+            ClientFrame::Host { host: true, .. }
+        ));
+        assert!(matches!(
+            parse(r#"{"type":"stop_screen","id":"b"}"#),
+            ClientFrame::StopScreen { ref id } if id == "b"
+        ));
+        for bad in [
+            r#"{"type":"lock"}"#,
+            r#"{"type":"lock","locked":1}"#,
+            r#"{"type":"admit","id":7}"#,
+            r#"{"type":"host","id":"b"}"#,
+            r#"{"type":"hand"}"#,
+            r#"{"type":"react"}"#,
+        ] {
+            assert!(serde_json::from_str::<ClientFrame>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn rejects_unknown_types_and_mistyped_fields() {
         for bad in [
             r#"{"type":"shout","text":"x"}"#,
@@ -427,6 +465,24 @@ mod tests {
             }
             .to_json(),
             r#"{"type":"error","code":"unknown_peer","message":"gone"}"#
+        );
+        assert_eq!(
+            ServerFrame::Host {
+                id: "a",
+                host: true,
+                by: None
+            }
+            .to_json(),
+            r#"{"type":"host","id":"a","host":true,"by":null}"#
+        );
+        assert_eq!(ServerFrame::Knocking.to_json(), r#"{"type":"knocking"}"#);
+        assert_eq!(
+            ServerFrame::KnockEnded {
+                id: "k",
+                outcome: KnockOutcome::Left
+            }
+            .to_json(),
+            r#"{"type":"knock_ended","id":"k","outcome":"left"}"#
         );
         assert_eq!(
             ServerFrame::PeerLeft {

@@ -1,4 +1,4 @@
-//! Keeping the lobby told of the room's head count and privacy, one report at a time.
+//! Keeping the lobby told of the room's head count, privacy and lock, one report at a time.
 //!
 //! Whatever changes while a report is on its way goes into the next one, so a burst of joins
 //! costs the lobby a few requests, not one each, and the last report sent always carries the

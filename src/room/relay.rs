@@ -118,8 +118,8 @@ pub enum Target {
     Others,
     /// Every member, the sender included.
     Everyone,
-    /// Every member but this one.
-    AllBut(String),
+    /// Every member but these.
+    AllBut(Vec<String>),
     /// Every host.
     Hosts,
 }

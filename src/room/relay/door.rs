@@ -210,7 +210,7 @@ pub(super) fn let_in(
         let welcome = welcome(to, member, &before, false, &door, limits, io);
         outcome.sends.push(welcome);
         // Those let in after this one learn of them from their own welcome.
-        let later = admitted[i..].iter().map(|m| m.peer.id.clone()).collect();
+        let later: Vec<String> = admitted[i..].iter().map(|m| m.peer.id.clone()).collect();
         let joined = ServerFrame::PeerJoined {
             peer: &member.peer,
             count: before.len() + 1,

@@ -804,3 +804,5 @@ fn someone_chat_only_who_resumes_is_still_chat_only() {
     assert!(matches!(outcome.resumed, Some(Resumed::Returned { .. })));
     assert_eq!(frames(&outcome)[1].1["peer"]["webrtc"], false);
 }
+
+mod hosts;
