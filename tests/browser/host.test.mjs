@@ -3,8 +3,10 @@
 // Dee knocks and is turned away; Ada mutes Bob; hands go up and down; a reaction; Cy renames
 // himself; Ada removes Bob, who cannot come back from the same browser; and the lobby shows the
 // room locked. The tests run in file order on one call: each starts where the last one left it.
+// Last, on a server of its own, a knock that nobody answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { startWorker } from "../support/worker.mjs";
 import { LOCAL_ICE, browserSuite, denyMedia, joinRoom, myId, openLobby, screenshot, tagOf, waitPlaying } from "../support/ui.mjs";
 
 const ROOM = "design-review";
@@ -44,8 +46,13 @@ async function knock(person) {
 }
 
 test("the first in is the host, and locks the room; the others see the lock", async () => {
+  // Every page opens now, before the call loads the machine: Dee, without a camera, watches
+  // the lobby until her turn.
+  [ada.page, bob.page, cy.page, dee.page] = await Promise.all([
+    ...[ada, bob, cy].map(() => openLobby(browser, worker.url + "/")),
+    openLobby(browser, worker.url + "/", { init: denyMedia }),
+  ]);
   for (const person of [ada, bob]) {
-    person.page = await openLobby(browser, worker.url + "/");
     await joinRoom(person.page, person.nick, ROOM);
     person.id = await myId(person.page);
   }
@@ -65,7 +72,6 @@ test("the first in is the host, and locks the room; the others see the lock", as
 });
 
 test("a knock: the newcomer waits, the host admits him from the notice, and he is in the call", async () => {
-  cy.page = await openLobby(browser, worker.url + "/");
   await knock(cy);
   assert.equal(await cy.page.getByRole("heading", { name: "Waiting for a host to let you in…" }).isVisible(), true);
   assert.equal(await cy.page.evaluate(() => document.activeElement.textContent), "Cancel");
@@ -115,7 +121,6 @@ test("raised hands show on every page, first in the host's list; the host lowers
   assert.equal(await first.getByRole("img", { name: "Hand raised" }).count(), 1);
 
   // A fourth knocks meanwhile: the host's view, with someone waiting.
-  dee.page = await openLobby(browser, worker.url + "/", { init: denyMedia });
   await knock(dee);
   await ada.page.getByRole("list", { name: "Waiting to join" }).locator("li", { hasText: "Dee" }).waitFor();
   await ada.page.mouse.move(0, 0);
@@ -127,11 +132,20 @@ test("raised hands show on every page, first in the host's list; the host lowers
   await tile(bob.page, cy).getByRole("img", { name: "Hand raised" }).waitFor({ state: "hidden" });
 });
 
-test("a knock turned away: back in the lobby, told who said no", async () => {
+test("a knock turned away: back in the lobby, told who said no; a knock given up", async () => {
   await ada.page.getByRole("list", { name: "Waiting to join" }).getByRole("button", { name: /^Deny \u2068Dee\u2069 #/ }).click();
   await dee.page.waitForSelector("#lobby:not([hidden])");
   await dee.page.waitForFunction(() => window.room.state === "lobby");
   assert.equal(await dee.page.textContent("#join-error"), "Ada did not let you in.");
+  await ada.page.waitForSelector("#waiting", { state: "hidden" });
+
+  // Again, and this time Dee gives up: the host's notice goes with her.
+  await knock(dee);
+  await ada.page.locator("#toasts .toast", { hasText: "Dee" }).waitFor();
+  await dee.page.getByRole("button", { name: "Cancel" }).click();
+  await dee.page.waitForFunction(() => window.room.state === "lobby");
+  assert.equal(await dee.page.textContent("#join-error"), "");
+  await ada.page.locator("#toasts .toast", { hasText: "Dee" }).waitFor({ state: "detached" });
   await ada.page.waitForSelector("#waiting", { state: "hidden" });
 });
 
@@ -183,4 +197,22 @@ test("the lobby shows the room locked, with its count", async () => {
   await row.getByRole("img", { name: "locked" }).waitFor();
   await row.locator('[data-count="2"]').waitFor();
   for (const { page } of [ada, bob, cy, dee]) await page.context().close();
+});
+
+test("a knock nobody answers: back in the lobby, told so", async () => {
+  const quick = await startWorker({ vars: { ...LOCAL_ICE, KNOCK_TIMEOUT_MS: "1500" }, liftLimits: true });
+  try {
+    // The host is a websocket client who locks the room and then says nothing.
+    const host = await quick.join(ROOM, "Host");
+    host.client.send({ type: "lock", locked: true });
+    await host.client.next("room");
+    const page = await openLobby(browser, quick.url + "/", { init: denyMedia });
+    await knock({ page, nick: "Eve" });
+    await page.waitForFunction(() => window.room.state === "lobby", null, { timeout: 10_000 });
+    assert.equal(await page.textContent("#join-error"), "Nobody let you in.");
+    await page.context().close();
+    await host.client.close();
+  } finally {
+    await quick.stop();
+  }
 });
