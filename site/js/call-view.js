@@ -279,13 +279,16 @@ export class CallView {
     }
   }
 
-  /** Shows the page for knocking at a locked room (`waiting`), or the call. */
+  /**
+   * Shows the page for knocking at a locked room (`waiting`), or the call; the focus goes to
+   * Cancel, and from there to the call's first control once let in.
+   */
   #showWaiting(waiting) {
     const wasWaiting = !$("#knock-wait").hidden;
     $("#knock-wait").hidden = !waiting;
     this.#view.toggleAttribute("data-waiting", waiting);
     if (waiting) $("#knock-cancel").focus();
-    else if (wasWaiting) $("#mic-btn").focus();
+    else if (wasWaiting && this.#call) $("#mic-btn").focus();
   }
 
   /** My name on my tile, my raised hand there and on the Raise hand button. */
