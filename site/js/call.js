@@ -265,7 +265,7 @@ export class Call extends EventTarget {
         return person && this.#emit("reaction", { person, emoji: frame.emoji });
       }
       case "room":
-        // A knocker let in by an unlock hears of it just before its welcome, which says it too.
+        // Only for members: a knocker learns whether the room is locked from its welcome.
         if (!this.me) return;
         this.locked = frame.locked;
         return this.#emit("room", { locked: frame.locked, by: this.person(frame.by) });
