@@ -1,9 +1,10 @@
 // A room's host and the people in it, in real browsers, as people use the page: Ada (the
 // first in, so the host) locks the room; Cy knocks, waits, and Ada lets him in from the notice;
-// Dee knocks and is turned away; Ada mutes Bob; hands go up and down; a reaction; Cy renames
-// himself; Ada removes Bob, who cannot come back from the same browser; and the lobby shows the
-// room locked. The tests run in file order on one call: each starts where the last one left it.
-// Last, on a server of its own, a knock that nobody answers.
+// Ada mutes Bob, asks him to unmute, mutes everyone; hands go up and down; Dee knocks and is
+// turned away, then knocks and gives up; a reaction; Ada stops Cy's screen share; Cy renames
+// himself, is made a host and gives it up; Ada removes Bob, who cannot come back from the same
+// browser; and the lobby shows the room locked. The tests run in file order on one call: each
+// starts where the last one left it. Last, on a server of its own, a knock nobody answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "../support/worker.mjs";
@@ -97,19 +98,33 @@ test("a knock: the newcomer waits, the host admits him from the notice, and he i
   }
 });
 
+/** Waits until `page` shows `person` muted (`muted`) or not, and plays their sound only if not. */
+async function showsMuted(page, person, muted) {
+  await tile(page, person).locator(".muted-indicator").waitFor({ state: muted ? "visible" : "hidden" });
+  assert.equal(await tile(page, person).locator("video").evaluate((video) => video.muted), muted);
+}
+
 test("the host mutes someone: every page shows it, and their microphone is off", async () => {
   await ada.page.getByRole("button", { name: acting("Mute", bob) }).click();
   await bob.page.locator("#toasts", { hasText: `Ada ${tagOf(ada.id)} muted you.` }).waitFor();
   assert.equal(await bob.page.textContent("#mic-btn span"), "Unmute");
-  for (const { page } of [ada, cy]) {
-    await tile(page, bob).locator(".muted-indicator").waitFor({ state: "visible" });
-    // Not played, whatever Bob's page might still send.
-    assert.equal(await tile(page, bob).locator("video").evaluate((video) => video.muted), true);
-  }
+  // Not played either, whatever Bob's page might still send.
+  for (const { page } of [ada, cy]) await showsMuted(page, bob, true);
   // The host can only ask: the Mute button became Ask to unmute, and has the focus Mute had.
   const ask = ada.page.getByRole("button", { name: acting("Ask", bob, " to unmute") });
   await ask.waitFor();
   assert.equal(await ask.evaluate((button) => button === document.activeElement), true);
+  // Asked, Bob decides to.
+  await ask.click();
+  await bob.page.locator("#toasts .toast", { hasText: "asks you to unmute." }).getByRole("button", { name: "Unmute my microphone" }).click();
+  await bob.page.waitForFunction(() => document.querySelector("#mic-btn span").textContent === "Mute");
+  for (const { page } of [ada, cy]) await showsMuted(page, bob, false);
+
+  // Everyone but the host.
+  await ada.page.getByRole("button", { name: "Mute all" }).click();
+  for (const { page } of [bob, cy]) await page.waitForFunction(() => document.querySelector("#mic-btn span").textContent === "Unmute");
+  assert.equal(await ada.page.textContent("#mic-btn span"), "Mute");
+  for (const person of [bob, cy]) await showsMuted(ada.page, person, true);
 });
 
 test("raised hands show on every page, first in the host's list; the host lowers one", async () => {
@@ -158,6 +173,16 @@ test("a reaction floats over the sender's tile on the others' pages", async () =
   assert.equal(await ada.page.locator("#messages", { hasText: "🎉" }).count(), 0);
 });
 
+test("the host stops someone's screen share", async () => {
+  await cy.page.getByRole("button", { name: "Share screen" }).click();
+  await cy.page.waitForSelector("#screen-btn.active");
+  await ada.page.locator(`.tile[data-kind="screen"][data-peer="${cy.id}"]`).waitFor();
+  await ada.page.getByRole("button", { name: acting("Stop", cy, "'s screen share") }).click();
+  await cy.page.waitForSelector("#screen-btn:not(.active)");
+  await cy.page.locator("#toasts", { hasText: "stopped your screen share." }).waitFor();
+  for (const { page } of [ada, bob]) await page.locator(`.tile[data-kind="screen"][data-peer="${cy.id}"]`).waitFor({ state: "detached" });
+});
+
 test("renaming in the call: the others' tiles and lists follow, and they are told", async () => {
   await openPeople(cy.page);
   await cy.page.getByRole("button", { name: "Change your name" }).click();
@@ -176,6 +201,19 @@ test("renaming in the call: the others' tiles and lists follow, and they are tol
   }
   await ada.page.getByRole("list", { name: "In the room" }).locator("li", { hasText: "Cyril" }).waitFor();
   cy.nick = "Cyril";
+});
+
+test("a host makes another a host, who gives the role up again", async () => {
+  await ada.page.getByRole("button", { name: acting("Make", cy, " a host") }).click();
+  await cy.page.locator("#toasts", { hasText: "You are now a host." }).waitFor();
+  await cy.page.waitForSelector("#host-tools:not([hidden])");
+  // Hosts cannot act on each other's role, but can on anyone else.
+  await cy.page.getByRole("button", { name: acting("Mute", ada) }).waitFor();
+  assert.equal(await cy.page.getByRole("button", { name: acting("Make", ada, " a host") }).count(), 0);
+  await cy.page.getByRole("button", { name: "Give up being a host" }).click();
+  await cy.page.locator("#toasts", { hasText: "You are no longer a host." }).waitFor();
+  await cy.page.waitForSelector("#host-tools", { state: "hidden" });
+  await ada.page.getByRole("button", { name: acting("Make", cy, " a host") }).waitFor();
 });
 
 test("the host removes someone: they land in the lobby told by whom, and cannot walk back in", async () => {
