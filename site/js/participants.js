@@ -15,6 +15,7 @@ export class ParticipantsPanel {
   #call = null;
   #media;
   #parts;
+  #onToggle;
   /** Rows by key (a person's id, or `knock:<id>`): { signature, li }. */
   #rows = new Map();
   /** The person whose removal waits for a confirmation, by id. */
@@ -36,7 +37,7 @@ export class ParticipantsPanel {
   constructor(parts, media, onToggle) {
     this.#parts = parts;
     this.#media = media;
-    this.onToggle = onToggle;
+    this.#onToggle = onToggle;
     parts.toggle.addEventListener("click", () => this.setOpen(!this.isOpen));
     parts.close.addEventListener("click", () => {
       this.setOpen(false);
@@ -57,7 +58,7 @@ export class ParticipantsPanel {
     toggle.setAttribute("aria-pressed", String(open));
     toggle.classList.toggle("active", open);
     if (open) title.focus({ preventScroll: true });
-    this.onToggle(open);
+    this.#onToggle(open);
   }
 
   /** Shows the people of `call` from now on (null: nobody, the call is over). */
@@ -151,8 +152,8 @@ export class ParticipantsPanel {
       } else {
         li.append(
           actions(
-            button("Rename", "Change your name", `${id}:rename`, () => this.#openRename(person.nick)),
-            person.host && !alone ? button("Give up host", "Give up being a host", `${id}:unhost`, () => call.setHost(id, false)) : "",
+            button("Rename", "Rename yourself", `${id}:rename`, () => this.#openRename(person.nick)),
+            person.host && !alone ? button("Give up host", null, `${id}:unhost`, () => call.setHost(id, false)) : "",
           ),
         );
       }
@@ -163,8 +164,8 @@ export class ParticipantsPanel {
       li.append(
         el("p", { class: "confirm" }, "Remove ", el("bdi", {}, person.nick), " from the room?"),
         actions(
-          button("Remove", `Yes, remove ${who}`, `${id}:confirm`, () => call.act("remove", id), "danger"),
-          button("Cancel", `Keep ${who}`, `${id}:keep`, () => this.#confirm(null, `${id}:remove`)),
+          button("Yes, remove", `Yes, remove ${who}`, `${id}:confirm`, () => call.act("remove", id), "danger"),
+          button("Cancel", `Cancel removing ${who}`, `${id}:keep`, () => this.#confirm(null, `${id}:remove`)),
         ),
       );
       return li;
@@ -172,11 +173,11 @@ export class ParticipantsPanel {
     const media = person.webrtc !== false;
     li.append(
       actions(
-        person.host ? "" : button("Make host", `Make ${who} a host`, `${id}:host`, () => call.setHost(id, true)),
+        person.host ? "" : button("Make host", `Make host ${who}`, `${id}:host`, () => call.setHost(id, true)),
         media && !person.muted ? button("Mute", `Mute ${who}`, `${id}:mute`, () => call.act("mute", id)) : "",
-        media && person.muted ? button("Ask to unmute", `Ask ${who} to unmute`, `${id}:ask`, () => call.act("ask_unmute", id)) : "",
-        person.screen ? button("Stop screen share", `Stop ${who}'s screen share`, `${id}:screen`, () => call.act("stop_screen", id)) : "",
-        person.hand != null ? button("Lower hand", `Lower ${who}'s hand`, `${id}:hand`, () => call.lowerHand(id)) : "",
+        media && person.muted ? button("Ask to unmute", `Ask to unmute ${who}`, `${id}:ask`, () => call.act("ask_unmute", id)) : "",
+        person.screen ? button("Stop screen share", `Stop screen share of ${who}`, `${id}:screen`, () => call.act("stop_screen", id)) : "",
+        person.hand != null ? button("Lower hand", `Lower hand of ${who}`, `${id}:hand`, () => call.lowerHand(id)) : "",
         button("Remove", `Remove ${who}`, `${id}:remove`, () => this.#confirm(id, `${id}:confirm`), "danger"),
       ),
     );
@@ -313,7 +314,11 @@ function renameForm({ send, cancel }) {
   return rename;
 }
 
-/** A small button: visible `text`, accessible `label` (naming the person), a key for the focus. */
+/**
+ * A small button: visible `text`, a key for the focus, and an accessible `label` that names
+ * the person and starts with the visible text (so that voice control finds it by what it
+ * shows), or none when the text says it all.
+ */
 function button(text, label, key, run, kind = "secondary") {
   const node = el("button", { type: "button", class: `${kind} small`, "aria-label": label, "data-key": key }, text);
   node.addEventListener("click", run);

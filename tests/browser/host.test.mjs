@@ -19,12 +19,12 @@ browserSuite({ vars: { ...LOCAL_ICE, LIST_AFTER_SECONDS: "0" }, liftLimits: true
 const [ada, bob, cy, dee] = [{ nick: "Ada" }, { nick: "Bob" }, { nick: "Cy" }, { nick: "Dee" }];
 
 /**
- * The accessible name of a button that acts on a person, e.g. "Mute Bob #1a2b": the name is
- * between Unicode isolates, the tag after it.
+ * The accessible name of a button that acts on a person: what it shows, then whom, as in
+ * "Mute Bob #1a2b" (the name between Unicode isolates, the tag after it).
  */
-function acting(verb, { nick, id }, after = "") {
+function acting(shown, { nick, id }) {
   const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`^${escape(verb)} \u2068${escape(nick)}\u2069 ${tagOf(id)}${escape(after)}$`);
+  return new RegExp(`^${escape(shown)} \u2068${escape(nick)}\u2069 ${tagOf(id)}$`);
 }
 
 /** Opens the participants panel, if it is not open. */
@@ -111,7 +111,7 @@ test("the host mutes someone: every page shows it, and their microphone is off",
   // Not played either, whatever Bob's page might still send.
   for (const { page } of [ada, cy]) await showsMuted(page, bob, true);
   // The host can only ask: the Mute button became Ask to unmute, and has the focus Mute had.
-  const ask = ada.page.getByRole("button", { name: acting("Ask", bob, " to unmute") });
+  const ask = ada.page.getByRole("button", { name: acting("Ask to unmute", bob) });
   await ask.waitFor();
   assert.equal(await ask.evaluate((button) => button === document.activeElement), true);
   // Asked, Bob decides to.
@@ -141,7 +141,7 @@ test("raised hands show on every page, first in the host's list; the host lowers
   await ada.page.mouse.move(0, 0);
   await screenshot(ada.page, "host-panel.png");
 
-  await ada.page.getByRole("button", { name: acting("Lower", cy, "'s hand") }).click();
+  await ada.page.getByRole("button", { name: acting("Lower hand of", cy) }).click();
   await cy.page.waitForSelector('#hand-btn[aria-pressed="false"]');
   await cy.page.locator("#toasts", { hasText: "Ada" }).filter({ hasText: "lowered your hand." }).waitFor();
   await tile(bob.page, cy).getByRole("img", { name: "Hand raised" }).waitFor({ state: "hidden" });
@@ -177,7 +177,7 @@ test("the host stops someone's screen share", async () => {
   await cy.page.getByRole("button", { name: "Share screen" }).click();
   await cy.page.waitForSelector("#screen-btn.active");
   await ada.page.locator(`.tile[data-kind="screen"][data-peer="${cy.id}"]`).waitFor();
-  await ada.page.getByRole("button", { name: acting("Stop", cy, "'s screen share") }).click();
+  await ada.page.getByRole("button", { name: acting("Stop screen share of", cy) }).click();
   await cy.page.waitForSelector("#screen-btn:not(.active)");
   await cy.page.locator("#toasts", { hasText: "stopped your screen share." }).waitFor();
   for (const { page } of [ada, bob]) await page.locator(`.tile[data-kind="screen"][data-peer="${cy.id}"]`).waitFor({ state: "detached" });
@@ -185,7 +185,7 @@ test("the host stops someone's screen share", async () => {
 
 test("renaming in the call: the others' tiles and lists follow, and they are told", async () => {
   await openPeople(cy.page);
-  await cy.page.getByRole("button", { name: "Change your name" }).click();
+  await cy.page.getByRole("button", { name: "Rename yourself" }).click();
   // A name like someone's present is refused, in the form.
   await cy.page.getByLabel("Your new name").fill("ADA");
   await cy.page.getByRole("button", { name: "Save" }).click();
@@ -193,7 +193,7 @@ test("renaming in the call: the others' tiles and lists follow, and they are tol
   assert.equal(await cy.page.getByLabel("Your new name").getAttribute("aria-invalid"), "true");
   await cy.page.getByLabel("Your new name").fill("Cyril");
   await cy.page.keyboard.press("Enter");
-  await cy.page.getByRole("button", { name: "Change your name" }).waitFor();
+  await cy.page.getByRole("button", { name: "Rename yourself" }).waitFor();
   for (const { page } of [ada, bob]) {
     await tile(page, cy).locator(".name", { hasText: "Cyril" }).waitFor();
     // In the chat, closed on Ada's page while her panel is open.
@@ -204,16 +204,16 @@ test("renaming in the call: the others' tiles and lists follow, and they are tol
 });
 
 test("a host makes another a host, who gives the role up again", async () => {
-  await ada.page.getByRole("button", { name: acting("Make", cy, " a host") }).click();
+  await ada.page.getByRole("button", { name: acting("Make host", cy) }).click();
   await cy.page.locator("#toasts", { hasText: "You are now a host." }).waitFor();
   await cy.page.waitForSelector("#host-tools:not([hidden])");
   // Hosts cannot act on each other's role, but can on anyone else.
   await cy.page.getByRole("button", { name: acting("Mute", ada) }).waitFor();
-  assert.equal(await cy.page.getByRole("button", { name: acting("Make", ada, " a host") }).count(), 0);
-  await cy.page.getByRole("button", { name: "Give up being a host" }).click();
+  assert.equal(await cy.page.getByRole("button", { name: acting("Make host", ada) }).count(), 0);
+  await cy.page.getByRole("button", { name: "Give up host" }).click();
   await cy.page.locator("#toasts", { hasText: "You are no longer a host." }).waitFor();
   await cy.page.waitForSelector("#host-tools", { state: "hidden" });
-  await ada.page.getByRole("button", { name: acting("Make", cy, " a host") }).waitFor();
+  await ada.page.getByRole("button", { name: acting("Make host", cy) }).waitFor();
 });
 
 test("the host removes someone: they land in the lobby told by whom, and cannot walk back in", async () => {
