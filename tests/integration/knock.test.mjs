@@ -60,6 +60,16 @@ async function lockedRoom(w, room, nicks, extra) {
   return all;
 }
 
+/** ann, bob and cy in `room`, ann and bob hosts, the room locked by ann (every frame of that read). */
+async function lockedWithTwoHosts(room) {
+  const [a, b, c] = await people(worker, room, ["ann", "bob", "cy"]);
+  a.client.send({ type: "host", id: b.id, host: true });
+  for (const who of [a, b, c]) await who.client.next("host");
+  a.client.send({ type: "lock", locked: true });
+  for (const who of [a, b, c]) await who.client.next("room");
+  return [a, b, c];
+}
+
 /** Knocks as `nick`, and reads the `knock` every host in `hosts` gets; resolves with its id. */
 async function knockAt(w, room, nick, hosts, extra) {
   const client = await knock(w, room, nick, extra);
@@ -89,11 +99,7 @@ test("lock: a host locks and unlocks the room, and everyone hears it (room, by)"
 
 test("knock: a join to a locked room knocks; every host gets knock, non-hosts and the knocker nothing more", async () => {
   const room = uniqueRoom("knock");
-  const [a, b, c] = await people(worker, room, ["ann", "bob", "cy"]);
-  a.client.send({ type: "host", id: b.id, host: true });
-  for (const who of [a, b, c]) await who.client.next("host");
-  a.client.send({ type: "lock", locked: true });
-  for (const who of [a, b, c]) await who.client.next("room");
+  const [a, b, c] = await lockedWithTwoHosts(room);
   const k = await knockAt(worker, room, "kim", [a, b]);
   assert.ok(![a.id, b.id, c.id].includes(k.id));
   for (const frames of await framesBefore(c.client, [a.client, b.client, c.client])) assert.deepEqual(frames, []);
@@ -106,11 +112,7 @@ test("knock: a join to a locked room knocks; every host gets knock, non-hosts an
 
 test("admit: the knocker gets welcome with the others, they get peer_joined, every host knock_ended admitted", async () => {
   const room = uniqueRoom("admit");
-  const [a, b, c] = await people(worker, room, ["ann", "bob", "cy"]);
-  a.client.send({ type: "host", id: b.id, host: true });
-  for (const who of [a, b, c]) await who.client.next("host");
-  a.client.send({ type: "lock", locked: true });
-  for (const who of [a, b, c]) await who.client.next("room");
+  const [a, b, c] = await lockedWithTwoHosts(room);
   const k = await knockAt(worker, room, "kim", [a, b]);
   b.client.send({ type: "admit", id: k.id });
   const welcome = await k.client.next("welcome");
@@ -132,11 +134,7 @@ test("admit: the knocker gets welcome with the others, they get peer_joined, eve
 
 test("deny: the knocker gets denied and 4007, every host knock_ended denied, nobody else hears", async () => {
   const room = uniqueRoom("deny");
-  const [a, b, c] = await people(worker, room, ["ann", "bob", "cy"]);
-  a.client.send({ type: "host", id: b.id, host: true });
-  for (const who of [a, b, c]) await who.client.next("host");
-  a.client.send({ type: "lock", locked: true });
-  for (const who of [a, b, c]) await who.client.next("room");
+  const [a, b, c] = await lockedWithTwoHosts(room);
   const k = await knockAt(worker, room, "kim", [a, b]);
   a.client.send({ type: "deny", id: k.id });
   await expectError(k.client, "denied");
