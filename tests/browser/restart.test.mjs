@@ -61,7 +61,7 @@ test("a restart mid-call: everyone reconnects, chat works, the videos play again
     },
     { what: "the lobby to list the room with 3 people" },
   );
-  assert.deepEqual(rooms.filter((r) => r.name === "restart"), [{ name: "restart", count: 3 }]);
+  assert.deepEqual(rooms.filter((r) => r.name === "restart"), [{ name: "restart", count: 3, locked: false }]);
 
   // Chat reaches everyone again.
   const [ada, bob, cy] = people;
