@@ -6,10 +6,11 @@ use serde_json::value::RawValue;
 use crate::ice::IceAnswer;
 
 /// What a client may send to a room. Unknown fields are ignored (so a forged `from` or `ts`
-/// never reaches anyone: the server builds every outgoing frame itself).
+/// never reaches anyone: the server builds every outgoing frame itself). Read with
+/// [`ClientFrame::parse`], which borrows a signal's `data` from the frame's text.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientFrame {
+pub enum ClientFrame<'a> {
     Join {
         nick: String,
         #[serde(default)]
@@ -28,11 +29,14 @@ pub enum ClientFrame {
     Chat {
         text: String,
     },
+    /// Parsed by `parse` on its own: serde cannot keep a `RawValue` inside an internally
+    /// tagged enum (it buffers the fields first, and the raw text is lost).
+    #[serde(skip_deserializing)]
     Signal {
         to: String,
-        /// An SDP description or ICE candidate: relayed as it came. (A `RawValue` would spare
-        /// a parse-and-print, but serde cannot buffer one inside an internally tagged enum.)
-        data: serde_json::Value,
+        /// An SDP description or ICE candidate, as the text it came as: relayed byte for byte,
+        /// never parsed into a tree and printed again.
+        data: &'a RawValue,
     },
     State {
         muted: Option<bool>,
@@ -82,6 +86,35 @@ pub enum ClientFrame {
         host: bool,
     },
     Leave,
+}
+
+impl<'a> ClientFrame<'a> {
+    /// Reads a frame in two steps: its `type` first, then a signal as [`SignalFrame`] and
+    /// anything else as the enum. The first step reads past the other fields without keeping
+    /// them, which costs far less than turning a signal's SDP into a tree and back.
+    pub fn parse(text: &'a str) -> serde_json::Result<Self> {
+        let Tagged { kind } = serde_json::from_str(text)?;
+        if kind == "signal" {
+            let SignalFrame { to, data } = serde_json::from_str(text)?;
+            return Ok(ClientFrame::Signal { to, data });
+        }
+        serde_json::from_str(text)
+    }
+}
+
+/// Just a frame's `type` (a `Cow`: the text may escape its characters).
+#[derive(Deserialize)]
+struct Tagged<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+}
+
+/// A `signal`, on its own (see [`ClientFrame::parse`]).
+#[derive(Deserialize)]
+struct SignalFrame<'a> {
+    to: String,
+    #[serde(borrow)]
+    data: &'a RawValue,
 }
 
 /// The reactions there are: a fixed set, so that a reaction cannot carry a message.
@@ -195,7 +228,7 @@ pub enum ServerFrame<'a> {
     },
     Signal {
         from: &'a str,
-        data: &'a serde_json::Value,
+        data: &'a RawValue,
     },
     State {
         id: &'a str,
@@ -328,22 +361,21 @@ mod tests {
 
     #[test]
     fn parses_every_client_frame() {
-        let join: ClientFrame = serde_json::from_str(r#"{"type":"join","nick":"ann"}"#).unwrap();
+        let join = ClientFrame::parse(r#"{"type":"join","nick":"ann"}"#).unwrap();
         assert!(
             matches!(join, ClientFrame::Join { ref nick, private: false, resume: None, webrtc: true, browser: None } if nick == "ann")
         );
-        let chat_only: ClientFrame =
-            serde_json::from_str(r#"{"type":"join","nick":"ann","webrtc":false}"#).unwrap();
+        let chat_only =
+            ClientFrame::parse(r#"{"type":"join","nick":"ann","webrtc":false}"#).unwrap();
         assert!(matches!(chat_only, ClientFrame::Join { webrtc: false, .. }));
-        let signal: ClientFrame = serde_json::from_str(
-            r#"{"type":"signal","to":"b","from":"forged","data":{"sdp":"x"}}"#,
-        )
-        .unwrap();
+        let signal =
+            ClientFrame::parse(r#"{"type":"signal","to":"b","from":"forged","data":{"sdp":"x"}}"#)
+                .unwrap();
         let ClientFrame::Signal { to, data } = signal else {
             panic!()
         };
-        assert_eq!((to.as_str(), data), ("b", serde_json::json!({"sdp": "x"})));
-        let state: ClientFrame = serde_json::from_str(r#"{"type":"state","muted":true}"#).unwrap();
+        assert_eq!((to.as_str(), data.get()), ("b", r#"{"sdp":"x"}"#));
+        let state = ClientFrame::parse(r#"{"type":"state","muted":true}"#).unwrap();
         assert!(matches!(
             state,
             ClientFrame::State {
@@ -353,14 +385,14 @@ mod tests {
             }
         ));
         assert!(matches!(
-            serde_json::from_str(r#"{"type":"leave"}"#).unwrap(),
+            ClientFrame::parse(r#"{"type":"leave"}"#).unwrap(),
             ClientFrame::Leave
         ));
     }
 
     #[test]
     fn parses_the_frames_of_hosts_hands_and_reactions() {
-        let parse = |text: &str| serde_json::from_str::<ClientFrame>(text).unwrap();
+        let parse = |text: &'static str| ClientFrame::parse(text).unwrap();
         assert!(matches!(
             parse(r#"{"type":"hand","raised":true}"#),
             ClientFrame::Hand {
@@ -392,7 +424,7 @@ mod tests {
             r#"{"type":"hand"}"#,
             r#"{"type":"react"}"#,
         ] {
-            assert!(serde_json::from_str::<ClientFrame>(bad).is_err(), "{bad}");
+            assert!(ClientFrame::parse(bad).is_err(), "{bad}");
         }
     }
 
@@ -406,7 +438,7 @@ mod tests {
             r#"["chat"]"#,
             r#"{"type":"state","muted":"yes"}"#,
         ] {
-            assert!(serde_json::from_str::<ClientFrame>(bad).is_err(), "{bad}");
+            assert!(ClientFrame::parse(bad).is_err(), "{bad}");
         }
     }
 
@@ -414,7 +446,7 @@ mod tests {
     fn a_webrtc_flag_that_is_not_a_boolean_is_refused_by_name() {
         for bad in [r#""no""#, "0", "null", "[]", "{}"] {
             let frame = format!(r#"{{"type":"join","nick":"ann","webrtc":{bad}}}"#);
-            let error = serde_json::from_str::<ClientFrame>(&frame).unwrap_err();
+            let error = ClientFrame::parse(&frame).unwrap_err();
             assert!(
                 error.to_string().contains("`webrtc` must be true or false"),
                 "{frame}: {error}"
@@ -449,7 +481,7 @@ mod tests {
 
     #[test]
     fn server_frames_have_the_contract_shape() {
-        let data = serde_json::json!({"candidate": "c"});
+        let data = RawValue::from_string(r#"{"candidate":"c"}"#.into()).unwrap();
         assert_eq!(
             ServerFrame::Signal {
                 from: "a",

@@ -309,7 +309,7 @@ fn handle(
             close::TOO_LARGE,
         ));
     }
-    let frame = serde_json::from_str::<ClientFrame>(text)
+    let frame = ClientFrame::parse(text)
         .map_err(|why| Refusal::new(ErrorCode::BadMessage, format!("not a valid frame: {why}")))?;
     // Spend from the frame's budget first: a refused frame costs a token too.
     let bucket = match frame {
@@ -354,7 +354,7 @@ fn handle(
             "this socket has joined already",
         )),
         ClientFrame::Chat { text } => chat(me, &text, limits, now),
-        ClientFrame::Signal { to, data } => signal(me, &to, &data, others),
+        ClientFrame::Signal { to, data } => signal(me, &to, data, others),
         ClientFrame::State {
             muted,
             camera,
@@ -666,13 +666,9 @@ fn chat(me: &Member, text: &str, limits: &Limits, now: u64) -> Result<Outcome, R
     })
 }
 
-fn signal(
-    me: &Member,
-    to: &str,
-    data: &serde_json::Value,
-    others: &[&Member],
-) -> Result<Outcome, Refusal> {
-    if !data.is_object() {
+fn signal(me: &Member, to: &str, data: &RawValue, others: &[&Member]) -> Result<Outcome, Refusal> {
+    // The raw text of a JSON value starts with `{` exactly when it is an object.
+    if !data.get().starts_with('{') {
         return Err(Refusal::new(
             ErrorCode::BadMessage,
             "signal data must be a JSON object",

@@ -85,7 +85,7 @@ pub(super) fn knock(
 }
 
 /// Someone knocking can only wait or give up.
-pub(super) fn while_knocking(frame: ClientFrame) -> Result<Outcome, Refusal> {
+pub(super) fn while_knocking(frame: ClientFrame<'_>) -> Result<Outcome, Refusal> {
     match frame {
         ClientFrame::Leave => Ok(Outcome {
             close: Some(close::NORMAL),

@@ -260,6 +260,30 @@ fn signal_goes_to_exactly_one_peer_with_a_stamped_from() {
 }
 
 #[test]
+fn signal_data_is_relayed_byte_for_byte() {
+    let me = member("a", "ann");
+    let others = [member("b", "bob")];
+    // Key order, spacing and escapes as the sender wrote them (a re-print would sort the keys).
+    let data = r#"{ "z": 1, "a": {"sdp" : "v=0\r\n\u00e9"}, "m": [1.50, true] }"#;
+    let text = format!(r#"{{"type":"signal","to":"b","data":{data}}}"#);
+    let outcome = run(Some(&me), &text, &others);
+    assert_eq!(outcome.sends.len(), 1);
+    assert_eq!(
+        outcome.sends[0].frame,
+        format!(r#"{{"type":"signal","from":"a","data":{data}}}"#)
+    );
+    // Only an object is relayed: every other kind of value is refused.
+    for data in ["null", "[]", "1", "true", r#""{}""#] {
+        let text = format!(r#"{{"type":"signal","to":"b","data":{data}}}"#);
+        assert_eq!(
+            error_code(&run(Some(&me), &text, &others)),
+            "bad_message",
+            "{data}"
+        );
+    }
+}
+
+#[test]
 fn state_and_nick_update_the_attachment_and_are_relayed() {
     let me = member("a", "ann");
     let outcome = run(Some(&me), r#"{"type":"state","muted":true}"#, &[]);
