@@ -3,17 +3,17 @@
 // Targets stay up side by side (idle when not measured) and each workload runs on all of them
 // in turn, so that the machine's background load hits them alike; ratios come from one run.
 //
-// Environment: BENCH_TARGETS=room,wrangler,jsdo,socketio (a subset to run),
-// BENCH_WORKLOADS=standard,manyRooms,joinStorm,wakeUp,knee (a subset to run: a quick A/B of
+// Environment: BENCH_TARGETS=room,wrangler,floor,jsdo,socketio (a subset to run),
+// BENCH_WORKLOADS=standard,burst,manyRooms,joinStorm,wakeUp,knee,coldStart (a subset to run: a quick A/B of
 // one change), BENCH_OUT=<file> (default docs/benchmarks.md; "-" prints only).
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { ROOT } from "../tests/support/worker.mjs";
-import { roomMiniflare, roomWranglerDev, jsDurableObject, socketIo } from "./lib/targets.mjs";
+import { roomMiniflare, roomWranglerDev, jsDurableObject, floorDurableObject, socketIo } from "./lib/targets.mjs";
 import { within } from "../tests/support/wait.mjs";
-import { manyRooms, standard, knee, joinStorm, wakeUp, summary } from "./lib/workloads.mjs";
+import { manyRooms, standard, burst, knee, joinStorm, wakeUp, coldStart, summary } from "./lib/workloads.mjs";
 import { machine, memoryMiB } from "./lib/proc.mjs";
 import { report } from "./lib/report.mjs";
 
@@ -22,9 +22,10 @@ import { report } from "./lib/report.mjs";
 const VARS = { MAX_PEERS: "1000", MAX_SOCKETS: "10000", CHAT_RATE_PER_SEC: "10000", CHAT_RATE_BURST: "100000" };
 
 const TARGETS = [
-  { key: "room", label: "Room (Miniflare)", start: () => roomMiniflare(VARS) },
+  { key: "room", label: "Room (Miniflare)", start: () => roomMiniflare(VARS), cold: true },
   { key: "wrangler", label: "Room (wrangler dev)", start: () => roomWranglerDev(VARS) },
-  { key: "jsdo", label: "JS DO (Miniflare)", start: () => jsDurableObject(VARS) },
+  { key: "floor", label: "Floor (Miniflare)", start: () => floorDurableObject(VARS), cold: true },
+  { key: "jsdo", label: "JS DO (Miniflare)", start: () => jsDurableObject(VARS), cold: true },
   { key: "socketio", label: "socket.io (Node)", start: () => socketIo() },
 ];
 
@@ -39,6 +40,7 @@ const ALL_PHASES = [
   { key: "standard", run: standard, limitMs: 40_000 },
   { key: "manyRooms", run: manyRooms, limitMs: 60_000 },
   { key: "standard2", run: standard, limitMs: 40_000 },
+  { key: "burst", run: burst, limitMs: 40_000 },
   { key: "joinStorm", run: joinStorm, limitMs: 30_000 },
   { key: "wakeUp", run: wakeUp, limitMs: 40_000 },
   { key: "standard3", run: standard, limitMs: 40_000 },
@@ -51,7 +53,7 @@ const DEADLINE_MS = 500_000;
 const log = (message) => process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(0).padStart(3)}s] ${message}\n`);
 const T0 = performance.now();
 
-const wanted = (process.env.BENCH_TARGETS ?? "room,wrangler,jsdo,socketio").split(",");
+const wanted = (process.env.BENCH_TARGETS ?? "room,wrangler,floor,jsdo,socketio").split(",");
 const workloads = process.env.BENCH_WORKLOADS?.split(",");
 const PHASES = ALL_PHASES.filter((phase) => !workloads || phase.run === warmUp || workloads.includes(phase.run.name));
 const targets = TARGETS.filter((t) => wanted.includes(t.key));
@@ -65,6 +67,19 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
     await Promise.allSettled(running().map((t) => t.server.stop()));
     process.exit(130);
   });
+}
+
+// Cold starts first, while no other server runs: each a fresh workerd, started and stopped.
+if (!workloads || workloads.includes("coldStart")) {
+  for (const target of targets.filter((t) => t.cold)) {
+    log(`coldStart on ${target.label}`);
+    try {
+      results[target.key].coldStart = await within(60_000, "coldStart", coldStart(target.start));
+    } catch (error) {
+      results[target.key].coldStart = { error: error.message };
+      log(`  failed: ${error.message}`);
+    }
+  }
 }
 
 for (const target of targets) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks Room against a plain-JavaScript Durable Object and a Node socket.io server, in one
 # run on this machine, and writes the table to docs/benchmarks.md (see that file).
-# Environment: BENCH_TARGETS=room,wrangler,jsdo,socketio and BENCH_WORKLOADS=standard,manyRooms,
+# Environment: BENCH_TARGETS=room,wrangler,floor,jsdo,socketio and BENCH_WORKLOADS=standard,burst,manyRooms,
 # joinStorm,wakeUp,knee (subsets), BENCH_OUT=<file> or "-".
 source "$(dirname "$0")/tools.sh"
 cd "$ROOT"

@@ -20,6 +20,8 @@ const from = (phase) => (pick) => {
 /** Rows: [label, pick(result) -> number | string, format, ratio?] ("ratio" only for numbers). */
 function rows(run) {
   const std = from("standard");
+  const together = from("burst");
+  const cold = from("coldStart");
   const many = from("manyRooms");
   const storm = from("joinStorm");
   const wake = from("wakeUp");
@@ -37,6 +39,13 @@ function rows(run) {
     ["server CPU (% of one core)", std((x) => x.serverCpuShare * 100), int, true],
     ["server memory RSS under load (MiB)", std((x) => x.memory.rss), int, true],
     ["other processes on the machine meanwhile (% of one core)", std((x) => x.otherCpuShare * 100), int],
+    ["**Burst** (the standard load, but a room's 8 clients send at the same instant)", null],
+    ["deliveries/s", together((x) => x.deliveriesPerSecond), int, true],
+    ["relay latency p50 (ms)", together((x) => x.latency.p50), ms, true],
+    ["relay latency p99 (ms)", together((x) => x.latency.p99), ms, true],
+    ["relay latency max (ms)", together((x) => x.latency.max), ms, true],
+    ["lost / duplicated", together(lostDup), String],
+    ["server CPU per delivery (µs)", together((x) => x.cpuMicrosPerDelivery), one, true],
     [`**Many rooms** (${many_ ? many_ / 8 : 50} rooms × 8, 1 msg/s each)`, null],
     ["deliveries/s", many((x) => x.deliveriesPerSecond), int, true],
     ["relay latency p50 / p99 / max (ms)", many((x) => `${ms(x.latency.p50)} / ${ms(x.latency.p99)} / ${ms(x.latency.max)}`), String],
@@ -59,6 +68,10 @@ function rows(run) {
     ["relay latency p50 after wake-up (ms)", wake((x) => x.wake.p50), ms, true],
     ["… slowest copy after wake-up (ms)", wake((x) => x.wake.max), ms, true],
     ["… the same room warm (ms)", wake((x) => x.warm.p50), ms, true],
+    ["**Cold start** (a freshly started workerd, median of 3)", null],
+    ["workerd start until it answers (ms)", cold((x) => x.readyMs.p50), ms, true],
+    ["first request: socket opened to `welcome` (ms)", cold((x) => x.firstJoinMs.p50), ms, true],
+    ["… a second join right after (ms)", cold((x) => x.secondJoinMs.p50), ms, true],
     ["**Server process**", null],
     ["peak memory RSS over the run (MiB)", (r) => r.peakMemory?.peak, int, true],
   ];
@@ -67,7 +80,7 @@ function rows(run) {
 export function report(run) {
   const targets = run.targets;
   const has = (key) => targets.some((t) => t.key === key && !t.error);
-  const compare = has("room") ? [has("jsdo") && "jsdo", has("socketio") && "socketio"].filter(Boolean) : [];
+  const compare = has("room") ? ["floor", "jsdo", "socketio"].filter(has) : [];
   const label = (key) => targets.find((t) => t.key === key).label;
   const line = (cells) => `| ${cells.join(" | ")} |`;
   const table = [
@@ -120,6 +133,7 @@ export function report(run) {
     "| --- | --- |",
     "| Room (Miniflare) | the built worker (`build/`) in workerd through Miniflare 5, configured from `wrangler.toml` as the integration tests run it |",
     "| Room (wrangler dev) | the same worker through `wrangler dev` (its proxy worker in front); CPU and memory are those of wrangler's Node process and both workerd processes |",
+    "| Floor (Miniflare) | `bench/floor/worker.mjs`: the least a relay Durable Object can do in this runtime, the floor for any relay: a `join` gets a minimal `welcome`, every other frame goes verbatim to every socket of the room (sender included), never parsed; hibernatable sockets, nothing stored |",
     "| JS DO (Miniflare) | `bench/js-do/worker.mjs`: the same relay (join/welcome/peer_joined/peer_left/chat/signal, hibernatable sockets, peers in socket attachments and in memory, chat history in SQLite, stored before it is sent as usually written, `ping` auto-answered) as a plain JavaScript Durable Object, in the same workerd; no rate limits, resume, sweeps or lobby |",
     "| socket.io (Node) | `bench/socketio/server.mjs`: rooms, nicknames, chat to the room (`io.to(room)`), offer/answer/ice to the rest of the room, in its own Node process |",
     "",
@@ -130,6 +144,9 @@ export function report(run) {
     "  each time; each figure is the median of the three rounds (`test-results/bench.json` has them all).",
     "  Before the first, every server runs one short round that is not counted, so that all are",
     "  measured warm, as a long-lived Durable Object is (V8 optimises wasm once a function is hot);",
+    "- **burst**: the standard load, except that all 8 clients of a room send in the same instant",
+    "  (one timer a room, rooms at random moments): a room's relay works through a queue of 8",
+    "  frames, 64 deliveries, at once; 2 s warm-up, 8 s measured, one round;",
     "- **many rooms**: 50 rooms × 8 clients, each sending 1 message a second; join latency from the",
     "  400 joins (8 in flight at a time);",
     "- **crowded room**: one room grown 8, 16, 24, 32, 48, 64, 80, 96, 128, 160, 200 clients, each",
@@ -142,6 +159,10 @@ export function report(run) {
     "  Miniflare's `unsafeEvictDurableObject`; `wrangler dev` has no such hook, there the room idles",
     "  12 s and the runtime evicts it itself), then one message: its latency to the 7 others (5",
     "  samples; one under wrangler dev). socket.io has no hibernation.",
+    "- **cold start** (Miniflare targets; run first, before the other servers start): a fresh",
+    "  workerd with the worker, timed from starting it until it answers, then a join: from the",
+    "  first request (the socket's upgrade) to the `welcome`, which includes making the Durable",
+    "  Object (and, for Room, instantiating its wasm), then a second join, warm; three times.",
     "",
     "For the bench, Room and the baseline get `MAX_PEERS=1000` and Room's per-socket chat budget is",
     "lifted (`CHAT_RATE_PER_SEC=10000`, `CHAT_RATE_BURST=100000`): its rate limiter still runs, it",

@@ -1,6 +1,7 @@
 // The servers under test, each started locally on a free loopback port:
 // - Room in workerd through Miniflare (as the integration tests run it) and through `wrangler dev`;
-// - the JavaScript Durable Object baseline (bench/js-do) in workerd through Miniflare;
+// - the JavaScript Durable Object baseline (bench/js-do) and the floor, a Durable Object that
+//   relays frames verbatim (bench/floor), in workerd through Miniflare;
 // - the socket.io baseline (bench/socketio) in its own Node process.
 // Each target says how to reach a room, which processes to charge CPU and memory to, and how to
 // force a room into hibernation (null where the server has no such thing).
@@ -51,15 +52,25 @@ export async function roomWranglerDev(vars) {
 }
 
 /** The plain JavaScript Durable Object baseline, in the same workerd, through Miniflare. */
-export async function jsDurableObject(vars, { inspectorPort } = {}) {
+export function jsDurableObject(vars, options) {
+  return scriptDurableObject("jsdo", "js-do/worker.mjs", vars, options);
+}
+
+/** The floor: a JavaScript Durable Object relaying frames verbatim (bench/floor). */
+export function floorDurableObject(vars, options) {
+  return scriptDurableObject("floor", "floor/worker.mjs", vars, options);
+}
+
+/** A one-file JavaScript worker of bench/ whose `Room` class is the room, through Miniflare. */
+async function scriptDurableObject(name, script, vars, { inspectorPort } = {}) {
   const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
     readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"),
   )[1];
   const before = new Set(childrenNamed("workerd"));
   const mf = new Miniflare(convertV4MiniflareOptions({
-    name: "jsdo",
+    name,
     modules: true,
-    scriptPath: path.join(BENCH, "js-do/worker.mjs"),
+    scriptPath: path.join(BENCH, script),
     compatibilityDate,
     durableObjects: { ROOMS: { className: "Room", useSQLite: true } },
     bindings: vars,
@@ -72,9 +83,9 @@ export async function jsDurableObject(vars, { inspectorPort } = {}) {
   return {
     kind: "ws",
     hibernates: true,
-    roomUrl: (name) => base + roomPath(name),
+    roomUrl: (room) => base + roomPath(room),
     pids: () => pids,
-    evict: (name) => mf.unsafeEvictDurableObject("jsdo", "Room", { name, webSockets: "hibernate" }),
+    evict: (room) => mf.unsafeEvictDurableObject(name, "Room", { name: room, webSockets: "hibernate" }),
     stop: () => mf.dispose(),
   };
 }

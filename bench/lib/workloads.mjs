@@ -1,9 +1,11 @@
 // The workloads, each run against one target and returning plain figures:
 //   manyRooms  many rooms of 8, everyone chatting at a fixed rate;
 //   standard   4 rooms x 8 clients x 10 messages/s (the load the bar is set at);
+//   burst      the same, but every client of a room sends at the same instant;
 //   knee       one room grown step by step until relay latency passes a threshold;
 //   joinStorm  100 clients joining one room at once;
-//   wakeUp     the first message after the room was evicted (hibernated) with its sockets open.
+//   wakeUp     the first message after the room was evicted (hibernated) with its sockets open;
+//   coldStart  a freshly started server's first join (wasm compile and instantiation included).
 // Every chat message must reach everyone in its room (the 7 others and, as the protocol says,
 // the sender); a copy that never arrives is lost, one seen twice (or out of order) a duplicate.
 import { benchText, joinRoom } from "./clients.mjs";
@@ -87,18 +89,22 @@ function closeAll(groups) {
   return sleep(300);
 }
 
-/** Every client of `groups` chats at `rate` messages/s; figures from the `measureMs` window. */
-async function traffic(target, groups, tracker, { rate, warmupMs, measureMs, drainMs = 3000 }) {
+/**
+ * Every client of `groups` chats at `rate` messages/s; figures from the `measureMs` window.
+ * Spread out, each client starts at a random moment of the period; `together`, all clients
+ * of a room send in the same instant (one timer a room), rooms still at random moments.
+ */
+async function traffic(target, groups, tracker, { rate, warmupMs, measureMs, drainMs = 3000, together = false }) {
   const period = 1000 / rate;
   const timers = [];
+  const every = (send) => timers.push(setTimeout(() => (send(), timers.push(setInterval(send, period))), Math.random() * period));
   for (const group of groups) {
-    for (const peer of group.peers) {
-      const send = () => {
-        peer.chat(benchText(peer.index, peer.seq++));
-        tracker.expected += group.peers.length;
-      };
-      timers.push(setTimeout(() => (send(), timers.push(setInterval(send, period))), Math.random() * period));
-    }
+    const sends = group.peers.map((peer) => () => {
+      peer.chat(benchText(peer.index, peer.seq++));
+      tracker.expected += group.peers.length;
+    });
+    if (together) every(() => sends.forEach((send) => send()));
+    else sends.forEach(every);
   }
   await sleep(warmupMs);
   const pids = target.pids();
@@ -143,18 +149,23 @@ export async function manyRooms(target, { rooms = 50, size = 8, rate = 1, warmup
   }
 }
 
-export async function standard(target, { rooms = 4, size = 8, rate = 10, warmupMs = 2000, measureMs = 8000 } = {}) {
+export async function standard(target, { rooms = 4, size = 8, rate = 10, warmupMs = 2000, measureMs = 8000, together = false } = {}) {
   const tracker = new Tracker();
-  const groups = newGroups(rooms, "std");
+  const groups = newGroups(rooms, together ? "burst" : "std");
   try {
     const joins = [];
     for (const group of groups) joins.push(...(await fill(target, group, size, tracker, 8)));
-    const result = await traffic(target, groups, tracker, { rate, warmupMs, measureMs });
+    const result = await traffic(target, groups, tracker, { rate, warmupMs, measureMs, together });
     // The join samples too, so that rounds can be pooled.
     return { ...result, join: summary(joins), joins };
   } finally {
     await closeAll(groups);
   }
+}
+
+/** The standard load with every client of a room sending at the same instant. */
+export function burst(target, options) {
+  return standard(target, { ...options, together: true });
 }
 
 /**
@@ -255,4 +266,33 @@ export async function wakeUp(target, { samples = 5, idleMs = 12_000, naturalSamp
   } finally {
     await closeAll([group]);
   }
+}
+
+/**
+ * Starts a fresh server `samples` times: how long until it answers, then how long its first
+ * join takes (the socket's upgrade, the Durable Object made, its code instantiated) and a
+ * second one right after, in a new room, for comparison.
+ */
+export async function coldStart(start, { samples = 3 } = {}) {
+  const readyMs = [];
+  const firstJoinMs = [];
+  const secondJoinMs = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    const target = await start();
+    readyMs.push(performance.now() - t0);
+    const peers = [];
+    try {
+      for (const [room, times] of [["cold-1", firstJoinMs], ["cold-2", secondJoinMs]]) {
+        const peer = { index: nextSender++, seq: 0, lastSeq: new Map() };
+        await joinRoom(target, `bench-${room}-${process.pid}`, "p", peer, () => {});
+        peers.push(peer);
+        times.push(peer.joinMs);
+      }
+    } finally {
+      for (const peer of peers) peer.close();
+      await target.stop();
+    }
+  }
+  return { readyMs: summary(readyMs), firstJoinMs: summary(firstJoinMs), secondJoinMs: summary(secondJoinMs) };
 }
