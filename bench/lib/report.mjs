@@ -328,3 +328,35 @@ function safe(fn) {
   }
 }
 
+
+/**
+ * The "Call set-up" section, from bench/call-setup.mjs's result (test-results/call-setup.json):
+ * the distribution of the third joiner's wait and of each step on the way (and, from a
+ * comparison run, the same for the other revision's client).
+ */
+export function callSetupSection(result) {
+  const lines = ["## Call set-up", ""];
+  if (!result?.n) {
+    lines.push("Not measured in this run: `node bench/call-setup.mjs` measures it.", "");
+    return lines;
+  }
+  const load = result.load.before.map((v) => v.toFixed(2)).join(", ");
+  const base = result.against;
+  const total = (r) => `p50 ${r.p50} ms, p90 ${r.p90} ms, max ${r.max} ms (${r.n} runs${r.failed ? `, ${r.failed} failed` : ""})`;
+  lines.push(
+    `${result.date.slice(0, 16).replace("T", " ")} UTC, ${result.cores} cores, load average ${load} (1, 5, 15 min) at the start.`,
+    "",
+    `**Third joiner, Join click to the first remote frame: ${total(result)}.**`,
+    ...(base ? ["", `With the client of \`${base.revision}\`, alternating run by run: ${total(base)}.`] : []),
+    "",
+    `| step (Cy's, unless it says Ada or Bob) | p50 (ms after the click) | p90 | max |${base ? ` p50, \`${base.revision}\` | p90 |` : ""}`,
+    `| --- | ---: | ---: | ---: |${base ? " ---: | ---: |" : ""}`,
+  );
+  const cell = (v) => v ?? "–";
+  result.steps.forEach(({ label, p50, p90, max }, i) => {
+    const other = base ? ` ${cell(base.steps[i].p50)} | ${cell(base.steps[i].p90)} |` : "";
+    lines.push(`| ${label} | ${cell(p50)} | ${cell(p90)} | ${cell(max)} |${other}`);
+  });
+  lines.push("", `Every run (ms): ${result.all.map((r) => (r.error ? "failed" : r.ms)).join(", ")}.`, "");
+  return lines;
+}
