@@ -28,19 +28,27 @@ export const canCall = typeof globalThis.RTCPeerConnection === "function";
  * in the server's settings must cost that entry, not the call.
  */
 export function usableIceServers(iceServers) {
-  if (!canCall) return iceServers;
+  // One connection tries them all; only when the browser refuses that is each URL tried alone
+  // (every try makes an RTCPeerConnection, which costs the page a few milliseconds).
+  if (!canCall || !refusal(iceServers)) return iceServers;
   const accepted = (server, url) => {
-    try {
-      new RTCPeerConnection({ iceServers: [{ ...server, urls: url }] }).close();
-      return true;
-    } catch (error) {
-      console.warn(`this browser refuses the ICE server ${url}:`, error.message);
-      return false;
-    }
+    const error = refusal([{ ...server, urls: url }]);
+    if (error) console.warn(`this browser refuses the ICE server ${url}:`, error.message);
+    return !error;
   };
   return iceServers
     .map((server) => ({ ...server, urls: [server.urls].flat().filter((url) => accepted(server, url)) }))
     .filter((server) => server.urls.length > 0);
+}
+
+/** Why this browser refuses these ICE servers (the error it throws), or null if it takes them. */
+function refusal(iceServers) {
+  try {
+    new RTCPeerConnection({ iceServers }).close();
+    return null;
+  } catch (error) {
+    return error;
+  }
 }
 
 export class PeerLink extends EventTarget {
