@@ -80,17 +80,7 @@ export class PeerLink extends EventTarget {
     this.sendSignal = send;
     const pc = (this.pc = new RTCPeerConnection(config));
 
-    pc.onnegotiationneeded = async () => {
-      try {
-        this.#makingOffer = true;
-        await pc.setLocalDescription();
-        this.#sendDescription();
-      } catch (error) {
-        console.warn("offer failed", error);
-      } finally {
-        this.#makingOffer = false;
-      }
-    };
+    pc.onnegotiationneeded = () => this.#makeOffer();
     pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.#send({ candidate: candidate.toJSON() });
     };
@@ -126,7 +116,13 @@ export class PeerLink extends EventTarget {
     return this.pc.connectionState;
   }
 
-  /** Starts the call from this side: adds the mic and camera (which triggers the offer). */
+  /**
+   * Starts the call from this side: adds the mic and camera and makes the offer at once, rather
+   * than in the negotiationneeded event, which waits for whatever else the page does in this
+   * task (a welcome also builds everyone's tiles): the browser makes the offer meanwhile. It
+   * fires no negotiationneeded for what this offer covers (the event waits for a stable
+   * signaling state, and checks again then).
+   */
   offer() {
     for (const kind of KINDS) {
       this.main[kind] = this.pc.addTransceiver(this.media.track(kind) ?? kind, {
@@ -135,6 +131,19 @@ export class PeerLink extends EventTarget {
       });
     }
     this.setScreen(this.media.screen);
+    this.#makeOffer();
+  }
+
+  async #makeOffer() {
+    try {
+      this.#makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.#sendDescription();
+    } catch (error) {
+      console.warn("offer failed", error);
+    } finally {
+      this.#makingOffer = false;
+    }
   }
 
   /** Handles signal data from the other side, one message at a time, in order. */
