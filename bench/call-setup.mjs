@@ -242,8 +242,9 @@ export async function measureCallSetup({ runs = DEFAULT_RUNS, against = null, lo
         const label = `${variant.name}, run ${i + 1}/${runs}`;
         try {
           const run = await oneRun(browser, variant.worker.url, `setup-${process.pid}-${i}`);
+          run.load = os.loadavg()[0];
           variant.results.push(run);
-          log(`${label}: ${run.ms} ms (frames at ${run.frames.join(", ")} ms)`);
+          log(`${label}: ${run.ms} ms (frames at ${run.frames.join(", ")} ms), load average ${run.load.toFixed(1)}`);
         } catch (error) {
           variant.results.push({ error: error.message.split("\n")[0] });
           log(`${label} failed: ${error.message.split("\n")[0]}`);
