@@ -78,7 +78,10 @@ export class PeerLink extends EventTarget {
     this.polite = polite;
     this.media = media;
     this.sendSignal = send;
-    const pc = (this.pc = new RTCPeerConnection(config));
+    // One transport for everything from the start ("max-bundle"): the default gathers one per
+    // kind until the answer says bundle, which doubles the candidates to gather, signal through
+    // the room and check before the first picture. Every browser that can call bundles.
+    const pc = (this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", ...config }));
 
     pc.onnegotiationneeded = () => this.#makeOffer();
     pc.onicecandidate = ({ candidate }) => {
