@@ -404,5 +404,23 @@ What changed (each in its own commit):
 - one RTCPeerConnection tries all the ICE URLs at once, each alone only if the browser refuses
   the list (\`peer.js\`);
 - the grid lays its tiles out once before the next paint instead of on every tile added or
-  removed (\`grid.js\`).
+  removed (\`grid.js\`);
+- connections bundle from the start (\`bundlePolicy: "max-bundle"\`): the default gathered a
+  transport per kind until the answer, twice the candidates to gather, relay and check
+  (\`peer.js\`).
+
+Same-load A/B (\`--against\` the client before these changes, 12 runs each, alternating, load
+average 3 to 11 over the run): p50 1156 → 888 ms, p90 1645 → 1457 ms, max 1739 → 1822 ms.
+Medians of the gaps in Cy's traces, before → after: click to the room's socket made 94 → 14 ms,
+welcome to the first offer sent 264 → 231 ms, offer to answer 166 → 145 ms, answer to connected
+(ICE and DTLS) 303 → 196 ms, connected to the first frame 111 → 119 ms. On a quiet machine
+(load average 2 to 3) three runs took 455, 481 and 775 ms.
+
+What stands between that and the goal (p50 ≤ 400 ms and p90 ≤ 600 ms, not met on this shared
+machine): the welcome's task is still 90–150 ms at low load (the chat's notice and the People
+panel; a layout of about 30 ms remains in it, most likely the chat measuring its list as it
+appends a line), and the offers only leave when it ends; the room's socket handshake in
+workerd (about 70 ms at low load); the relay and the others' answer (they handle the new
+tracks, tiles and all, before the browser makes the answer); ICE, DTLS and the first decoded
+frame. Above a load average of about 10 every one of these is several times longer.
 `.split("\n");
