@@ -157,6 +157,11 @@ function mergeRounds(...rounds) {
   };
 }
 
+/** bench/call-setup.mjs's figures without each run's page traces (they stay in its own file). */
+function withoutTraces(callSetup) {
+  return { ...callSetup, all: callSetup.all.map(({ traces: _traces, ...run }) => run) };
+}
+
 const wasmPath = path.join(ROOT, "build/index_bg.wasm");
 const wasm = readFileSync(wasmPath);
 const callSetupPath = path.join(ROOT, "test-results/call-setup.json");
@@ -165,7 +170,7 @@ const run = {
   machine: machine(),
   revision: execFileSync("git", ["-C", ROOT, "rev-parse", "--short=12", "HEAD"]).toString().trim(),
   wasm: { raw: wasm.length, gzip: gzipSync(wasm, { level: 9 }).length },
-  callSetup: existsSync(callSetupPath) ? JSON.parse(readFileSync(callSetupPath, "utf8")) : null,
+  callSetup: existsSync(callSetupPath) ? withoutTraces(JSON.parse(readFileSync(callSetupPath, "utf8"))) : null,
   seconds: (performance.now() - T0) / 1000,
   targets: targets.map(({ key, label, error }) => ({ key, label, error })),
   results,

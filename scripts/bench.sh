@@ -17,6 +17,11 @@ fi
 say "building the worker"
 bash scripts/build.sh >/dev/null 2>&1 || bash scripts/build.sh
 
+say "measuring call set-up in Chromium (about a minute)"
+# test-results/call-setup.json, which bench/run.mjs puts in the report; Chromium is the tests'.
+ensure_chromium
+timeout --kill-after=10 240 node bench/call-setup.mjs || say "call set-up not measured (see above)"
+
 say "running the benchmarks (about 6 minutes)"
 # A hard bound, so that a stuck server never holds the shared machine.
 exec timeout --kill-after=10 540 node bench/run.mjs

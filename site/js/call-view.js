@@ -143,27 +143,8 @@ export class CallView {
     history.replaceState(null, "", pageAddress(room, isPrivate));
     document.title = `${isPrivate ? "Private room" : isolate(room)} · Room`;
 
-    this.#view.hidden = false;
-    $("#call-room").textContent = isPrivate ? "Private room" : room;
-    $("#call-lock").toggleAttribute("hidden", !isPrivate); // an <svg>: no .hidden property
-    $("#share").hidden = !isPrivate;
-    $("#share-link").value = roomLink(room, isPrivate).href;
-    $("#devices-call").append($("#devices"));
-    $("#privacy-call").append($("#privacy"));
     const current = new Call({ room, nick, isPrivate, media, hideAddress });
     this.#call = current;
-    this.#showChatOnly(!current.webrtc);
-    chat.clear();
-    this.#people.setOpen(false);
-    this.#people.follow(current);
-    // Chat-only, the chat is all there is: it opens on a narrow screen too.
-    chat.setOpen(matchMedia("(min-width: 900px)").matches || !current.webrtc);
-    if (!chat.isOpen) $("#mic-btn").focus();
-    grid.clear();
-    const mine = grid.addCamera(ME, nick);
-    mine.setStream(media.stream);
-    if (!current.webrtc) mine.setChatOnly(CHAT_ONLY);
-    this.#updateControls();
     const on = (type, handler) => current.addEventListener(type, ({ detail }) => this.#call === current && handler(detail));
 
     on("waiting", () => this.#showWaiting(true));
@@ -248,7 +229,29 @@ export class CallView {
       else toast(frame.message || frame.code, "error");
     });
     on("ended", ({ message, refusal }) => this.#leave(message, refusal));
+    // The room's socket first: it connects while the page builds the call view (a layout of
+    // the whole page), and no frame is handled before this task ends.
     current.start();
+
+    this.#view.hidden = false;
+    $("#call-room").textContent = isPrivate ? "Private room" : room;
+    $("#call-lock").toggleAttribute("hidden", !isPrivate); // an <svg>: no .hidden property
+    $("#share").hidden = !isPrivate;
+    $("#share-link").value = roomLink(room, isPrivate).href;
+    $("#devices-call").append($("#devices"));
+    $("#privacy-call").append($("#privacy"));
+    this.#showChatOnly(!current.webrtc);
+    chat.clear();
+    this.#people.setOpen(false);
+    this.#people.follow(current);
+    // Chat-only, the chat is all there is: it opens on a narrow screen too.
+    chat.setOpen(matchMedia("(min-width: 900px)").matches || !current.webrtc);
+    if (!chat.isOpen) $("#mic-btn").focus();
+    grid.clear();
+    const mine = grid.addCamera(ME, nick);
+    mine.setStream(media.stream);
+    if (!current.webrtc) mine.setChatOnly(CHAT_ONLY);
+    this.#updateControls();
     this.#speaking = setInterval(() => this.#showSpeaking(current), 300);
   }
 

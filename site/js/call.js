@@ -310,6 +310,7 @@ export class Call extends EventTarget {
     // leave a connection stuck half-negotiated.
     const old = this.peers;
     this.peers = new Map();
+    const changes = [];
     for (const info of frame.peers) {
       const previous = old.get(info.id);
       old.delete(info.id);
@@ -317,8 +318,12 @@ export class Call extends EventTarget {
       const peer = { ...info, link: null };
       this.peers.set(peer.id, peer);
       // Quiet: people already here when I arrive are not news.
-      this.#emit("peer", { peer, change: previous ? "update" : "join", quiet: !rejoined });
+      changes.push({ peer, change: previous ? "update" : "join", quiet: !rejoined });
     }
+    // The offers first: the browser makes them while the page shows everyone (their tiles,
+    // the chat's history), which takes a while and is not on the way to the first picture.
+    for (const peer of this.peers.values()) if (this.calls(peer)) this.#connect(peer).offer();
+    for (const change of changes) this.#emit("peer", change);
     for (const gone of old.values()) {
       gone.link?.close();
       this.#emit("peer", { peer: gone, change: "leave" });
@@ -328,7 +333,6 @@ export class Call extends EventTarget {
     this.#emit("welcome", { me: this.me, history: frame.history ?? [], limits: frame.limits ?? null, rejoined });
     this.#sentState = null; // the server's record of me may be new: tell it again
     this.sendState();
-    for (const peer of this.peers.values()) if (this.calls(peer)) this.#connect(peer).offer();
   }
 
   /**

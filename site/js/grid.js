@@ -156,6 +156,8 @@ class Tile {
 export class Grid {
   /** Tiles by key: the peer id for a camera, `<id>:screen` for a screen. */
   #tiles = new Map();
+  /** The animation frame that lays the tiles out, once asked for. */
+  #layoutFrame = 0;
 
   constructor(container, stage) {
     this.container = container;
@@ -208,7 +210,7 @@ export class Grid {
     // Screens first (they lead the spotlight), then cameras in arrival order, mine first.
     if (tile.screen) this.container.prepend(tile.el);
     else this.container.append(tile.el);
-    this.#layout();
+    this.#layoutSoon();
     return tile;
   }
 
@@ -218,7 +220,20 @@ export class Grid {
     tile.video.srcObject = null;
     tile.el.remove();
     this.#tiles.delete(key);
-    this.#layout();
+    this.#layoutSoon();
+  }
+
+  /**
+   * Lays the tiles out before the next paint, once however many came and went meanwhile:
+   * measuring the stage right after adding a tile would make the browser lay out the whole
+   * page there and then, once per tile (a welcome adds everyone's at once, on the way to the
+   * first picture).
+   */
+  #layoutSoon() {
+    this.#layoutFrame ||= requestAnimationFrame(() => {
+      this.#layoutFrame = 0;
+      this.#layout();
+    });
   }
 
   #layout() {

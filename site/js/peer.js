@@ -28,19 +28,27 @@ export const canCall = typeof globalThis.RTCPeerConnection === "function";
  * in the server's settings must cost that entry, not the call.
  */
 export function usableIceServers(iceServers) {
-  if (!canCall) return iceServers;
+  // One connection tries them all; only when the browser refuses that is each URL tried alone
+  // (every try makes an RTCPeerConnection, which costs the page a few milliseconds).
+  if (!canCall || !refusal(iceServers)) return iceServers;
   const accepted = (server, url) => {
-    try {
-      new RTCPeerConnection({ iceServers: [{ ...server, urls: url }] }).close();
-      return true;
-    } catch (error) {
-      console.warn(`this browser refuses the ICE server ${url}:`, error.message);
-      return false;
-    }
+    const error = refusal([{ ...server, urls: url }]);
+    if (error) console.warn(`this browser refuses the ICE server ${url}:`, error.message);
+    return !error;
   };
   return iceServers
     .map((server) => ({ ...server, urls: [server.urls].flat().filter((url) => accepted(server, url)) }))
     .filter((server) => server.urls.length > 0);
+}
+
+/** Why this browser refuses these ICE servers (the error it throws), or null if it takes them. */
+function refusal(iceServers) {
+  try {
+    new RTCPeerConnection({ iceServers }).close();
+    return null;
+  } catch (error) {
+    return error;
+  }
 }
 
 export class PeerLink extends EventTarget {
@@ -70,19 +78,12 @@ export class PeerLink extends EventTarget {
     this.polite = polite;
     this.media = media;
     this.sendSignal = send;
-    const pc = (this.pc = new RTCPeerConnection(config));
+    // One transport for everything from the start ("max-bundle"): the default gathers one per
+    // kind until the answer says bundle, which doubles the candidates to gather, signal through
+    // the room and check before the first picture. Every browser that can call bundles.
+    const pc = (this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", ...config }));
 
-    pc.onnegotiationneeded = async () => {
-      try {
-        this.#makingOffer = true;
-        await pc.setLocalDescription();
-        this.#sendDescription();
-      } catch (error) {
-        console.warn("offer failed", error);
-      } finally {
-        this.#makingOffer = false;
-      }
-    };
+    pc.onnegotiationneeded = () => this.#makeOffer();
     pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.#send({ candidate: candidate.toJSON() });
     };
@@ -118,7 +119,13 @@ export class PeerLink extends EventTarget {
     return this.pc.connectionState;
   }
 
-  /** Starts the call from this side: adds the mic and camera (which triggers the offer). */
+  /**
+   * Starts the call from this side: adds the mic and camera and makes the offer at once, rather
+   * than in the negotiationneeded event, which waits for whatever else the page does in this
+   * task (a welcome also builds everyone's tiles): the browser makes the offer meanwhile. It
+   * fires no negotiationneeded for what this offer covers (the event waits for a stable
+   * signaling state, and checks again then).
+   */
   offer() {
     for (const kind of KINDS) {
       this.main[kind] = this.pc.addTransceiver(this.media.track(kind) ?? kind, {
@@ -127,6 +134,19 @@ export class PeerLink extends EventTarget {
       });
     }
     this.setScreen(this.media.screen);
+    this.#makeOffer();
+  }
+
+  async #makeOffer() {
+    try {
+      this.#makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.#sendDescription();
+    } catch (error) {
+      console.warn("offer failed", error);
+    } finally {
+      this.#makingOffer = false;
+    }
   }
 
   /** Handles signal data from the other side, one message at a time, in order. */

@@ -20,9 +20,12 @@ const SCRIPT_NAME = "room";
  * @param {number} [options.inspectorPort] open V8's inspector here (bench/profile.mjs)
  * @param {boolean} [options.liftLimits] lift the limits per network and per room
  *   (wrangler.toml `[[ratelimits]]`): for browsers, which all come from 127.0.0.1
+ * @param {string} [options.site] serve the site from this directory instead of `site/` (another
+ *   revision's web client, for bench/call-setup.mjs's comparisons)
  */
-export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, persistTo, inspectorPort, liftLimits = false } = {}) {
+export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, persistTo, inspectorPort, liftLimits = false, site } = {}) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
+  if (site) workerOptions.assets.directory = site;
   // On any address but loopback Miniflare listens on `port` there and on a port of its own on
   // loopback, whose URL is the one it reports: the other port must be known beforehand.
   const loopback = host === "127.0.0.1";
