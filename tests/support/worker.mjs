@@ -20,8 +20,10 @@ const SCRIPT_NAME = "room";
  * @param {number} [options.inspectorPort] open V8's inspector here (bench/profile.mjs)
  * @param {boolean} [options.liftLimits] lift the limits per network and per room
  *   (wrangler.toml `[[ratelimits]]`): for browsers, which all come from 127.0.0.1
+ * @param {object[]} [options.extraWorkers] more workers beside Room's, in Miniflare 4's shape
+ *   (bench/lib/lobby.mjs drives the lobby's objects from one inside workerd)
  */
-export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, persistTo, inspectorPort, liftLimits = false } = {}) {
+export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, persistTo, inspectorPort, liftLimits = false, extraWorkers = [] } = {}) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
   // On any address but loopback Miniflare listens on `port` there and on a port of its own on
   // loopback, whose URL is the one it reports: the other port must be known beforehand.
@@ -33,7 +35,7 @@ export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, per
   // Wrangler hands out worker options in Miniflare 4's shape; Miniflare 5 converts them itself.
   // Miniflare 5 takes the modules as a list, not as rules.
   const { modulesRules: _rules, ...options } = workerOptions;
-  const mf = new Miniflare(convertV4MiniflareOptions({
+  const room = {
     ...options,
     name: SCRIPT_NAME,
     rootPath: ROOT,
@@ -42,12 +44,18 @@ export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, per
       { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
     ],
     bindings: { ...workerOptions.bindings, ...vars },
+  };
+  const shared = {
     host,
     port,
     // Durable Object storage lands in `<persistTo>/do/<script>-<class>/`.
     resourcePersistencePath: persistTo,
     inspectorPort,
-  }));
+  };
+  // Room's worker comes first: it is the one that answers on `port`.
+  const mf = new Miniflare(
+    convertV4MiniflareOptions(extraWorkers.length ? { ...shared, workers: [room, ...extraWorkers] } : { ...room, ...shared }),
+  );
   const url = await mf.ready;
   const base = loopback ? url.href.replace(/\/$/, "") : `http://${host}:${port}`;
   const wsUrl = base.replace(/^http/, "ws");
