@@ -1,14 +1,20 @@
 // The call: the video grid, the controls, the chat, a banner while the connection is lost, a
 // warning when my network address cannot be hidden, and a note when this browser cannot make
 // calls (chat-only: no camera, microphone or screen controls, and tiles that say so).
+// Hosts and everyone: the participants panel (participants.js), raised hands, reactions, the
+// lock, the waiting page while I knock at a locked room, hosts' notices of knocks (knocks.js),
+// and what a host did to me (muted me, asked me to unmute, lowered my hand).
 // One Call at a time; events from a call that has ended are ignored. While in a call, the
 // tab's title and address are the room's.
 import { Call } from "./call.js";
 import { ChatPanel } from "./chat.js";
-import { $, el, switchButton, toast } from "./dom.js";
+import { $, el, personName, switchButton, toast } from "./dom.js";
 import { isolate, plural } from "./format.js";
 import { Grid, ME } from "./grid.js";
+import { KnockNotices } from "./knocks.js";
 import { pageAddress, roomLink } from "./names.js";
+import { ParticipantsPanel } from "./participants.js";
+import { reactionsMenu } from "./reactions.js";
 
 // Who is talking: a ring around the tile while the audio a connection receives is loud enough.
 const SPEAKING_LEVEL = 0.03;
@@ -18,6 +24,9 @@ const CHAT_ONLY = "Chat only";
 /** Why a control is off: the browser gives the page no camera or microphone, or no screen. */
 const NO_CAPTURE = "This browser gives this page no camera or microphone.";
 const NO_SCREEN = "This browser cannot share the screen.";
+
+/** The room's refusals of a name (docs/protocol.md): in a call, for the rename form. */
+const NICK_REFUSALS = new Set(["bad_nick", "nick_taken"]);
 
 export class CallView {
   #media;
@@ -49,6 +58,9 @@ export class CallView {
       return false;
     },
   );
+  #people;
+  #knocks = new KnockNotices((type, id) => this.#call?.act(type, id));
+  #reactions = reactionsMenu({ button: $("#react-btn"), menu: $("#react-menu") }, (emoji) => this.#call?.react(emoji));
 
   /**
    * @param {import("./media.js").LocalMedia} media
@@ -60,6 +72,27 @@ export class CallView {
   constructor(media, { onLeave }) {
     this.#media = media;
     this.#onLeave = onLeave;
+    // One side panel at a time, chat or people: the videos keep their room.
+    this.#people = new ParticipantsPanel(
+      {
+        panel: $("#people"),
+        toggle: $("#people-btn"),
+        close: $("#people-close"),
+        title: $("#people-title"),
+        list: $("#people-list"),
+        waiting: $("#waiting"),
+        waitingList: $("#waiting-list"),
+        hostTools: $("#host-tools"),
+        muteAll: $("#mute-all"),
+        lock: $("#lock-btn"),
+        badge: $("#people-waiting"),
+      },
+      media,
+      (open) => open && this.#chat.setOpen(false),
+    );
+    $("#chat-btn").addEventListener("click", () => this.#chat.isOpen && this.#people.setOpen(false));
+    $("#hand-btn").addEventListener("click", () => this.#call?.me && this.#call.raiseHand(this.#call.me.hand == null));
+    $("#knock-cancel").addEventListener("click", () => this.#call?.leave());
 
     $("#mic-btn").addEventListener("click", () => media.setEnabled("audio", !media.live("audio")));
     $("#cam-btn").addEventListener("click", () => media.setEnabled("video", !media.live("video")));
@@ -121,6 +154,8 @@ export class CallView {
     this.#call = current;
     this.#showChatOnly(!current.webrtc);
     chat.clear();
+    this.#people.setOpen(false);
+    this.#people.follow(current);
     // Chat-only, the chat is all there is: it opens on a narrow screen too.
     chat.setOpen(matchMedia("(min-width: 900px)").matches || !current.webrtc);
     if (!chat.isOpen) $("#mic-btn").focus();
@@ -131,8 +166,11 @@ export class CallView {
     this.#updateControls();
     const on = (type, handler) => current.addEventListener(type, ({ detail }) => this.#call === current && handler(detail));
 
+    on("waiting", () => this.#showWaiting(true));
     on("welcome", ({ me: you, history: past, rejoined, limits }) => {
-      grid.camera(ME)?.setNick(you.nick, you.id);
+      this.#showWaiting(false);
+      this.#showMe(you);
+      this.#showLock(current.locked);
       if (limits?.maxChatChars) $("#chat-input").maxLength = limits.maxChatChars;
       for (const frame of past) chat.message(frame, frame.from === you.id);
       if (!rejoined) chat.notice(...(isPrivate ? ["You joined the private room."] : ["You joined ", el("bdi", {}, room), "."]));
@@ -158,6 +196,7 @@ export class CallView {
         if (!quiet) chat.presence("join", peer);
       }
       tile.setNick(peer.nick);
+      tile.setHand(peer.hand != null);
       tile.setMuted(peer.muted);
       if (peer.muted) tile.setSpeaking(false);
       tile.setCamera(peer.camera);
@@ -174,8 +213,40 @@ export class CallView {
     });
     on("link", ({ peer, state }) => grid.camera(peer.id)?.setConnection(state));
     on("chat", (frame) => chat.message(frame, frame.from === current.me?.id));
+    on("me", ({ me }) => this.#showMe(me));
+    on("renamed", ({ person, was }) => {
+      if (person === current.me) {
+        this.#people.closeRename();
+        chat.notice("You are now ", el("bdi", {}, person.nick), ".");
+      } else {
+        chat.notice(personName(was, person.id), " is now ", el("bdi", {}, person.nick), ".");
+      }
+    });
+    on("hand", ({ person, by }) => {
+      const mine = person === current.me;
+      if (person.hand != null && !mine) chat.notice(personName(person.nick, person.id), " raised their hand.");
+      if (person.hand == null && mine && by && by !== person) toast([nameOf(by), " lowered your hand."]);
+    });
+    on("host", ({ person, by }) => {
+      if (person === current.me) toast(person.host ? "You are now a host." : "You are no longer a host.", "ok");
+      else if (person.host) chat.notice(personName(person.nick, person.id), by ? " is now a host." : " is now the host.");
+    });
+    on("moderated", ({ by, what }) => toast([nameOf(by), what === "mute" ? " muted you." : " stopped your screen share."]));
+    on("ask-unmute", ({ by }) =>
+      toast([nameOf(by), " asks you to unmute."], "info", 15_000, [{ text: "Unmute", label: "Unmute my microphone", run: () => media.setEnabled("audio", true) }]),
+    );
+    on("room", ({ locked, by }) => {
+      this.#showLock(locked);
+      if (by) chat.notice(personName(by.nick, by.id), locked ? " locked the room." : " unlocked the room.");
+      else chat.notice(locked ? "The room is locked." : "The room unlocked itself: no host was left.");
+    });
+    on("knocks", () => this.#knocks.sync(current.knocks));
+    on("reaction", ({ person, emoji }) => grid.camera(person === current.me ? ME : person.id)?.react(emoji));
     on("status", (status) => this.#showConnection(status));
-    on("error", (frame) => toast(frame.message || frame.code, "error"));
+    on("error", (frame) => {
+      if (NICK_REFUSALS.has(frame.code) && this.#people.renaming) this.#people.renameFailed(frame.message);
+      else toast(frame.message || frame.code, "error");
+    });
     on("ended", ({ message, refusal }) => this.#leave(message, refusal));
     current.start();
     this.#speaking = setInterval(() => this.#showSpeaking(current), 300);
@@ -208,9 +279,41 @@ export class CallView {
     }
   }
 
+  /**
+   * Shows the page for knocking at a locked room (`waiting`), or the call; the focus goes to
+   * Cancel, and from there to the call's first control once let in.
+   */
+  #showWaiting(waiting) {
+    const wasWaiting = !$("#knock-wait").hidden;
+    $("#knock-wait").hidden = !waiting;
+    this.#view.toggleAttribute("data-waiting", waiting);
+    if (waiting) $("#knock-cancel").focus();
+    else if (wasWaiting && this.#call) $("#mic-btn").focus();
+  }
+
+  /** My name on my tile, my raised hand there and on the Raise hand button. */
+  #showMe(me) {
+    const tile = this.#grid.camera(ME);
+    tile?.setNick(me.nick, me.id);
+    tile?.setHand(me.hand != null);
+    this.#grid.screen(ME)?.setNick(me.nick, me.id);
+    showHand(me.hand != null);
+  }
+
+  #showLock(locked) {
+    $("#room-locked").hidden = !locked;
+  }
+
   #leave(message, refusal) {
     this.#call = null;
     clearInterval(this.#speaking);
+    this.#showWaiting(false);
+    this.#showLock(false);
+    this.#knocks.clear();
+    this.#reactions.close();
+    this.#people.follow(null);
+    this.#people.setOpen(false);
+    showHand(false);
     if (this.#settings.open) this.#settings.close();
     this.#media.stopScreen();
     this.#grid.clear();
@@ -227,7 +330,8 @@ export class CallView {
   #showConnection({ state, retryAt }) {
     const banner = $("#conn-banner");
     clearInterval(this.#countdown);
-    if (state === "open" || state === "ended") {
+    // Knocking, the room answered too: there is nothing to reconnect.
+    if (state === "open" || state === "ended" || state === "knocking") {
       banner.hidden = true;
       // Only a call we were in can be back: "open" comes before the first welcome is handled.
       if (this.#wasReconnecting && state === "open" && this.#call?.me) toast("Reconnected.", "ok", 2500);
@@ -268,4 +372,16 @@ export class CallView {
 function offerIf(button, possible, why) {
   button.disabled = !possible;
   button.title = possible ? "" : why;
+}
+
+/** The Raise hand button, pressed while my hand is up. */
+function showHand(raised) {
+  const hand = $("#hand-btn");
+  hand.setAttribute("aria-pressed", String(raised));
+  hand.classList.toggle("active", raised);
+}
+
+/** A person's name and tag, or "A host" when the room does not know them (any more). */
+function nameOf(person) {
+  return person ? personName(person.nick, person.id) : "A host";
 }

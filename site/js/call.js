@@ -8,10 +8,18 @@
 // Events (CustomEvent detail in parentheses):
 //   "welcome" ({ me, history, limits, rejoined }: rejoined after a reconnect)   "count" ({ count })
 //   "peer" ({ peer, change: "join" | "update" | "leave", quiet }) "chat" (the chat frame)
+//   "me" ({ me }: my record changed: name, hand, host role, or a host's mute)
 //   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
 //   "status" (socket status, see socket.js and signaling.js)   "error" (an error frame)
+//   "waiting" (the room is locked: I wait at its door until a host lets me in or not)
+//   "knocks" (who knocks changed, see `knocks`; for hosts)   "room" ({ locked, by })
+//   "renamed" ({ person, was })   "hand" ({ person, by })   "host" ({ person, by })
+//   "moderated" ({ by, what: "mute" | "screen" }: a host turned my microphone or share off)
+//   "ask-unmute" ({ by })   "reaction" ({ person, emoji })
 //   "ended" ({ message, refusal }: the call is over; message is null after Leave, refusal is
 //   the error code when the room refused to let us in, such as "nick_taken")
+// A person (`person`, `by`) is my record or another's; `by` is null when the room itself did
+// it, or when that host has left since.
 //
 // A browser without WebRTC takes part chat-only: it joins saying so (`webrtc: false`), makes
 // no connections and sends no media state, and nobody offers it a connection. The others'
@@ -23,6 +31,7 @@
 // relay.
 import { PeerLink, canCall, usableIceServers } from "./peer.js";
 import { RoomSocket } from "./signaling.js";
+import { browserKey } from "./storage.js";
 
 /**
  * Joining gives up after this many attempts in a row whose socket never opened (a few
@@ -43,8 +52,17 @@ const ICE_REFRESH_LEAD_MS = 60_000;
 const ICE_REFRESH_GAP_MS = 30_000;
 
 export class Call extends EventTarget {
-  /** { id, nick } once welcomed. */
+  /**
+   * My record as the others see it, once welcomed: { id, nick, host, hand, … }. Its media state
+   * is only what the room last heard: `media` is the truth of my own.
+   */
   me = null;
+  /** Whether the room is locked: newcomers knock and a host lets them in. */
+  locked = false;
+  /** Whether I am waiting at a locked room's door. */
+  waiting = false;
+  /** For a host, who is knocking, by id: { id, nick }. Empty for everyone else. */
+  knocks = new Map();
   /** Whether this browser can make calls; without WebRTC I am here chat-only. */
   webrtc = canCall;
   /** Other people by id: { id, nick, muted, camera, screen, joinedAt, link }. */
@@ -77,7 +95,8 @@ export class Call extends EventTarget {
      * address instead of mine. Without a relay (see `hasRelay`) they use every candidate.
      */
     this.hideAddress = hideAddress;
-    this.socket = new RoomSocket(room, () => ({ type: "join", nick: this.nick, private: this.isPrivate, webrtc: this.webrtc }));
+    const browser = browserKey();
+    this.socket = new RoomSocket(room, () => ({ type: "join", nick: this.nick, private: this.isPrivate, webrtc: this.webrtc, browser }));
     this.socket.addEventListener("frame", (e) => this.#onFrame(e.detail));
     this.socket.addEventListener("status", (e) => this.#onStatus(e.detail));
 
@@ -105,6 +124,49 @@ export class Call extends EventTarget {
 
   sendChat(text) {
     return this.socket.send({ type: "chat", text });
+  }
+
+  /** Me or another person in the room, by id; null for nobody (or nobody still here). */
+  person(id) {
+    return id === this.me?.id ? this.me : (this.peers.get(id) ?? null);
+  }
+
+  raiseHand(raised) {
+    return this.socket.send({ type: "hand", raised });
+  }
+
+  /** One of the reactions (reactions.js). */
+  react(emoji) {
+    return this.socket.send({ type: "react", emoji });
+  }
+
+  rename(nick) {
+    return this.socket.send({ type: "nick", nick });
+  }
+
+  /**
+   * A host's action on one person: "admit" or "deny" (a knocker), "remove", "mute",
+   * "stop_screen", "ask_unmute". The room refuses it from anyone but a host.
+   */
+  act(type, id) {
+    return this.socket.send({ type, id });
+  }
+
+  lowerHand(id) {
+    return this.socket.send({ type: "hand", raised: false, id });
+  }
+
+  /** Makes someone a host, or (my own id, false) gives the role up. */
+  setHost(id, host) {
+    return this.socket.send({ type: "host", id, host });
+  }
+
+  muteAll() {
+    return this.socket.send({ type: "mute_all" });
+  }
+
+  lock(locked) {
+    return this.socket.send({ type: "lock", locked });
   }
 
   /**
@@ -139,6 +201,7 @@ export class Call extends EventTarget {
   #finish(message, refusal = null) {
     if (this.#over) return;
     this.#over = true;
+    this.waiting = false;
     clearTimeout(this.#iceTimer);
     this.media.removeEventListener("track", this.onTrack);
     this.media.removeEventListener("screen", this.onScreen);
@@ -191,12 +254,30 @@ export class Call extends EventTarget {
       case "signal":
         return this.#onSignal(frame.from, frame.data);
       case "state":
-      case "nick": {
-        const peer = this.peers.get(frame.id);
-        if (!peer) return;
-        for (const key of ["muted", "camera", "screen", "nick"]) if (key in frame) peer[key] = frame[key];
-        return this.#emit("peer", { peer, change: "update" });
+      case "nick":
+      case "hand":
+      case "host":
+        return this.#onRecord(frame);
+      case "ask_unmute":
+        return this.#emit("ask-unmute", { by: this.person(frame.by) });
+      case "reaction": {
+        const person = this.person(frame.from);
+        return person && this.#emit("reaction", { person, emoji: frame.emoji });
       }
+      case "room":
+        // Only for members: a knocker learns whether the room is locked from its welcome.
+        if (!this.me) return;
+        this.locked = frame.locked;
+        return this.#emit("room", { locked: frame.locked, by: this.person(frame.by) });
+      case "knocking":
+        this.waiting = true;
+        return this.#emit("waiting", {});
+      case "knock":
+        this.knocks.set(frame.id, { id: frame.id, nick: frame.nick });
+        return this.#emit("knocks", {});
+      case "knock_ended":
+        this.knocks.delete(frame.id);
+        return this.#emit("knocks", {});
       case "chat":
         return this.#emit("chat", frame);
       case "ice":
@@ -205,8 +286,9 @@ export class Call extends EventTarget {
         for (const peer of this.peers.values()) peer.link?.setIceServers(this.#ice.iceServers);
         return;
       case "error":
-        // Refused before we were in (a full room, a bad name): there is no call to go on with.
-        if (!this.#welcomed) {
+        // Refused before we were in (a full room, a bad name, a knock turned away), or removed
+        // by a host (the message names them): there is no call to go on with.
+        if (!this.#welcomed || frame.code === "removed") {
           this.socket.stop();
           return this.#finish(sentence(frame.message), frame.code);
         }
@@ -217,7 +299,10 @@ export class Call extends EventTarget {
   #onWelcome(frame) {
     const rejoined = this.#welcomed;
     this.#welcomed = true;
+    this.waiting = false;
     this.me = frame.you;
+    this.locked = Boolean(frame.locked);
+    this.knocks = new Map((frame.knocking ?? []).map(({ id, nick }) => [id, { id, nick }]));
     this.#setIce(frame.ice);
     // Whatever happened while we were away (the others may have seen us leave and come back,
     // or seen nothing at all), start every connection over from this side: the others replace
@@ -239,10 +324,50 @@ export class Call extends EventTarget {
       this.#emit("peer", { peer: gone, change: "leave" });
     }
     this.#emit("count", { count: frame.count });
+    this.#emit("knocks", {});
     this.#emit("welcome", { me: this.me, history: frame.history ?? [], limits: frame.limits ?? null, rejoined });
     this.#sentState = null; // the server's record of me may be new: tell it again
     this.sendState();
     for (const peer of this.peers.values()) if (this.calls(peer)) this.#connect(peer).offer();
+  }
+
+  /**
+   * A change to someone's record, mine included: media state, name, hand or host role. A host
+   * turning my microphone or screen share off is carried out here, as if I had pressed the
+   * button: the room has already told everyone, and the others no longer play my sound.
+   */
+  #onRecord(frame) {
+    const person = this.person(frame.id);
+    if (!person) return;
+    const was = { ...person };
+    if (frame.type === "hand") person.hand = frame.hand;
+    else for (const key of ["muted", "camera", "screen", "nick", "host"]) if (key in frame) person[key] = frame[key];
+    const by = this.person(frame.by);
+    const mine = person === this.me;
+    if (mine) {
+      this.nick = person.nick; // a new join (no resume) keeps the new name
+      this.#emit("me", { me: person });
+      // Only hosts hear of knocks: those I knew of will not be told to end.
+      if (was.host && !person.host) {
+        this.knocks.clear();
+        this.#emit("knocks", {});
+      }
+    } else {
+      this.#emit("peer", { peer: person, change: "update" });
+    }
+    if (person.nick !== was.nick) this.#emit("renamed", { person, was: was.nick });
+    if (person.hand !== was.hand) this.#emit("hand", { person, by });
+    if (person.host !== was.host) this.#emit("host", { person, by });
+    if (mine && frame.type === "state" && frame.by) {
+      if (frame.muted && this.media.live("audio")) {
+        this.media.setEnabled("audio", false);
+        this.#emit("moderated", { by, what: "mute" });
+      }
+      if (!frame.screen && this.media.screen) {
+        this.media.stopScreen();
+        this.#emit("moderated", { by, what: "screen" });
+      }
+    }
   }
 
   #setIce(ice) {

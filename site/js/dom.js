@@ -47,14 +47,41 @@ export function personName(nick, id) {
   return el("span", { class: "person" }, el("bdi", { class: "nick" }, nick), " ", el("span", { class: "tag" }, idTag(id)));
 }
 
-/** A short message in the corner that goes away by itself. */
-export function toast(message, kind = "info", ms = 5000) {
-  const node = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+/**
+ * A short message in the corner (text, or an array of text and elements) that goes away by
+ * itself after `ms` (0: only when dismissed). `actions` are buttons in it, `{ text, label,
+ * run }` (label: the accessible name, when the text alone does not say enough); each
+ * dismisses it. It never takes the focus, and when it goes while it holds the focus (someone
+ * tabbed to a button in it), the focus goes back to where it came from. Returns the function
+ * that dismisses it.
+ */
+export function toast(message, kind = "info", ms = 5000, actions = []) {
+  const buttons = actions.map(({ text, label, run }) => {
+    const button = el("button", { type: "button", class: "secondary small", "aria-label": label }, text);
+    button.addEventListener("click", () => {
+      dismiss();
+      run();
+    });
+    return button;
+  });
+  const text = el("span", { class: "toast-text" }, ...[message].flat());
+  const node = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+  if (buttons.length) node.append(el("div", { class: "toast-actions" }, ...buttons));
   $("#toasts").append(node);
-  setTimeout(() => {
+  let cameFrom = null;
+  node.addEventListener("focusin", ({ relatedTarget }) => {
+    if (!node.contains(relatedTarget)) cameFrom = relatedTarget;
+  });
+  let timer = ms ? setTimeout(dismiss, ms) : 0;
+  function dismiss() {
+    if (timer === -1) return;
+    clearTimeout(timer);
+    timer = -1;
+    if (node.contains(document.activeElement) && cameFrom?.isConnected) cameFrom.focus();
     node.classList.add("leaving");
     setTimeout(() => node.remove(), 300);
-  }, ms);
+  }
+  return dismiss;
 }
 
 /** Shows a two-state button as on or off: icon, accessible name, visible label if any. */

@@ -12,6 +12,9 @@ export const ME = "me";
 const GAP = 10;
 const RATIO = 16 / 9;
 
+/** How long a reaction floats over its sender's tile. */
+const REACTION_MS = 3000;
+
 const CONNECTION_TEXT = {
   new: "Connecting…",
   connecting: "Connecting…",
@@ -42,12 +45,14 @@ class Tile {
     this.mutedIcon = icon("mic-off", "Muted");
     this.mutedIcon.classList.add("muted-indicator");
     this.status = el("div", { class: "tile-status" });
+    this.hand = el("span", { class: "hand", role: "img", "aria-label": "Hand raised", hidden: true }, "✋");
     this.el = el(
       "figure",
       { class: "tile", "data-kind": screen ? "screen" : "camera", "data-local": local },
       this.video,
       el("div", { class: "avatar", "aria-hidden": "true" }, this.initial),
       this.status,
+      this.hand,
       el("figcaption", { class: "label" }, local || screen ? "" : this.conn, this.name, this.tag, screen ? "" : this.mutedIcon),
     );
     if (!local) this.el.dataset.peer = peer;
@@ -92,9 +97,25 @@ class Tile {
     });
   }
 
+  /**
+   * Shows whether the person is muted, and plays their sound only if not: so a host's mute
+   * holds even against a client that goes on sending sound (the room's record says muted).
+   */
   setMuted(muted) {
     this.mutedIcon.toggleAttribute("hidden", !muted); // an <svg> has no .hidden property
     this.el.toggleAttribute("data-muted", muted);
+    if (!this.local) this.video.muted = muted;
+  }
+
+  setHand(raised) {
+    this.hand.hidden = !raised;
+  }
+
+  /** Floats a reaction over the tile for a few seconds. */
+  react(emoji) {
+    const float = el("span", { class: "reaction" }, emoji);
+    this.el.append(float);
+    setTimeout(() => float.remove(), REACTION_MS);
   }
 
   setCamera(on) {

@@ -191,7 +191,7 @@ export class LobbyView {
   }
 
   #renderRooms(rooms) {
-    const items = rooms.map(({ name, count }) => {
+    const items = rooms.map(({ name, count, locked }) => {
       const join = el("button", { type: "button", class: "secondary small", "aria-label": `Join ${name}` }, "Join");
       join.addEventListener("click", () => {
         this.#roomInput.value = name;
@@ -201,6 +201,8 @@ export class LobbyView {
         "li",
         { "data-room": name },
         el("bdi", { class: "room-name" }, name),
+        // Locked: joining knocks, and a host of the room lets you in (or not).
+        locked ? el("span", { class: "room-locked", title: "Locked: a host lets you in" }, icon("lock", "locked")) : "",
         el("span", { class: "room-count", "data-count": count, title: plural(count, "person", "people") }, icon("users"), String(count)),
         join,
       );

@@ -3,7 +3,7 @@
 import { ReconnectingSocket } from "./socket.js";
 
 /**
- * @param {(rooms: {name: string, count: number}[]) => void} onRooms
+ * @param {(rooms: {name: string, count: number, locked: boolean}[]) => void} onRooms
  * @param {(state: "connecting" | "live" | "reconnecting") => void} onState
  * @returns {() => void} stops watching
  */

@@ -1,8 +1,9 @@
 // The room's websocket: joins, and after a drop (socket.js reconnects) joins again with the
 // `resume` token of the last welcome, so the server gives back the same id.
 //
-// Events: those of ReconnectingSocket ("frame", "status"), and one more status state, "open":
-// the room welcomed us (this resets the backoff).
+// Events: those of ReconnectingSocket ("frame", "status"), and two more status states: "open",
+// the room welcomed us, and "knocking", the room is locked and we wait at its door for a host
+// (either resets the backoff: the room answered).
 import { ReconnectingSocket } from "./socket.js";
 
 /**
@@ -15,6 +16,10 @@ const FINAL = new Map([
   [4002, "The room disconnected you for sending too much."],
   [4003, "You were removed from the room."],
   [4004, "You joined this room from another tab or window."],
+  // A knock that ended: an error frame naming the host usually says it first.
+  [4007, "A host did not let you in."],
+  [4008, "Too many people are waiting to get into this room: try again in a minute."],
+  [4009, "Nobody let you in."],
 ]);
 
 export class RoomSocket extends ReconnectingSocket {
@@ -31,10 +36,10 @@ export class RoomSocket extends ReconnectingSocket {
     });
     // Added before anyone else's listener: "open" is announced before the welcome is handed on.
     this.addEventListener("frame", ({ detail: frame }) => {
-      if (frame.type !== "welcome") return;
-      this.resume = frame.resume;
+      if (frame.type !== "welcome" && frame.type !== "knocking") return;
+      if (frame.type === "welcome") this.resume = frame.resume;
       this.settled();
-      this.dispatchEvent(new CustomEvent("status", { detail: { state: "open" } }));
+      this.dispatchEvent(new CustomEvent("status", { detail: { state: frame.type === "welcome" ? "open" : "knocking" } }));
     });
   }
 

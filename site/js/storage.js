@@ -1,5 +1,5 @@
-// What the page remembers across visits (name, devices, mic and camera on or off), under
-// `room.<key>` in localStorage, as JSON.
+// What the page remembers across visits (name, devices, mic and camera on or off, the
+// browser's key for the rooms), under `room.<key>` in localStorage, as JSON.
 
 /** localStorage that never throws (it can in private windows or when storage is off). */
 export const store = {
@@ -19,3 +19,16 @@ export const store = {
     }
   },
 };
+
+/**
+ * This browser's key for the rooms (`join`'s `browser`): 32 random hex digits, made once and
+ * kept, so that a room can keep out a browser a host removed (best effort: clearing storage
+ * makes a new one).
+ */
+export function browserKey() {
+  const kept = store.get("browser", "");
+  if (/^[0-9a-f]{32}$/.test(kept)) return kept;
+  const key = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  store.set("browser", key);
+  return key;
+}

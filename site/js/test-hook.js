@@ -4,9 +4,10 @@
 /** @param {() => import("./call.js").Call | null} currentCall the call in progress, if any */
 export function exposeTestHook(currentCall) {
   window.room = {
+    /** "lobby", "joining", "knocking" (waiting at a locked room's door) or "in-call". */
     get state() {
       const call = currentCall();
-      return call ? (call.me ? "in-call" : "joining") : "lobby";
+      return call ? (call.me ? "in-call" : call.waiting ? "knocking" : "joining") : "lobby";
     },
     get me() {
       return currentCall()?.me ?? null;

@@ -113,17 +113,23 @@ pub(super) fn lock(
     if locked == room.locked {
         return Ok(Outcome::default());
     }
-    let by = Some(me.peer.id.as_str());
     let mut outcome = Outcome {
         lock: Some(locked),
         ..Outcome::default()
-    }
-    .send(Target::Everyone, ServerFrame::Room { locked, by });
+    };
     if !locked {
         // Unlocking opens the door to everyone waiting.
         let members: Vec<&Member> = room.others.iter().copied().chain([me]).collect();
         let_in(&room.knocking, &members, false, &mut outcome, limits, io);
     }
+    // Those just let in learn that the room is open from their welcome; the rest first.
+    let let_in: Vec<String> = outcome.updates.iter().map(|m| m.peer.id.clone()).collect();
+    let by = Some(me.peer.id.as_str());
+    let told = super::Send {
+        to: Target::AllBut(let_in),
+        frame: ServerFrame::Room { locked, by }.to_json(),
+    };
+    outcome.sends.insert(0, told);
     Ok(outcome)
 }
 

@@ -150,7 +150,7 @@ fn locking_tells_everyone_and_is_stored_and_the_same_state_again_changes_nothing
     assert_eq!(
         frames(&outcome),
         vec![(
-            Target::Everyone,
+            Target::AllBut(vec![]),
             json!({"type": "room", "locked": true, "by": "a"})
         )]
     );
@@ -418,12 +418,11 @@ fn unlocking_lets_everyone_waiting_in_oldest_first_as_far_as_there_is_room() {
         vec![("k3".to_owned(), close::ROOM_FULL)]
     );
     let sends = frames(&outcome);
+    // Those let in hear of the unlock from their welcome, not before it.
+    let let_in = Target::AllBut(vec!["k1".into(), "k2".into()]);
     assert_eq!(
         sends[0],
-        (
-            Target::Everyone,
-            json!({"type": "room", "locked": false, "by": "a"})
-        )
+        (let_in, json!({"type": "room", "locked": false, "by": "a"}))
     );
     // Kim's welcome lists those before her; Ken's lists Kim too, and Kim learns of Ken from
     // his peer_joined, which Ken himself does not get.
