@@ -2,15 +2,18 @@
 //! new one to a random fan-out object) and pushes them the merged public list whenever the hub
 //! hands it a new one. Also answers `/api/rooms` when the edge cache has no fresh copy.
 //!
-//! Its last list is kept in SQLite, so a socket opened after an eviction gets it at once; the
-//! sockets are hibernatable and remember (in their attachments) which list they show, so that
-//! none gets the same list twice in a row.
+//! Its last list is kept in SQLite, so a socket opened after an eviction gets it at once. Every
+//! socket of the object shows that same list (a new socket gets it on connect, every socket
+//! gets each new one), so one comparison with it decides for them all whether a list the hub
+//! hands over is news: no socket gets the same list twice in a row, and no per-socket state is
+//! read (with thousands of hibernatable sockets, reading each one's attachment per list would
+//! be most of the object's work).
 use std::cell::RefCell;
 
 use serde::{Deserialize, Serialize};
 use worker::*;
 
-use super::list::{fingerprint, rooms_frame, Listed};
+use super::list::{rooms_frame, Listed};
 use super::topology::fanout_name;
 use super::{hub, post_json};
 use crate::http;
@@ -43,7 +46,21 @@ pub struct LobbyFanout {
     state: State,
     env: Env,
     /// The list its sockets show; `None` until the hub first hands one.
-    rooms: RefCell<Option<Vec<Listed>>>,
+    shown: RefCell<Option<Shown>>,
+}
+
+/// A list and the frame that carries it to the sockets.
+#[derive(Clone)]
+struct Shown {
+    rooms: Vec<Listed>,
+    frame: String,
+}
+
+impl Shown {
+    fn new(rooms: Vec<Listed>) -> Self {
+        let frame = rooms_frame(&rooms);
+        Self { rooms, frame }
+    }
 }
 
 /// The one row of the `list` table.
@@ -65,7 +82,7 @@ impl DurableObject for LobbyFanout {
         Self {
             state,
             env,
-            rooms: RefCell::new(rooms),
+            shown: RefCell::new(rooms.map(Shown::new)),
         }
     }
 
@@ -88,7 +105,7 @@ impl DurableObject for LobbyFanout {
                 http::json(
                     200,
                     &Public {
-                        rooms: self.current().await?,
+                        rooms: self.current().await?.rooms,
                     },
                 )
             }
@@ -138,45 +155,51 @@ impl DurableObject for LobbyFanout {
 
 impl LobbyFanout {
     async fn accept_socket(&self) -> Result<Response> {
-        let rooms = self.current().await?;
+        let shown = self.current().await?;
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        let frame = rooms_frame(&rooms);
-        send_list(&pair.server, &frame, &fingerprint(&frame));
+        // A socket that is already gone is the runtime's to close: nothing to do here.
+        let _ = pair.server.send_with_str(&shown.frame);
         Response::from_websocket(pair.client)
     }
 
     /// The list as this object has it, or, before the hub ever handed it one (a new object),
     /// as the hub has it now.
-    async fn current(&self) -> Result<Vec<Listed>> {
-        if let Some(rooms) = self.rooms.borrow().clone() {
-            return Ok(rooms);
+    async fn current(&self) -> Result<Shown> {
+        if self.shown.borrow().is_none() {
+            let rooms = hub::rooms(&self.env).await?;
+            // The hub may have pushed meanwhile: a pushed list is never older than the one asked.
+            if self.shown.borrow().is_none() {
+                self.take(rooms)?;
+            }
         }
-        let rooms = hub::rooms(&self.env).await?;
-        // The hub may have pushed meanwhile: a pushed list is never older than the one asked.
-        if self.rooms.borrow().is_none() {
-            self.take(rooms.clone())?;
-        }
-        Ok(rooms)
+        self.shown
+            .borrow()
+            .clone()
+            .ok_or_else(|| Error::RustError("lobby fan-out: no list after taking one".into()))
     }
 
-    /// Sends a new list to every socket whose last frame differs from it, then keeps it. The
+    /// Sends a new list to every socket, unless they all show it already, then keeps it. The
     /// frames go out before the write, so that they never wait for storage.
     fn take(&self, rooms: Vec<Listed>) -> Result<()> {
-        let frame = rooms_frame(&rooms);
-        let print = fingerprint(&frame);
+        let new = Shown::new(rooms);
+        if self
+            .shown
+            .borrow()
+            .as_ref()
+            .is_some_and(|shown| shown.frame == new.frame)
+        {
+            return Ok(());
+        }
         for ws in self.state.get_websockets() {
-            let seen = ws.deserialize_attachment::<String>().ok().flatten();
-            if seen.as_deref() != Some(print.as_str()) {
-                send_list(&ws, &frame, &print);
-            }
+            let _ = ws.send_with_str(&new.frame);
         }
         self.state.storage().sql().exec(
             "INSERT INTO list (id, rooms) VALUES (0, ?)
              ON CONFLICT (id) DO UPDATE SET rooms = excluded.rooms",
-            vec![serde_json::to_string(&rooms)?.into()],
+            vec![serde_json::to_string(&new.rooms)?.into()],
         )?;
-        *self.rooms.borrow_mut() = Some(rooms);
+        *self.shown.borrow_mut() = Some(new);
         Ok(())
     }
 }
@@ -191,11 +214,4 @@ fn load_list(sql: &SqlStorage) -> Result<Option<Vec<Listed>>> {
         .into_iter()
         .next()
         .and_then(|row| serde_json::from_str(&row.rooms).ok()))
-}
-
-/// Sends a list frame and remembers on the socket which list it now shows.
-fn send_list(ws: &WebSocket, frame: &str, print: &str) {
-    if ws.send_with_str(frame).is_ok() {
-        let _ = ws.serialize_attachment(print);
-    }
 }

@@ -16,7 +16,7 @@ use super::list::{fingerprint, Listed, PUBLIC_LIST_MAX};
 use super::merge::{merge_public, Deliveries, Pacer};
 use super::shard::ShardList;
 use super::topology::{Layout, HUB_NAME};
-use super::{fanout, layout, now_ms, post_json, scheduled_at};
+use super::{alarm_by, fanout, layout, now_ms, post_json};
 use crate::http;
 
 /// The hub pushes at most once per this interval: a fan-out object hears at most four lists a
@@ -112,15 +112,8 @@ impl DurableObject for LobbyHub {
             }
         }
         // A shard's list that came in meanwhile may have set an earlier alarm: keep it.
-        let storage = self.state.storage();
-        let retry = now_ms() + PUSH_RETRY_MS;
-        if failed
-            && storage
-                .get_alarm()
-                .await?
-                .is_none_or(|at| at > retry as i64)
-        {
-            storage.set_alarm(scheduled_at(retry)).await?;
+        if failed {
+            alarm_by(&self.state.storage(), now_ms() + PUSH_RETRY_MS).await?;
         }
         Response::empty()
     }
@@ -149,12 +142,10 @@ impl LobbyHub {
         {
             return Ok(());
         }
-        let storage = self.state.storage();
-        if storage.get_alarm().await?.is_none() {
-            let at = self.pacer.borrow().next_push_at(now_ms());
-            storage.set_alarm(scheduled_at(at)).await?;
-        }
-        Ok(())
+        // By the pacer's time, even when a retry is pending later: a fresh change waits for
+        // no failed fan-out object.
+        let at = self.pacer.borrow().next_push_at(now_ms());
+        alarm_by(&self.state.storage(), at).await
     }
 
     fn merged(&self) -> Vec<Listed> {

@@ -245,8 +245,9 @@ pub fn rooms_frame(rooms: &[Listed]) -> String {
     .expect("a list of names and numbers serializes")
 }
 
-/// A short fingerprint of a frame (64-bit FNV-1a, hex), kept on each socket so that a socket
-/// only gets a frame when its list really differs from the last one it got.
+/// A short fingerprint of a list (64-bit FNV-1a of its JSON, hex): what a shard remembers of
+/// the last list the hub took, and the hub of the last list each fan-out object took, so that
+/// only a list that really differs is sent on.
 pub fn fingerprint(frame: &str) -> String {
     format!("{:016x}", fnv1a(frame.as_bytes()))
 }

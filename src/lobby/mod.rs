@@ -56,8 +56,11 @@ pub async fn report_count(env: &Env, report: &Report) -> Result<()> {
 pub async fn public_rooms(env: &Env, url: &Url) -> Result<Response> {
     let key = format!("{}/api/rooms", url.origin().ascii_serialization());
     let cache = Cache::default();
-    if let Some(hit) = cache.get(key.as_str(), false).await? {
-        return Ok(hit);
+    // The cache only spares the objects work: when it fails, the list comes from them.
+    match cache.get(key.as_str(), false).await {
+        Ok(Some(hit)) => return Ok(hit),
+        Ok(None) => {}
+        Err(e) => console_warn!("lobby: cannot read the cached room list: {e}"),
     }
     let mut res = fanout::public_rooms(env, random_fanout(env)).await?;
     if res.status_code() != 200 {
@@ -137,6 +140,15 @@ async fn post_json(stub: &Stub, url: &str, body: String) -> Result<()> {
 
 fn now_ms() -> u64 {
     Date::now().as_millis()
+}
+
+/// Makes sure the object's alarm fires by `at` (ms since the epoch): sets it unless one is
+/// already due sooner.
+async fn alarm_by(storage: &Storage, at: u64) -> Result<()> {
+    if storage.get_alarm().await?.is_none_or(|due| due > at as i64) {
+        storage.set_alarm(scheduled_at(at)).await?;
+    }
+    Ok(())
 }
 
 fn scheduled_at(ms: u64) -> ScheduledTime {

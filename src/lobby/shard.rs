@@ -23,7 +23,7 @@ use super::list::{
     PUBLIC_LIST_MAX,
 };
 use super::topology::shard_name;
-use super::{hub, now_ms, scheduled_at};
+use super::{alarm_by, hub, now_ms, scheduled_at};
 use crate::{http, room};
 
 /// Changes within this window after the first one go to the hub as one list.
@@ -183,12 +183,7 @@ impl Lobby {
         else {
             return Ok(());
         };
-        let storage = self.state.storage();
-        let current = storage.get_alarm().await?;
-        if current.is_none_or(|at| at > wanted as i64) {
-            storage.set_alarm(scheduled_at(wanted)).await?;
-        }
-        Ok(())
+        alarm_by(&self.state.storage(), wanted).await
     }
 
     /// Asks the rooms not heard from for an interval for their count (a batch at a time).
