@@ -21,7 +21,17 @@ export const shardName = (i) => (i === 0 ? "lobby" : `lobby-${i}`);
 /** The name of fan-out object `i`. */
 export const fanoutName = (i) => `lobby-fanout-${i}`;
 
-/** A stub of one lobby object (`className`: Lobby, LobbyHub or LobbyFanout). */
+/** The name of the hub, the one object that merges the shards' lists. */
+export const HUB_NAME = "lobby-hub";
+
+/** Every lobby object of a layout, as [class, name]: the shards, the hub, the fan-out objects. */
+export const lobbyObjects = ({ shards, fanouts }) => [
+  ...Array.from({ length: shards }, (_, i) => ["Lobby", shardName(i)]),
+  ["LobbyHub", HUB_NAME],
+  ...Array.from({ length: fanouts }, (_, i) => ["LobbyFanout", fanoutName(i)]),
+];
+
+/** A stub of one lobby object, by binding (LOBBY, LOBBY_HUB or LOBBY_SOCKETS) and name. */
 export async function lobbyStub(mf, binding, name) {
   const ns = await mf.getDurableObjectNamespace(binding);
   return ns.get(ns.idFromName(name));

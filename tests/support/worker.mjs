@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Client } from "./client.mjs";
 import { freePort } from "./net.mjs";
+import { lobbyObjects } from "./lobby.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SCRIPT_NAME = "room";
@@ -57,6 +58,7 @@ export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, per
     convertV4MiniflareOptions(extraWorkers.length ? { ...shared, workers: [room, ...extraWorkers] } : { ...room, ...shared }),
   );
   const url = await mf.ready;
+  const layout = { shards: Number(room.bindings.LOBBY_SHARDS), fanouts: Number(room.bindings.LOBBY_FANOUT) };
   const base = loopback ? url.href.replace(/\/$/, "") : `http://${host}:${port}`;
   const wsUrl = base.replace(/^http/, "ws");
   return {
@@ -65,7 +67,13 @@ export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, per
     wsUrl,
     /** Forces a hibernation eviction of one room, sockets kept open (no 10 s wait). */
     evictRoom: (name) => evict("Room", name),
-    evictLobby: () => evict("Lobby", "lobby"),
+    /**
+     * Forces a hibernation eviction of every lobby object (each shard, the hub, each fan-out
+     * object: `LOBBY_SHARDS` and `LOBBY_FANOUT` as configured), sockets kept open.
+     */
+    evictLobby: () => Promise.all(lobbyObjects(layout).map(([className, name]) => evict(className, name))),
+    /** Forces a hibernation eviction of one object of `className` (Room, Lobby, LobbyHub, LobbyFanout). */
+    evict,
     /**
      * Connects to `room` and joins as `nick` (`extra`: more join fields; `headers`: for the
      * upgrade); resolves with the client, its welcome and its id.
