@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
-import { sleep } from "../support/wait.mjs";
+import { eventually } from "../support/wait.mjs";
 import { HUB_NAME, shardOf, shardName, fanoutName, lobbyObjects, lobbyStub, shardStubs, report } from "../support/lobby.mjs";
 
 const SHARDS = 3;
@@ -32,20 +32,6 @@ async function openLobby() {
     while (!check(view.last)) view.last = await client.next("rooms", Math.max(1, deadline - Date.now()));
   };
   return view;
-}
-
-/** Polls until `read()` deep-equals `expected`. */
-async function eventually(read, expected, timeoutMs = 6000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const actual = await read();
-    try {
-      return assert.deepEqual(actual, expected);
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(100);
-  }
 }
 
 /** Room names with this prefix, one or more per shard (found by hashing, as the worker does). */

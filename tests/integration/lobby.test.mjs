@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
-import { sleep } from "../support/wait.mjs";
+import { eventually, sleep } from "../support/wait.mjs";
 
 const ADMIN_TOKEN = "lobby-test-token";
 let worker;
@@ -75,20 +75,6 @@ async function publicRooms(prefix = "") {
   assert.equal(res.status, 200);
   const { rooms } = await res.json();
   return Object.fromEntries(rooms.filter((r) => r.name.startsWith(prefix)).map((r) => [r.name, r.count]));
-}
-
-/** Polls until `read()` deep-equals `expected`; fails with the last value after `timeoutMs`. */
-async function eventually(read, expected, timeoutMs = 6000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const actual = await read();
-    try {
-      return assert.deepEqual(actual, expected);
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(100);
-  }
 }
 
 /** Sends a report to the lobby as a room would (through the LOBBY binding). */

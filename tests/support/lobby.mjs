@@ -50,3 +50,12 @@ export function report(stubs, body) {
 export async function shardStubs(mf, shards = 1) {
   return Promise.all(Array.from({ length: shards }, (_, i) => lobbyStub(mf, "LOBBY", shardName(i))));
 }
+
+/**
+ * The public list as fan-out object `i` has it, past the edge cache that `/api/rooms` goes
+ * through: what every later `/api/rooms` will show.
+ */
+export async function fanoutRooms(mf, i = 0) {
+  const stub = await lobbyStub(mf, "LOBBY_SOCKETS", fanoutName(i));
+  return (await (await stub.fetch("https://lobby-fanout/rooms")).json()).rooms;
+}
