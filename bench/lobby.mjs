@@ -3,7 +3,9 @@
 // `BENCH_WORKLOADS=lobby node bench/run.mjs` runs it too.
 //
 // Environment: BENCH_LOBBY_LAYOUTS=1x1,4x4 (shards x fan-out objects, each a worker of its own),
-// BENCH_LOBBY_SOCKETS=100,1000,5000 (the socket steps), BENCH_OUT=<file> or "-" (print only).
+// BENCH_LOBBY_SOCKETS=100,1000,5000,10000 (the socket steps), BENCH_LOBBY_RATES=250,500,… (the
+// offered reports/s steps), BENCH_LOBBY_STEP_MS (how long each rate is offered; a smoke run
+// takes small ones), BENCH_OUT=<file> or "-" (print only).
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
@@ -18,14 +20,16 @@ const layouts = (process.env.BENCH_LOBBY_LAYOUTS ?? "1x1,4x4").split(",").map((l
   const [shards, fanouts] = layout.split("x").map(Number);
   return { shards, fanouts };
 });
-const socketSteps = (process.env.BENCH_LOBBY_SOCKETS ?? "100,1000,5000").split(",").map(Number);
+const socketSteps = (process.env.BENCH_LOBBY_SOCKETS ?? "100,1000,5000,10000").split(",").map(Number);
+const rates = process.env.BENCH_LOBBY_RATES?.split(",").map(Number);
+const stepMs = process.env.BENCH_LOBBY_STEP_MS ? Number(process.env.BENCH_LOBBY_STEP_MS) : undefined;
 
 const runs = [];
 for (const layout of layouts) {
   log(`${layout.shards} shard(s) x ${layout.fanouts} fan-out object(s)`);
   const target = await lobbyTarget(layout);
   try {
-    runs.push(await within(300_000, "lobby workload", lobby(target, { socketSteps })));
+    runs.push(await within(300_000, "lobby workload", lobby(target, { socketSteps, rates, stepMs })));
   } catch (error) {
     runs.push({ layout, error: error.message });
     log(`  failed: ${error.message}`);
@@ -73,11 +77,11 @@ function lobbyTable({ date, machine: m, revision, runs }) {
     lines.push(
       `**${name}**, ${f(r.rooms)} rooms in the table (filled in ${f(r.populateMs / 1000, 1)} s). Reports per second, 20 lobby pages listening; a step passes while a change reaches them within 1 s (p99) and ≥ 90 % of the offered reports are answered: **${f(r.maxReportsPerSecond)} reports/s** passed.`,
       "",
-      "| offered reports/s | answered/s | change → page p50 / p99 (ms) | server CPU (% of a core) | generator CPU (%) | load | ok |",
-      "| ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+      "| offered reports/s | answered/s | per shard | change → page p50 / p99 (ms) | server CPU (% of a core) | generator CPU (%) | load | ok |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
       ...r.reportSteps.map(
         (s) =>
-          `| ${f(s.offered)} | ${f(s.answeredPerSecond)}${s.failed ? ` (${f(s.failed)} failed)` : ""} | ${f(s.latency.p50)} / ${f(s.latency.p99)} | ${f(s.serverCpuShare * 100)} | ${f(s.generatorCpuShare * 100)} | ${f(s.load1, 1)} | ${s.ok ? "yes" : "**no**"} |`,
+          `| ${f(s.offered)} | ${f(s.answeredPerSecond)}${s.failed ? ` (${f(s.failed)} failed)` : ""} | ${f(s.answeredPerSecond / r.layout.shards)} | ${f(s.latency.p50)} / ${f(s.latency.p99)} | ${f(s.serverCpuShare * 100)} | ${f(s.generatorCpuShare * 100)} | ${f(s.load1, 1)} | ${s.ok ? "yes" : "**no**"} |`,
       ),
       "",
       "| lobby sockets | per fan-out object | opened in (s) | change → page p50 / p99 / max (ms) | pages that missed the last change | server CPU (%) | generator CPU (%) | server RSS (MiB) | load |",
