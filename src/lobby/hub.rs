@@ -12,6 +12,7 @@ use futures::future::join_all;
 use serde::Deserialize;
 use worker::*;
 
+use super::alarm::KnownAlarm;
 use super::list::{fingerprint, Listed, PUBLIC_LIST_MAX};
 use super::merge::{merge_public, Deliveries, Pacer};
 use super::shard::ShardList;
@@ -52,6 +53,7 @@ pub struct LobbyHub {
     lists: RefCell<BTreeMap<String, Vec<Listed>>>,
     pacer: RefCell<Pacer>,
     deliveries: RefCell<Deliveries>,
+    alarm: RefCell<KnownAlarm>,
 }
 
 /// A row of the `shard_lists` table.
@@ -74,6 +76,7 @@ impl DurableObject for LobbyHub {
             lists: RefCell::new(lists),
             pacer: RefCell::new(Pacer::new(PUSH_INTERVAL_MS)),
             deliveries: RefCell::default(),
+            alarm: RefCell::default(),
         }
     }
 
@@ -92,6 +95,7 @@ impl DurableObject for LobbyHub {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        self.alarm.borrow_mut().fired();
         let now = now_ms();
         self.pacer.borrow_mut().pushed(now);
         let rooms = self.merged();
@@ -113,7 +117,7 @@ impl DurableObject for LobbyHub {
         }
         // A shard's list that came in meanwhile may have set an earlier alarm: keep it.
         if failed {
-            alarm_by(&self.state.storage(), now_ms() + PUSH_RETRY_MS).await?;
+            alarm_by(&self.state.storage(), &self.alarm, now_ms() + PUSH_RETRY_MS).await?;
         }
         Response::empty()
     }
@@ -145,7 +149,7 @@ impl LobbyHub {
         // By the pacer's time, even when a retry is pending later: a fresh change waits for
         // no failed fan-out object.
         let at = self.pacer.borrow().next_push_at(now_ms());
-        alarm_by(&self.state.storage(), at).await
+        alarm_by(&self.state.storage(), &self.alarm, at).await
     }
 
     fn merged(&self) -> Vec<Listed> {

@@ -14,6 +14,7 @@
 //!
 //! The decisions are pure and tested natively: the table (`list.rs`), who is where
 //! (`topology.rs`), merging and who to tell (`merge.rs`). The objects only move bytes.
+mod alarm;
 mod fanout;
 mod hub;
 mod list;
@@ -21,10 +22,13 @@ mod merge;
 mod shard;
 mod topology;
 
+use std::cell::RefCell;
+
 use futures::future::join_all;
 use serde::Deserialize;
 use worker::*;
 
+use alarm::KnownAlarm;
 pub use fanout::LobbyFanout;
 pub use hub::LobbyHub;
 pub use list::Report;
@@ -143,10 +147,17 @@ fn now_ms() -> u64 {
 }
 
 /// Makes sure the object's alarm fires by `at` (ms since the epoch): sets it unless one is
-/// already due sooner.
-async fn alarm_by(storage: &Storage, at: u64) -> Result<()> {
-    if storage.get_alarm().await?.is_none_or(|due| due > at as i64) {
-        storage.set_alarm(scheduled_at(at)).await?;
+/// already due by then. `known` spares the storage calls when this instance knows.
+async fn alarm_by(storage: &Storage, known: &RefCell<KnownAlarm>, at: u64) -> Result<()> {
+    if known.borrow().covers(at) {
+        return Ok(());
+    }
+    match storage.get_alarm().await? {
+        Some(due) if due as u64 <= at => known.borrow_mut().set(due as u64),
+        _ => {
+            storage.set_alarm(scheduled_at(at)).await?;
+            known.borrow_mut().set(at);
+        }
     }
     Ok(())
 }

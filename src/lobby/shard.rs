@@ -18,6 +18,7 @@ use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use worker::*;
 
+use super::alarm::KnownAlarm;
 use super::list::{
     check_interval_ms, fingerprint, list_after_ms, Check, Entry, Listed, Report, RoomTable,
     PUBLIC_LIST_MAX,
@@ -55,6 +56,7 @@ pub struct Lobby {
     /// alarm of an instance always offers its list.
     published: RefCell<Option<String>>,
     check_interval_ms: u64,
+    alarm: RefCell<KnownAlarm>,
 }
 
 /// A row of the `rooms` table.
@@ -98,6 +100,7 @@ impl DurableObject for Lobby {
             publish_due: Cell::new(None),
             published: RefCell::new(None),
             check_interval_ms: check_interval_ms(interval.as_deref()),
+            alarm: RefCell::default(),
         }
     }
 
@@ -127,6 +130,7 @@ impl DurableObject for Lobby {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        self.alarm.borrow_mut().fired();
         self.check_due_rooms().await;
         self.publish_due.set(None);
         self.publish().await;
@@ -147,8 +151,10 @@ impl DurableObject for Lobby {
             .into_iter()
             .flatten()
             .min();
+        // Set outright: everything that wants the alarm is in `next`.
         if let Some(at) = next {
             self.state.storage().set_alarm(scheduled_at(at)).await?;
+            self.alarm.borrow_mut().set(at);
         }
         Response::empty()
     }
@@ -183,7 +189,7 @@ impl Lobby {
         else {
             return Ok(());
         };
-        alarm_by(&self.state.storage(), wanted).await
+        alarm_by(&self.state.storage(), &self.alarm, wanted).await
     }
 
     /// Asks the rooms not heard from for an interval for their count (a batch at a time).
