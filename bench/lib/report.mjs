@@ -208,7 +208,8 @@ reported first (one in ten private; the public list holds the largest 100, as al
 
 A change is timed with a marker room whose count rises by one each time, from just before its
 report is sent to the first frame on a page that shows it (or a later count: frames are
-coalesced). That includes the lobby's coalescing (250 ms) on purpose: it is what a page sees.
+coalesced). That includes the lobby's coalescing (250 ms at the shard, up to 250 ms more at
+the hub's pacing) on purpose: it is what a page sees.
 Everything runs in one workerd on this 2-core machine, the load generator included, so the
 sharded layouts share the same two cores: what they show is each object's share of the work
 (reports per shard, sockets per fan-out object) and how latency holds as pages grow, not a
