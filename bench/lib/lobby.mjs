@@ -148,7 +148,7 @@ async function reportsAt(target, rooms, rate, ms, { maxInFlight = 64, settleMs =
 
 export async function lobby(
   target,
-  { rooms = 2000, watchers = 20, rates = [250, 500, 1000, 2000, 4000, 8000, 16000], stepMs = 5000, socketSteps = [100, 1000, 5000, 10000], backgroundRate = 50, measureMs = 6000 } = {},
+  { rooms = 2000, watchers = 20, rates = [250, 500, 1000, 2000, 4000, 8000, 16000], stepMs = 5000, socketSteps = [100, 1000, 5000], backgroundRate = 50, measureMs = 6000 } = {},
 ) {
   const url = target.worker.wsUrl;
   const table = Array.from({ length: rooms }, (_, i) => ({ name: `bench-room-${i}`, private: i % 10 === 0 }));

@@ -202,7 +202,7 @@ reported first (one in ten private; the public list holds the largest 100, as al
   500, 1,000, 2,000, … a second for 5 s each, while 20 lobby pages listen; a rate passes while
   a change reaches the pages within 1 s (p99) and at least 90 % of the offered reports are
   answered within a second of the step's end;
-- **lobby sockets**: 100, 1,000, 5,000 and 10,000 open lobby pages (\`BENCH_LOBBY_SOCKETS\`),
+- **lobby sockets**: 100, 1,000 and 5,000 open lobby pages (\`BENCH_LOBBY_SOCKETS\`),
   reports in the background at 50/s, and how long a change takes to reach each page (p50/p99
   over every page and change, a change every 500 ms for 6 s).
 
