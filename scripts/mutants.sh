@@ -22,7 +22,10 @@ FILES=(
   src/admission.rs
   src/config.rs
   src/ice.rs
+  src/lobby/alarm.rs
   src/lobby/list.rs
+  src/lobby/merge.rs
+  src/lobby/topology.rs
   src/protocol.rs
   src/room/history.rs
   src/room/lobby_report.rs

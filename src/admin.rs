@@ -234,7 +234,18 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
 }
 
 async fn list_rooms(env: &Env, offset: usize) -> Result<Response> {
-    let known = lobby::all_rooms(env).await?;
+    let known = match lobby::all_rooms(env).await {
+        Ok(known) => known,
+        // A listing without one shard's rooms would hide them: say so instead.
+        Err(e) => {
+            console_error!("admin: the lobby's shards did not all answer: {e}");
+            return http::error(
+                503,
+                "lobby_unavailable",
+                "a lobby shard did not answer: try again",
+            );
+        }
+    };
     let start = offset.min(known.len());
     let shown = &known[start..known.len().min(start.saturating_add(MAX_LISTED_ROOMS))];
     let answers = join_all(shown.iter().map(|r| room::peers(env, &r.name))).await;

@@ -12,7 +12,8 @@
 //!   `room::history`, `room::lobby_report`: its sockets, SQL, chat history and lobby reports;
 //!   `room::api`: its internal HTTP API (`room::peers`, `room::kick`), used by the lobby and
 //!   the operator API.
-//! - `lobby`: the Durable Object holding the public room list.
+//! - `lobby`: the Durable Objects holding the public room list: shards of the table, a hub
+//!   that merges them, and fan-out objects that hold the lobby sockets.
 //! - `admin`: the operator API under `/api/admin/`.
 //!
 //! This file is the Worker's front door: it answers the small HTTP API itself and forwards
@@ -33,7 +34,7 @@ pub mod room_name;
 pub mod routes;
 pub mod text;
 
-pub use lobby::Lobby;
+pub use lobby::{Lobby, LobbyFanout, LobbyHub};
 pub use room::Room;
 
 use admission::Limit;
@@ -75,13 +76,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             if !admission::admit(&env, Limit::SocketsPerNetwork, &network).await {
                 return Limit::SocketsPerNetwork.refuse();
             }
-            let lobby = env
-                .durable_object("LOBBY")?
-                .get_by_name(lobby::LOBBY_NAME)?;
-            lobby.fetch_with_request(req).await
+            lobby::connect(&env, req).await
         }
         Ok(Route::Ice) => ice::respond(&env),
-        Ok(Route::Rooms) => lobby::public_rooms(&env).await,
+        Ok(Route::Rooms) => lobby::public_rooms(&env, &req.url()?).await,
         Ok(Route::Admin) => admin::handle(req, &env).await,
         Err(RouteError::NotFound) => http::error(404, "not_found", "no such path"),
         Err(RouteError::MethodNotAllowed) => {

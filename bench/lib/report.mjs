@@ -77,7 +77,7 @@ function rows(run) {
   ];
 }
 
-export function report(run) {
+export function report(run, previousLobbyRun) {
   const targets = run.targets;
   const has = (key) => targets.some((t) => t.key === key && !t.error);
   const compare = has("room") ? ["floor", "jsdo", "socketio"].filter(has) : [];
@@ -194,9 +194,51 @@ export function report(run) {
     ...generatorNote(run),
     ...callSetupSection(run.callSetup),
     ...FINDINGS,
+    ...LOBBY,
+    previousLobbyRun ?? `${LOBBY_BEGIN}\n(not run yet: \`node bench/lobby.mjs\`)\n${LOBBY_END}`,
   ];
   return lines.join("\n") + "\n";
 }
+
+// The lobby's figures come from their own run (bench/lobby.mjs), written between these markers;
+// a run of the other workloads keeps them as they are.
+export const LOBBY_BEGIN = "<!-- lobby run: written by bench/lobby.mjs -->";
+export const LOBBY_END = "<!-- end of lobby run -->";
+
+/** The lobby run's part of an existing docs/benchmarks.md, markers included, if it has one. */
+export function lobbyRunOf(doc) {
+  const start = doc.indexOf(LOBBY_BEGIN);
+  const end = doc.indexOf(LOBBY_END);
+  return start >= 0 && end > start ? doc.slice(start, end + LOBBY_END.length) : undefined;
+}
+
+const LOBBY = `
+## The lobby
+
+\`node bench/lobby.mjs\` (or \`BENCH_WORKLOADS=lobby node bench/run.mjs\`, after a build) measures
+the public room list (\`bench/lib/lobby.mjs\`): a worker of its own per lobby layout
+(\`LOBBY_SHARDS\` × \`LOBBY_FANOUT\`, \`BENCH_LOBBY_LAYOUTS=1x1,4x4\`), a table of 2,000 rooms
+reported first (one in ten private; the public list holds the largest 100, as always), then
+
+- **reports per second**: reports about random rooms of the table, as rooms send them (\`POST
+  /report\` to the room's shard through a Durable Object binding, from a driver worker in the
+  same workerd, \`bench/lobby-driver\`, so the load is the lobby's and not the rooms'), at 250,
+  500, 1,000, 2,000, … a second for 5 s each, while 20 lobby pages listen; a rate passes while
+  a change reaches the pages within 1 s (p99) and at least 90 % of the offered reports are
+  answered within a second of the step's end;
+- **lobby sockets**: 100, 1,000 and 5,000 open lobby pages (\`BENCH_LOBBY_SOCKETS\`),
+  reports in the background at 50/s, and how long a change takes to reach each page (p50/p99
+  over every page and change, a change every 500 ms for 6 s).
+
+A change is timed with a marker room whose count rises by one each time, from just before its
+report is sent to the first frame on a page that shows it (or a later count: frames are
+coalesced). That includes the lobby's coalescing (250 ms at the shard, up to 250 ms more at
+the hub's pacing) on purpose: it is what a page sees.
+Everything runs in one workerd on this 2-core machine, the load generator included, so the
+sharded layouts share the same two cores: what they show is each object's share of the work
+(reports per shard, sockets per fan-out object) and how latency holds as pages grow, not a
+machine's total. \`docs/scaling.md\` has the arithmetic for Cloudflare's network.
+`.split("\n");
 
 // What profiling Room found (V8's CPU profiler on the room's isolate through Miniflare's
 // `inspectorPort`, under the standard load and in a room of 64), and what was done about it.

@@ -1,7 +1,7 @@
 //! The lobby's table of rooms: what each room last said about itself and when the lobby last
 //! heard from it. Pure logic, tested natively: how reports and checks change the table, which
-//! rooms are due for a check, and what the public may see. `mod.rs` keeps the table in SQLite
-//! and does the talking.
+//! rooms are due for a check, and what the public may see. Each shard (`shard.rs`) keeps its
+//! table in SQLite and does the talking.
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -211,7 +211,7 @@ impl RoomTable {
     /// Every room, private ones too, largest first (then by name): the operator's view.
     pub fn all(&self) -> Vec<(&str, &Entry)> {
         let mut all: Vec<_> = self.rooms.iter().map(|(n, e)| (n.as_str(), e)).collect();
-        all.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(b.0)));
+        all.sort_by(|a, b| largest_first((a.1.count, a.0), (b.1.count, b.0)));
         all
     }
 
@@ -245,13 +245,24 @@ pub fn rooms_frame(rooms: &[Listed]) -> String {
     .expect("a list of names and numbers serializes")
 }
 
-/// A short fingerprint of a frame (64-bit FNV-1a, hex), kept on each socket so that a socket
-/// only gets a frame when its list really differs from the last one it got.
+/// A short fingerprint of a list (64-bit FNV-1a of its JSON, hex): what a shard remembers of
+/// the last list the hub took, and the hub of the last list each fan-out object took, so that
+/// only a list that really differs is sent on.
 pub fn fingerprint(frame: &str) -> String {
-    let hash = frame.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+    format!("{:016x}", fnv1a(frame.as_bytes()))
+}
+
+/// 64-bit FNV-1a: small, fast and stable across versions and platforms, which is all a
+/// fingerprint and a shard's choice need (neither has to resist a chosen input).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{hash:016x}")
+    })
+}
+
+/// The order of every list of rooms: largest first, equal counts by name.
+pub fn largest_first(a: (u32, &str), b: (u32, &str)) -> std::cmp::Ordering {
+    b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1))
 }
 
 /// The check interval from `LOBBY_CHECK_SECONDS`, in ms: whole seconds, at least 1; anything

@@ -2,6 +2,7 @@
 // up): a plain pause, and polling until something holds. One copy for the websocket and the
 // browser tests, so that every wait reads the same.
 import { setTimeout as sleep } from "node:timers/promises";
+import assert from "node:assert/strict";
 
 /** Resolves after `ms` milliseconds (Node's promise timer, under a name that says so). */
 export { sleep };
@@ -16,6 +17,23 @@ export async function until(check, { ms = 15_000, every = 200, what = "condition
     await sleep(every);
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/**
+ * Polls `read` (async) until what it gives deep-equals `expected`; fails with the last value
+ * after `timeoutMs`. For what comes through a cache (`/api/rooms`), read until it is fresh.
+ */
+export async function eventually(read, expected, timeoutMs = 6000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const actual = await read();
+    try {
+      return assert.deepEqual(actual, expected);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await sleep(100);
+  }
 }
 
 /** `promise`, or a failure naming `what` if it has not settled within `ms`. */

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Client } from "./client.mjs";
 import { freePort } from "./net.mjs";
+import { lobbyObjects } from "./lobby.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SCRIPT_NAME = "room";
@@ -22,8 +23,10 @@ const SCRIPT_NAME = "room";
  *   (wrangler.toml `[[ratelimits]]`): for browsers, which all come from 127.0.0.1
  * @param {string} [options.site] serve the site from this directory instead of `site/` (another
  *   revision's web client, for bench/call-setup.mjs's comparisons)
+ * @param {object[]} [options.extraWorkers] more workers beside Room's, in Miniflare 4's shape
+ *   (bench/lib/lobby.mjs drives the lobby's objects from one inside workerd)
  */
-export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, persistTo, inspectorPort, liftLimits = false, site } = {}) {
+export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, persistTo, inspectorPort, liftLimits = false, site, extraWorkers = [] } = {}) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
   if (site) workerOptions.assets.directory = site;
   // On any address but loopback Miniflare listens on `port` there and on a port of its own on
@@ -36,7 +39,7 @@ export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, per
   // Wrangler hands out worker options in Miniflare 4's shape; Miniflare 5 converts them itself.
   // Miniflare 5 takes the modules as a list, not as rules.
   const { modulesRules: _rules, ...options } = workerOptions;
-  const mf = new Miniflare(convertV4MiniflareOptions({
+  const room = {
     ...options,
     name: SCRIPT_NAME,
     rootPath: ROOT,
@@ -45,13 +48,20 @@ export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, per
       { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
     ],
     bindings: { ...workerOptions.bindings, ...vars },
+  };
+  const shared = {
     host,
     port,
     // Durable Object storage lands in `<persistTo>/do/<script>-<class>/`.
     resourcePersistencePath: persistTo,
     inspectorPort,
-  }));
+  };
+  // Room's worker comes first: it is the one that answers on `port`.
+  const mf = new Miniflare(
+    convertV4MiniflareOptions(extraWorkers.length ? { ...shared, workers: [room, ...extraWorkers] } : { ...room, ...shared }),
+  );
   const url = await mf.ready;
+  const layout = { shards: Number(room.bindings.LOBBY_SHARDS), fanouts: Number(room.bindings.LOBBY_FANOUT) };
   const base = loopback ? url.href.replace(/\/$/, "") : `http://${host}:${port}`;
   const wsUrl = base.replace(/^http/, "ws");
   return {
@@ -60,7 +70,13 @@ export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, per
     wsUrl,
     /** Forces a hibernation eviction of one room, sockets kept open (no 10 s wait). */
     evictRoom: (name) => evict("Room", name),
-    evictLobby: () => evict("Lobby", "lobby"),
+    /**
+     * Forces a hibernation eviction of every lobby object (each shard, the hub, each fan-out
+     * object: `LOBBY_SHARDS` and `LOBBY_FANOUT` as configured), sockets kept open.
+     */
+    evictLobby: () => Promise.all(lobbyObjects(layout).map(([className, name]) => evict(className, name))),
+    /** Forces a hibernation eviction of one object of `className` (Room, Lobby, LobbyHub, LobbyFanout). */
+    evict,
     /**
      * Connects to `room` and joins as `nick` (`extra`: more join fields; `headers`: for the
      * upgrade); resolves with the client, its welcome and its id.
