@@ -3,6 +3,7 @@
 # tests, wasm-bindgen tests, the built worker in Miniflare, real browsers, and a deploy dry run.
 source "$(dirname "$0")/tools.sh"
 ensure_chromium
+ensure_fonts
 ensure_firefox
 ensure_coturn
 ensure_webkit
