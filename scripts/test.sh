@@ -20,6 +20,9 @@ cargo clippy --quiet --target wasm32-unknown-unknown -- -D warnings
 step "native unit tests"
 cargo test --quiet
 
+step "site unit tests (Node): the message catalogs"
+node --test --test-reporter=spec "tests/unit/*.test.mjs"
+
 step "wasm-bindgen tests (Node)"
 cargo test --target wasm32-unknown-unknown --test wasm 2>&1 | grep -v "^\s*$"
 
