@@ -2,8 +2,8 @@
 // page) scans the lobby, the pre-join card of a room's link, a call with the chat open, the
 // People panel, the Settings dialog (devices) and the operator page, in Korean and in English:
 // no violation of impact "serious" or "critical" may remain; lighter ones are printed as
-// diagnostics. Then a whole visit by keyboard alone: join, mute, chat, leave, with the toggles
-// saying their state.
+// diagnostics. Then a whole visit by keyboard alone: join, mute, share the screen, chat,
+// leave, with the toggles saying their state.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -133,6 +133,10 @@ test("a visit by keyboard alone: join, mute, chat, leave; the toggles say their 
   await page.waitForFunction(() => document.activeElement.textContent.trim() === "Start video");
   await tabTo(page, "screen-btn");
   assert.equal((await focusedState(page)).name, "Share screen");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement.textContent.trim() === "Stop sharing");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement.textContent.trim() === "Share screen");
 
   // The chat toggle says whether the chat is open; closing and opening it again by keyboard.
   await tabTo(page, "chat-btn");
