@@ -3,6 +3,7 @@
 # tests, wasm-bindgen tests, the built worker in Miniflare, real browsers, and a deploy dry run.
 source "$(dirname "$0")/tools.sh"
 ensure_chromium
+ensure_fonts
 ensure_firefox
 ensure_coturn
 ensure_webkit
@@ -18,6 +19,9 @@ cargo clippy --quiet --target wasm32-unknown-unknown -- -D warnings
 
 step "native unit tests"
 cargo test --quiet
+
+step "site unit tests (Node): the message catalogs"
+node --test --test-reporter=spec "tests/unit/*.test.mjs"
 
 step "wasm-bindgen tests (Node)"
 cargo test --target wasm32-unknown-unknown --test wasm 2>&1 | grep -v "^\s*$"

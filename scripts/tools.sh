@@ -99,6 +99,15 @@ ensure_coturn() {
   if [ -d /run/systemd/system ]; then systemctl disable --now coturn >/dev/null 2>&1 || true; fi
 }
 
+# ensure_fonts: Korean (Noto CJK) and colour emoji fonts, so that the browser tests' screenshots
+# show Hangul and reactions instead of empty boxes. Without them the tests still pass; only
+# the pictures suffer, so a machine that cannot install them just says so.
+ensure_fonts() {
+  fc-list 2>/dev/null | grep -q "Noto Sans CJK" && fc-list 2>/dev/null | grep -q "Noto Color Emoji" && return 0
+  (apt_install "fonts-noto-cjk fonts-noto-color-emoji" "Korean and emoji in screenshots") ||
+    say "warning: screenshots will show boxes for Hangul and emoji"
+}
+
 # ensure_webkit: WebKitGTK's MiniBrowser, its WebDriver and a virtual X display (Xvfb), for the
 # smoke test of Safari's engine (tests/browser/webkit.test.mjs; MINIBROWSER_BIN,
 # WEBKIT_DRIVER_BIN and XVFB_BIN pick others). Debian's WebKit has no WebRTC: the test is of

@@ -3,9 +3,11 @@
 // only in this module's memory: never stored, never in a URL, forgotten on reload.
 // Everything shown is set with textContent, never parsed as markup, and every name people
 // chose (theirs, their room's) is isolated, so right-to-left characters in it cannot reorder
-// the text around it.
+// the text around it. The page speaks Korean or English (js/i18n.js), like the call page, and
+// writes itself again when the language changes.
 import { $, el, personName } from "./js/dom.js";
-import { isolate, personText, plural } from "./js/format.js";
+import { isolate, personText } from "./js/format.js";
+import { currentLanguage, onLanguageChange, say, startLanguage, t } from "./js/i18n.js";
 
 const REFRESH_MS = 5000;
 /** Rooms per page of the listing (the API's page size). */
@@ -16,11 +18,26 @@ let timer = null;
 let loading = false;
 /** What the view shows: a page of the listing from `offset`, or the one room named `name`. */
 let showing = { offset: 0, name: null };
+/** The last answer shown (a page of the listing or one room), and the status line's message. */
+let shown = null;
+let status = { message: null, kind: "" };
 
-function setStatus(text, kind = "") {
-  const status = $("#status");
-  status.textContent = text;
-  status.className = `status ${kind}`.trim();
+/** Shows a message (`{ key, params }`, js/i18n.js) in the status line. */
+function setStatus(message, kind = "") {
+  status = { message, kind };
+  showStatus();
+}
+
+function showStatus() {
+  const line = $("#status");
+  line.textContent = status.message ? say(status.message) : "";
+  line.className = `status ${status.kind}`.trim();
+}
+
+/** The sentence for an API error answer: its code's, else the status. */
+function reason(answer) {
+  const code = answer.body?.error;
+  return code ? t(`error.${code}`) : String(answer.status);
 }
 
 /** An admin API call: resolves with the status and the JSON body (or null). */
@@ -37,21 +54,21 @@ async function api(path, init = {}) {
 /** Handles the answers every admin call can get; true when the caller may go on. */
 function acceptable({ status, body }) {
   if (status === 401) {
-    signOut("That token is not right.", "error");
+    signOut({ key: "error.unauthorized" }, "error");
     return false;
   }
   if (status === 404 && body?.error === "not_found") {
-    signOut("The operator API is off: set the ADMIN_TOKEN secret.", "error");
+    signOut({ key: "admin.apiOff" }, "error");
     return false;
   }
   return true;
 }
 
-/** Reloads the listing; `status` ([text, kind]) is shown after it instead of the time. */
-async function refresh(status) {
+/** Reloads the listing; `outcome` ([message, kind]) is shown after it instead of the time. */
+async function refresh(outcome) {
   if (!token) return;
   if (loading) {
-    if (status) setStatus(...status);
+    if (outcome) setStatus(...outcome);
     return;
   }
   loading = true;
@@ -60,47 +77,55 @@ async function refresh(status) {
     const answer = await api(path);
     if (!acceptable(answer)) return;
     if (answer.status !== 200) {
-      setStatus(`Could not load ${showing.name === null ? "the rooms" : isolate(showing.name)} (${answer.body?.message ?? answer.status}).`, "error");
+      const failed = showing.name === null
+        ? { key: "admin.loadRoomsFailed", params: { reason: reason(answer) } }
+        : { key: "admin.loadRoomFailed", params: { room: isolate(showing.name), reason: reason(answer) } };
+      setStatus(failed, "error");
       return;
     }
-    if (showing.name === null) render(answer.body);
-    else renderOne(answer.body);
+    shown = answer.body;
+    renderShown();
     $("#signin").hidden = true;
     $("#view").hidden = false;
     $("#forget").hidden = false;
-    setStatus(...(status ?? [`Updated at ${new Date().toLocaleTimeString()}.`]));
+    setStatus(...(outcome ?? [{ key: "admin.updated", params: { time: new Date().toLocaleTimeString(currentLanguage()) } }]));
   } catch {
-    setStatus("The server cannot be reached.", "error");
+    setStatus({ key: "admin.unreachable" }, "error");
   } finally {
     loading = false;
   }
 }
 
+function renderShown() {
+  if (showing.name === null) render(shown);
+  else renderOne(shown);
+}
+
 /** A page of the listing, largest rooms first. */
 function render({ rooms, total, offset, nextOffset }) {
   const people = rooms.reduce((sum, room) => sum + room.peers.length, 0);
-  let summary = `${plural(rooms.length, "room", "rooms")}, ${plural(people, "person", "people")}`;
-  if (offset > 0 || nextOffset !== null) summary += ` (rooms ${offset + 1}–${offset + rooms.length} of ${total}, largest first)`;
+  let summary = t("admin.summary", { rooms: t("admin.rooms", { count: rooms.length }), people: t("count.people", { count: people }) });
+  if (offset > 0 || nextOffset !== null) summary += ` ${t("admin.range", { from: offset + 1, to: offset + rooms.length, total })}`;
   $("#summary").textContent = summary;
   $("#previous").hidden = offset === 0;
   $("#next").hidden = nextOffset === null;
   $("#show-all").hidden = true;
-  const list = rooms.length ? rooms.map(roomCard) : [el("p", { class: "empty" }, "No one is in any room.")];
+  const list = rooms.length ? rooms.map(roomCard) : [el("p", { class: "empty" }, t("admin.nobody"))];
   $("#rooms").replaceChildren(...list);
 }
 
 /** One room found by name: it answers for itself, listed or not. */
 function renderOne(room) {
-  $("#summary").textContent = `Room ${isolate(room.name)}: ${plural(room.count, "person", "people")}`;
+  $("#summary").textContent = t("admin.oneRoom", { room: isolate(room.name), people: t("count.people", { count: room.count }) });
   $("#previous").hidden = $("#next").hidden = true;
   $("#show-all").hidden = false;
-  $("#rooms").replaceChildren(room.count ? roomCard(room) : el("p", { class: "empty" }, `No one is in ${isolate(room.name)}.`));
+  $("#rooms").replaceChildren(room.count ? roomCard(room) : el("p", { class: "empty" }, t("admin.nobodyIn", { room: isolate(room.name) })));
 }
 
 /** Shows a page of the listing, or the room typed in the search field. */
 function show(next) {
   showing = { offset: 0, name: null, ...next };
-  setStatus("Loading…");
+  setStatus({ key: "admin.loading" });
   refresh();
 }
 
@@ -109,17 +134,12 @@ function roomCard(room) {
     "h2",
     {},
     el("bdi", {}, room.name),
-    el("span", { class: `badge ${room.private ? "private" : ""}` }, room.private ? "private" : "public"),
-    el("span", { class: "count" }, plural(room.count, "person", "people")),
+    el("span", { class: `badge ${room.private ? "private" : ""}` }, t(room.private ? "admin.private" : "admin.public")),
+    el("span", { class: "count" }, t("count.people", { count: room.count })),
   );
-  if (room.error) title.append(el("span", { class: "badge error" }, "unreachable"));
-  const head = el(
-    "tr",
-    {},
-    ...["Name", "Id", "Joined", "Media", ""].map((text, i) =>
-      el("th", { class: ["nick", "id", "joined", "media", "action"][i], scope: "col" }, text),
-    ),
-  );
+  if (room.error) title.append(el("span", { class: "badge error" }, t(`error.${room.error}`)));
+  const columns = { nick: "admin.name", id: "admin.id", joined: "admin.joined", media: "admin.media", action: "admin.action" };
+  const head = el("tr", {}, ...Object.entries(columns).map(([column, key]) => el("th", { class: column, scope: "col" }, t(key))));
   const rows = room.peers.map((peer) => peerRow(room.name, peer));
   const table = el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows));
   const card = el("article", { class: "card room" }, title);
@@ -133,11 +153,12 @@ function peerRow(roomName, peer) {
     "td",
     { class: "media" },
     ...(peer.webrtc === false
-      ? [flag(false, "", "chat only (no WebRTC)")]
-      : [flag(!peer.muted, "mic on", "mic off"), flag(peer.camera, "camera on", "camera off")]),
+      ? [flag(false, "", "admin.chatOnly")]
+      : [flag(!peer.muted, "admin.micOn", "admin.micOff"), flag(peer.camera, "admin.cameraOn", "admin.cameraOff")]),
   );
-  if (peer.screen) media.append(flag(true, "sharing screen", ""));
-  const remove = el("button", { type: "button", class: "danger", "aria-label": `Remove ${personText(peer.nick, peer.id)} from ${isolate(roomName)}` }, "Remove");
+  if (peer.screen) media.append(flag(true, "admin.sharing", ""));
+  const who = personText(peer.nick, peer.id);
+  const remove = el("button", { type: "button", class: "danger", "aria-label": t("admin.removeLabel", { who, room: isolate(roomName) }) }, t("admin.remove"));
   remove.addEventListener("click", () => removePeer(roomName, peer, remove));
   const joined = new Date(peer.joinedAt);
   return el(
@@ -145,20 +166,21 @@ function peerRow(roomName, peer) {
     {},
     el("td", { class: "nick" }, personName(peer.nick, peer.id)),
     el("td", { class: "id" }, peer.id),
-    el("td", { class: "joined", title: joined.toLocaleString() }, joined.toLocaleTimeString()),
+    el("td", { class: "joined", title: joined.toLocaleString(currentLanguage()) }, joined.toLocaleTimeString(currentLanguage())),
     media,
     el("td", { class: "action" }, remove),
   );
 }
 
-function flag(on, onText, offText) {
-  return el("span", { class: on ? "on" : "off" }, on ? onText : offText);
+/** A media state, on or off, with the key of what to say in either case. */
+function flag(on, onKey, offKey) {
+  return el("span", { class: on ? "on" : "off" }, t(on ? onKey : offKey));
 }
 
 async function removePeer(roomName, peer, button) {
   const who = personText(peer.nick, peer.id);
   const where = isolate(roomName);
-  if (!confirm(`Remove ${who} from ${where}? Their connection is closed.`)) return;
+  if (!confirm(t("admin.confirmRemove", { who, room: where }))) return;
   button.disabled = true;
   try {
     const path = `/rooms/${encodeURIComponent(roomName)}/kick`;
@@ -169,11 +191,11 @@ async function removePeer(roomName, peer, button) {
     });
     if (!acceptable(answer)) return;
     // The outcome stays on screen after the listing reloads.
-    if (answer.status === 200) await refresh([`Removed ${who} from ${where}.`, "ok"]);
-    else if (answer.status === 404) await refresh([`${who} had already left ${where}.`]);
-    else setStatus(`Could not remove ${who} (${answer.body?.message ?? answer.status}).`, "error");
+    if (answer.status === 200) await refresh([{ key: "admin.removed", params: { who, room: where } }, "ok"]);
+    else if (answer.status === 404) await refresh([{ key: "admin.alreadyLeft", params: { who, room: where } }]);
+    else setStatus({ key: "admin.removeFailed", params: { who, reason: reason(answer) } }, "error");
   } catch {
-    setStatus("The server cannot be reached.", "error");
+    setStatus({ key: "admin.unreachable" }, "error");
   }
 }
 
@@ -184,15 +206,16 @@ function signIn(event) {
   // The value leaves the field at once: only this module's variable holds it.
   input.value = "";
   if (!token) return;
-  setStatus("Loading…");
+  setStatus({ key: "admin.loading" });
   clearInterval(timer);
   // Refreshes pause while the tab is hidden.
   timer = setInterval(() => document.visibilityState === "visible" && refresh(), REFRESH_MS);
   refresh();
 }
 
-function signOut(message = "Token forgotten.", kind = "") {
+function signOut(message = { key: "admin.forgotten" }, kind = "") {
   token = null;
+  shown = null;
   clearInterval(timer);
   timer = null;
   $("#rooms").replaceChildren();
@@ -203,6 +226,11 @@ function signOut(message = "Token forgotten.", kind = "") {
   setStatus(message, kind);
 }
 
+startLanguage();
+onLanguageChange(() => {
+  showStatus();
+  if (shown) renderShown();
+});
 $("#signin").addEventListener("submit", signIn);
 $("#forget").addEventListener("click", () => signOut());
 $("#refresh").addEventListener("click", () => refresh());

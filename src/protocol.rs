@@ -281,6 +281,10 @@ pub enum ServerFrame<'a> {
     Error {
         code: ErrorCode,
         message: &'a str,
+        /// The nickname of the host who did it (`removed`, `denied`), so that the client can
+        /// name them in its own language: `message` is English.
+        #[serde(rename = "hostNick", skip_serializing_if = "Option::is_none")]
+        host_nick: Option<&'a str>,
     },
 }
 
@@ -493,10 +497,20 @@ mod tests {
         assert_eq!(
             ServerFrame::Error {
                 code: ErrorCode::UnknownPeer,
-                message: "gone"
+                message: "gone",
+                host_nick: None,
             }
             .to_json(),
             r#"{"type":"error","code":"unknown_peer","message":"gone"}"#
+        );
+        assert_eq!(
+            ServerFrame::Error {
+                code: ErrorCode::Denied,
+                message: "Ann did not let you in",
+                host_nick: Some("Ann"),
+            }
+            .to_json(),
+            r#"{"type":"error","code":"denied","message":"Ann did not let you in","hostNick":"Ann"}"#
         );
         assert_eq!(
             ServerFrame::Host {

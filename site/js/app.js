@@ -5,11 +5,13 @@
 //
 // This module only starts the page: the views are lobby-view.js and call-view.js.
 import { CallView } from "./call-view.js";
+import { startLanguage } from "./i18n.js";
 import { LobbyView } from "./lobby-view.js";
 import { LocalMedia } from "./media.js";
 import { canCall } from "./peer.js";
 import { exposeTestHook } from "./test-hook.js";
 
+startLanguage();
 const params = new URLSearchParams(location.search);
 const invited = params.has("room") ? { name: params.get("room"), isPrivate: params.get("private") === "1" } : null;
 

@@ -5,11 +5,13 @@
 // lock, the waiting page while I knock at a locked room, hosts' notices of knocks (knocks.js),
 // and what a host did to me (muted me, asked me to unmute, lowered my hand).
 // One Call at a time; events from a call that has ended are ignored. While in a call, the
-// tab's title and address are the room's.
-import { Call } from "./call.js";
+// tab's title and address are the room's. What the view writes is written again when the
+// language changes (toasts, which soon go, excepted).
+import { Call, refusal } from "./call.js";
 import { ChatPanel } from "./chat.js";
 import { $, el, personName, switchButton, toast } from "./dom.js";
-import { isolate, plural } from "./format.js";
+import { isolate } from "./format.js";
+import { listParts, onLanguageChange, parts, say, t } from "./i18n.js";
 import { Grid, ME } from "./grid.js";
 import { KnockNotices } from "./knocks.js";
 import { pageAddress, roomLink } from "./names.js";
@@ -20,10 +22,7 @@ import { reactionsMenu } from "./reactions.js";
 const SPEAKING_LEVEL = 0.03;
 
 /** What the tile of someone who takes part chat-only says, mine included. */
-const CHAT_ONLY = "Chat only";
-/** Why a control is off: the browser gives the page no camera or microphone, or no screen. */
-const NO_CAPTURE = "This browser gives this page no camera or microphone.";
-const NO_SCREEN = "This browser cannot share the screen.";
+const CHAT_ONLY = "tile.chatOnly";
 
 /** The room's refusals of a name (docs/protocol.md): in a call, for the rename form. */
 const NICK_REFUSALS = new Set(["bad_nick", "nick_taken"]);
@@ -38,6 +37,10 @@ export class CallView {
   #wasReconnecting = false;
   /** The interval that counts down to the next attempt in the banner. */
   #countdown = 0;
+  /** The socket's last status, which the banner shows. */
+  #status = { state: "open" };
+  /** The room's name, or null for a private room (its name is its secret). */
+  #roomName = null;
   #view = $("#call");
   #grid = new Grid($("#grid"), $("#stage"));
   #settings = $("#settings");
@@ -51,10 +54,11 @@ export class CallView {
       toggle: $("#chat-btn"),
       badge: $("#unread"),
       close: $("#chat-close"),
+      announcer: $("#announcer"),
     },
     (text) => {
       if (this.#call?.sendChat(text)) return true;
-      toast("Not connected: the message was not sent.", "error");
+      toast(t("call.notSent"), "error");
       return false;
     },
   );
@@ -99,7 +103,7 @@ export class CallView {
     $("#screen-btn").addEventListener("click", () => {
       if (media.screen) return media.stopScreen();
       media.startScreen().catch((error) => {
-        if (error.name !== "NotAllowedError") toast(`Screen sharing failed: ${error.message || error.name}`, "error");
+        if (error.name !== "NotAllowedError") toast(t("call.screenFailed", { reason: error.message || error.name }), "error");
       });
     });
     $("#settings-btn").addEventListener("click", () => this.#settings.showModal());
@@ -113,8 +117,8 @@ export class CallView {
     for (const button of [$("#copy-link"), $("#share-copy")]) {
       button.addEventListener("click", () =>
         navigator.clipboard.writeText($("#share-link").value).then(
-          () => toast("Link copied.", "ok", 2500),
-          () => toast("Could not copy: select the link and copy it yourself.", "error"),
+          () => toast(t("call.linkCopied"), "ok", 2500),
+          () => toast(t("call.copyFailed"), "error"),
         ),
       );
     }
@@ -129,6 +133,14 @@ export class CallView {
     media.addEventListener("speaker", () => this.#grid.setSink(media.speakerId));
     // Closing the tab is leaving: the others see it at once and the resume token ends.
     addEventListener("pagehide", () => this.#call?.leave());
+    onLanguageChange(() => {
+      if (!this.#call) return;
+      this.#showRoom();
+      this.#showCount();
+      this.#updateControls();
+      this.#showConnection(this.#status);
+      this.#grid.rewrite();
+    });
   }
 
   /** The call being joined or in progress, or null (in the lobby). */
@@ -141,7 +153,8 @@ export class CallView {
     const grid = this.#grid;
     const chat = this.#chat;
     history.replaceState(null, "", pageAddress(room, isPrivate));
-    document.title = `${isPrivate ? "Private room" : isolate(room)} · Room`;
+    this.#roomName = isPrivate ? null : room;
+    this.#showRoom();
 
     const current = new Call({ room, nick, isPrivate, media, hideAddress });
     this.#call = current;
@@ -153,15 +166,19 @@ export class CallView {
       this.#showMe(you);
       this.#showLock(current.locked);
       if (limits?.maxChatChars) $("#chat-input").maxLength = limits.maxChatChars;
-      for (const frame of past) chat.message(frame, frame.from === you.id);
-      if (!rejoined) chat.notice(...(isPrivate ? ["You joined the private room."] : ["You joined ", el("bdi", {}, room), "."]));
+      for (const frame of past) chat.message(frame, frame.from === you.id, true);
+      if (!rejoined) {
+        // Who was here first, in a list of their names and tags ("Ann #1a2b and Bob #3c4d").
+        const others = [...current.peers.values()].map(({ nick, id }) => ({ nick, id }));
+        const names = () => listParts(others.map(({ nick, id }) => personName(nick, id)));
+        if (isPrivate) chat.notice(others.length ? "chat.joinedPrivateWith" : "chat.joinedPrivate", { names });
+        else chat.notice(others.length ? "chat.joinedRoomWith" : "chat.joinedRoom", { room: () => el("bdi", {}, room), names });
+      }
       this.#showRelayWarning();
     });
     on("count", ({ count }) => {
-      const chip = $("#head-count");
-      chip.querySelector("span").textContent = String(count);
-      chip.setAttribute("aria-label", `${plural(count, "person", "people")} in the room`);
-      chip.title = chip.getAttribute("aria-label");
+      $("#head-count").querySelector("span").textContent = String(count);
+      this.#showCount();
     });
     on("peer", ({ peer, change, quiet }) => {
       if (change === "leave") {
@@ -196,37 +213,40 @@ export class CallView {
     on("chat", (frame) => chat.message(frame, frame.from === current.me?.id));
     on("me", ({ me }) => this.#showMe(me));
     on("renamed", ({ person, was }) => {
+      const { id, nick } = person;
       if (person === current.me) {
         this.#people.closeRename();
-        chat.notice("You are now ", el("bdi", {}, person.nick), ".");
+        chat.notice("chat.youAreNow", { name: () => el("bdi", {}, nick) });
       } else {
-        chat.notice(personName(was, person.id), " is now ", el("bdi", {}, person.nick), ".");
+        chat.notice("chat.renamed", { was: () => personName(was, id), name: () => el("bdi", {}, nick) });
       }
     });
     on("hand", ({ person, by }) => {
       const mine = person === current.me;
-      if (person.hand != null && !mine) chat.notice(personName(person.nick, person.id), " raised their hand.");
-      if (person.hand == null && mine && by && by !== person) toast([nameOf(by), " lowered your hand."]);
+      if (person.hand != null && !mine) chat.notice("chat.raisedHand", { name: nameMaker(person) });
+      if (person.hand == null && mine && by && by !== person) toast(parts("toast.loweredHand", { name: nameOf(by) }));
     });
     on("host", ({ person, by }) => {
-      if (person === current.me) toast(person.host ? "You are now a host." : "You are no longer a host.", "ok");
-      else if (person.host) chat.notice(personName(person.nick, person.id), by ? " is now a host." : " is now the host.");
+      if (person === current.me) toast(t(person.host ? "toast.nowHost" : "toast.noLongerHost"), "ok");
+      else if (person.host) chat.notice(by ? "chat.isHost" : "chat.isTheHost", { name: nameMaker(person) });
     });
-    on("moderated", ({ by, what }) => toast([nameOf(by), what === "mute" ? " muted you." : " stopped your screen share."]));
+    on("moderated", ({ by, what }) => toast(parts(what === "mute" ? "toast.mutedYou" : "toast.stoppedScreen", { name: nameOf(by) })));
     on("ask-unmute", ({ by }) =>
-      toast([nameOf(by), " asks you to unmute."], "info", 15_000, [{ text: "Unmute", label: "Unmute my microphone", run: () => media.setEnabled("audio", true) }]),
+      toast(parts("toast.asksUnmute", { name: nameOf(by) }), "info", 15_000, [
+        { text: t("ctl.unmute"), label: t("toast.unmuteMe"), run: () => media.setEnabled("audio", true) },
+      ]),
     );
     on("room", ({ locked, by }) => {
       this.#showLock(locked);
-      if (by) chat.notice(personName(by.nick, by.id), locked ? " locked the room." : " unlocked the room.");
-      else chat.notice(locked ? "The room is locked." : "The room unlocked itself: no host was left.");
+      if (by) chat.notice(locked ? "chat.locked" : "chat.unlocked", { name: nameMaker(by) });
+      else chat.notice(locked ? "chat.roomLocked" : "chat.roomUnlockedItself");
     });
     on("knocks", () => this.#knocks.sync(current.knocks));
     on("reaction", ({ person, emoji }) => grid.camera(person === current.me ? ME : person.id)?.react(emoji));
     on("status", (status) => this.#showConnection(status));
     on("error", (frame) => {
-      if (NICK_REFUSALS.has(frame.code) && this.#people.renaming) this.#people.renameFailed(frame.message);
-      else toast(frame.message || frame.code, "error");
+      if (NICK_REFUSALS.has(frame.code) && this.#people.renaming) this.#people.renameFailed(refusal(frame));
+      else toast(say(refusal(frame)), "error");
     });
     on("ended", ({ message, refusal }) => this.#leave(message, refusal));
     // The room's socket first: it connects while the page builds the call view (a layout of
@@ -234,7 +254,6 @@ export class CallView {
     current.start();
 
     this.#view.hidden = false;
-    $("#call-room").textContent = isPrivate ? "Private room" : room;
     $("#call-lock").toggleAttribute("hidden", !isPrivate); // an <svg>: no .hidden property
     $("#share").hidden = !isPrivate;
     $("#share-link").value = roomLink(room, isPrivate).href;
@@ -330,14 +349,31 @@ export class CallView {
     this.#onLeave(message, refusal);
   }
 
-  #showConnection({ state, retryAt }) {
+  /** The room's name in the bar and the tab's title ("Private room" for a private one). */
+  #showRoom() {
+    const name = this.#roomName ?? t("call.privateRoom");
+    $("#call-room").textContent = name;
+    document.title = `${this.#roomName === null ? name : isolate(name)} · Room`;
+  }
+
+  /** The head count's accessible name and tooltip: "3 people in the room". */
+  #showCount() {
+    const chip = $("#head-count");
+    const label = t("call.people", { count: Number(chip.querySelector("span").textContent) });
+    chip.setAttribute("aria-label", label);
+    chip.title = label;
+  }
+
+  #showConnection(status) {
+    this.#status = status;
+    const { state, retryAt } = status;
     const banner = $("#conn-banner");
     clearInterval(this.#countdown);
     // Knocking, the room answered too: there is nothing to reconnect.
     if (state === "open" || state === "ended" || state === "knocking") {
       banner.hidden = true;
       // Only a call we were in can be back: "open" comes before the first welcome is handled.
-      if (this.#wasReconnecting && state === "open" && this.#call?.me) toast("Reconnected.", "ok", 2500);
+      if (this.#wasReconnecting && state === "open" && this.#call?.me) toast(t("call.reconnected"), "ok", 2500);
       this.#wasReconnecting = false;
       return;
     }
@@ -345,10 +381,12 @@ export class CallView {
     this.#wasReconnecting = true;
     banner.hidden = false;
     // Lost once in, or not in yet (the room may not let us in at all).
-    const [what, doing] = this.#call?.me ? ["Connection lost.", "Reconnecting"] : ["Cannot connect to the room.", "Trying again"];
+    const [what, doingIn, doing] = this.#call?.me
+      ? ["call.lost", "call.reconnectingIn", "common.reconnecting"]
+      : ["call.cannotConnect", "call.tryingAgainIn", "call.tryingAgain"];
     const tick = () => {
       const seconds = Math.ceil((retryAt - Date.now()) / 1000);
-      banner.textContent = state === "reconnecting" && seconds > 0 ? `${what} ${doing} in ${seconds} s…` : `${what} ${doing}…`;
+      banner.textContent = `${t(what)} ${state === "reconnecting" && seconds > 0 ? t(doingIn, { seconds }) : t(doing)}`;
     };
     tick();
     if (state === "reconnecting") this.#countdown = setInterval(tick, 500);
@@ -358,13 +396,13 @@ export class CallView {
     const media = this.#media;
     const micOn = media.live("audio");
     const camOn = media.live("video");
-    switchButton($("#mic-btn"), micOn, ["mic", "Mute"], ["mic-off", "Unmute"]);
-    switchButton($("#cam-btn"), camOn, ["video", "Stop video"], ["video-off", "Start video"]);
-    for (const button of [$("#mic-btn"), $("#cam-btn")]) offerIf(button, media.canCapture, NO_CAPTURE);
-    offerIf($("#screen-btn"), media.canShareScreen, NO_SCREEN);
+    switchButton($("#mic-btn"), micOn, ["mic", t("ctl.mute")], ["mic-off", t("ctl.unmute")]);
+    switchButton($("#cam-btn"), camOn, ["video", t("ctl.stopVideo")], ["video-off", t("ctl.startVideo")]);
+    for (const button of [$("#mic-btn"), $("#cam-btn")]) offerIf(button, media.canCapture, t("call.noCapture"));
+    offerIf($("#screen-btn"), media.canShareScreen, t("call.noScreen"));
     const sharing = Boolean(media.screen);
     $("#screen-btn").classList.toggle("active", sharing);
-    $("#screen-btn span").textContent = sharing ? "Stop sharing" : "Share screen";
+    $("#screen-btn span").textContent = t(sharing ? "ctl.stopSharing" : "ctl.shareScreen");
     const me = this.#grid.camera(ME);
     me?.setMuted(!micOn);
     me?.setCamera(camOn);
@@ -386,5 +424,10 @@ function showHand(raised) {
 
 /** A person's name and tag, or "A host" when the room does not know them (any more). */
 function nameOf(person) {
-  return person ? personName(person.nick, person.id) : "A host";
+  return person ? personName(person.nick, person.id) : t("call.aHost");
+}
+
+/** What makes a person's name and tag as they are now, for a chat notice (written again in another language). */
+function nameMaker({ nick, id }) {
+  return () => personName(nick, id);
 }

@@ -16,8 +16,9 @@
 //   "renamed" ({ person, was })   "hand" ({ person, by })   "host" ({ person, by })
 //   "moderated" ({ by, what: "mute" | "screen" }: a host turned my microphone or share off)
 //   "ask-unmute" ({ by })   "reaction" ({ person, emoji })
-//   "ended" ({ message, refusal }: the call is over; message is null after Leave, refusal is
-//   the error code when the room refused to let us in, such as "nick_taken")
+//   "ended" ({ message, refusal }: the call is over; message, `{ key, params }` (i18n.js),
+//   says why, null after Leave; refusal is the error code when the room refused to let us
+//   in, such as "nick_taken")
 // A person (`person`, `by`) is my record or another's; `by` is null when the room itself did
 // it, or when that host has left since.
 //
@@ -29,6 +30,7 @@
 // members, and short-lived), and while the call lasts the room is asked for fresh ones a
 // minute before they expire, so that an ICE restart late in a long call can still use the
 // relay.
+import { hasMessage } from "./i18n.js";
 import { PeerLink, canCall, usableIceServers } from "./peer.js";
 import { RoomSocket } from "./signaling.js";
 import { browserKey } from "./storage.js";
@@ -39,10 +41,6 @@ import { browserKey } from "./storage.js";
  * a call page that never connects.
  */
 const JOIN_ATTEMPTS = 4;
-// The server refuses an upgrade with 429 for too many sockets from one network, or to one
-// room, or too many new rooms from one network: the browser cannot tell which.
-const TOO_MANY_CONNECTIONS = "Too many connections from your network (or to this room): try again in a minute.";
-const UNREACHABLE = "Cannot reach the server: check your connection and try again.";
 
 /** What a welcome from a server without ICE servers for us amounts to. */
 const NO_ICE = { iceServers: [], expiresAt: null };
@@ -214,14 +212,15 @@ export class Call extends EventTarget {
 
   #onStatus(status) {
     this.#emit("status", status);
-    if (status.state === "ended") this.#finish(status.message);
+    if (status.state === "ended") this.#finish({ key: status.message });
     else if (status.state === "reconnecting" && !this.#welcomed && status.failedOpens >= JOIN_ATTEMPTS) this.#giveUpJoining();
   }
 
   /**
    * The room's socket keeps failing to open before we were ever in. Either the server refuses
-   * the upgrade (HTTP 429: too many connections from this network) or it cannot be reached;
-   * the socket cannot tell which, a plain request to the server can.
+   * the upgrade (HTTP 429 for too many sockets from one network, or to one room, or too many
+   * new rooms from one network: the browser cannot tell which) or it cannot be reached; the
+   * socket cannot tell which of the two, a plain request to the server can.
    */
   async #giveUpJoining() {
     this.socket.stop();
@@ -229,7 +228,7 @@ export class Call extends EventTarget {
       () => true,
       () => false,
     );
-    this.#finish(reachable ? TOO_MANY_CONNECTIONS : UNREACHABLE);
+    this.#finish({ key: reachable ? "join.tooManyConnections" : "join.unreachable" });
   }
 
   #onFrame(frame) {
@@ -290,7 +289,7 @@ export class Call extends EventTarget {
         // by a host (the message names them): there is no call to go on with.
         if (!this.#welcomed || frame.code === "removed") {
           this.socket.stop();
-          return this.#finish(sentence(frame.message), frame.code);
+          return this.#finish(refusal(frame), frame.code);
         }
         return this.#emit("error", frame);
     }
@@ -430,8 +429,18 @@ export class Call extends EventTarget {
   }
 }
 
-/** The server's messages are lower-case phrases: make one a sentence for the page. */
-function sentence(text) {
-  const trimmed = String(text ?? "").trim();
-  return trimmed ? `${trimmed[0].toUpperCase()}${trimmed.slice(1)}${/[.!?]$/.test(trimmed) ? "" : "."}` : "";
+/**
+ * What an error frame means for the person, as a message (`{ key, params }`, i18n.js): the
+ * server's own `message` is English, so the page says it from the code. A nickname refused
+ * for a character names its code point (the server puts it in the message: "U+200B"); a host
+ * who removed me or turned me away is named.
+ */
+export function refusal({ code, message, hostNick }) {
+  const codePoint = code === "bad_nick" ? /U\+[0-9A-F]{4,6}/.exec(message ?? "")?.[0] : null;
+  if (codePoint) return { key: "error.bad_nick_char", params: { char: codePoint } };
+  if (hostNick && code === "removed") return { key: "error.removed_by", params: { name: hostNick } };
+  if (hostNick && code === "denied") return { key: "error.denied_by", params: { name: hostNick } };
+  // A code this page does not know yet (a newer server): its English words are better than none.
+  if (!hasMessage(`error.${code}`)) return { key: "error.unknown", params: { message } };
+  return { key: `error.${code}` };
 }

@@ -5,6 +5,7 @@
 // Tiles are found by peer id: grid.camera(id) and grid.screen(id); my own are under ME.
 import { el, icon } from "./dom.js";
 import { idTag, isolate } from "./format.js";
+import { parts, t } from "./i18n.js";
 
 /** The id my own tiles go under (peer ids come from the server: 16 hex digits, never this). */
 export const ME = "me";
@@ -16,17 +17,19 @@ const RATIO = 16 / 9;
 const REACTION_MS = 3000;
 
 const CONNECTION_TEXT = {
-  new: "Connecting…",
-  connecting: "Connecting…",
-  connected: "Connected",
-  disconnected: "Connection unstable…",
-  failed: "Connection failed, retrying…",
-  closed: "Disconnected",
+  new: "common.connecting",
+  connecting: "common.connecting",
+  connected: "conn.connected",
+  disconnected: "conn.unstable",
+  failed: "conn.failed",
+  closed: "conn.closed",
 };
 
 class Tile {
-  /** Said of this person in the tile's accessible name, such as "Chat only". */
+  /** The key of what is said of this person on the tile and in its accessible name, such as "Chat only". */
   note = "";
+  /** The state of the connection to this person (CONNECTION_TEXT), if any. */
+  connection = null;
 
   /** @param {{ peer: string, nick: string, screen: boolean }} options */
   constructor({ peer, nick, screen }) {
@@ -42,10 +45,10 @@ class Tile {
     // The tag is outside the name so that a long name's ellipsis never hides it.
     this.tag = el("span", { class: "tag" });
     this.conn = el("span", { class: "conn", role: "img" });
-    this.mutedIcon = icon("mic-off", "Muted");
+    this.mutedIcon = icon("mic-off", t("tile.muted"));
     this.mutedIcon.classList.add("muted-indicator");
     this.status = el("div", { class: "tile-status" });
-    this.hand = el("span", { class: "hand", role: "img", "aria-label": "Hand raised", hidden: true }, "✋");
+    this.hand = el("span", { class: "hand", role: "img", "aria-label": t("tile.handRaised"), hidden: true }, "✋");
     this.el = el(
       "figure",
       { class: "tile", "data-kind": screen ? "screen" : "camera", "data-local": local },
@@ -70,16 +73,26 @@ class Tile {
     this.id = id;
     this.initial.textContent = [...nick.trim()][0]?.toUpperCase() ?? "?";
     if (this.local && this.screen) {
-      this.name.textContent = "Your screen";
-      this.el.setAttribute("aria-label", "Your screen");
+      this.name.textContent = t("tile.yourScreen");
+      this.el.setAttribute("aria-label", t("tile.yourScreen"));
       return;
     }
-    const suffix = this.screen ? "'s screen" : this.local ? " (you)" : "";
+    const key = this.screen ? "tile.screenOf" : this.local ? "tile.you" : null;
     const tag = id ? idTag(id) : "";
-    this.name.replaceChildren(el("bdi", {}, nick), suffix);
+    this.name.replaceChildren(...(key ? parts(key, { name: el("bdi", {}, nick) }) : [el("bdi", {}, nick)]));
     this.tag.textContent = tag;
-    const note = this.note ? `, ${this.note.toLowerCase()}` : "";
-    this.el.setAttribute("aria-label", `${isolate(nick)}${suffix} ${tag}`.trimEnd() + note);
+    const note = this.note ? `, ${t(this.note)}` : "";
+    const name = key ? t(key, { name: isolate(nick) }) : isolate(nick);
+    this.el.setAttribute("aria-label", `${name} ${tag}`.trimEnd() + note);
+  }
+
+  /** Writes the tile's words again, in the page's language. */
+  rewrite() {
+    this.mutedIcon.setAttribute("aria-label", t("tile.muted"));
+    this.hand.setAttribute("aria-label", t("tile.handRaised"));
+    if (this.connection) this.setConnection(this.connection);
+    if (this.note) this.status.textContent = t(this.note);
+    this.setNick(this.nick);
   }
 
   setStream(stream) {
@@ -127,23 +140,25 @@ class Tile {
   }
 
   setConnection(state) {
+    this.connection = state;
     this.el.dataset.conn = state;
-    const text = CONNECTION_TEXT[state] ?? state;
+    const text = t(CONNECTION_TEXT[state]);
     this.conn.setAttribute("aria-label", text);
     this.conn.title = text;
     this.status.textContent = state === "connected" ? "" : text;
   }
 
   /**
-   * No call is made with this person: they take part chat-only (`why` says so on the tile), or
-   * I do (no `why`: the call says so above the grid). Shows their avatar and never
-   * "Connecting…".
+   * No call is made with this person: they take part chat-only (`why`, the key of a message,
+   * says so on the tile), or I do (no `why`: the call says so above the grid). Shows their
+   * avatar and never "Connecting…".
    */
   setChatOnly(why = "") {
+    this.connection = null;
     this.el.dataset.conn = "chat-only";
     this.conn.removeAttribute("aria-label");
     this.conn.removeAttribute("title");
-    this.status.textContent = why;
+    this.status.textContent = why && t(why);
     this.note = why;
     this.setNick(this.nick);
   }
@@ -197,6 +212,11 @@ export class Grid {
 
   clear() {
     for (const key of [...this.#tiles.keys()]) this.#remove(key);
+  }
+
+  /** Writes every tile's words again, in the page's language. */
+  rewrite() {
+    for (const tile of this.#tiles.values()) tile.rewrite();
   }
 
   /** Plays every tile's sound on this output device. */

@@ -4,6 +4,7 @@
 // participants panel lists the same knocks, in its Waiting section.
 import { personName, toast } from "./dom.js";
 import { personText } from "./format.js";
+import { parts, t } from "./i18n.js";
 
 export class KnockNotices {
   /** The notices shown, by knocker id: the function that dismisses each. */
@@ -25,9 +26,9 @@ export class KnockNotices {
     const fresh = [...knocks.values()].filter(({ id }) => !this.#shown.has(id));
     for (const { id, nick } of fresh) {
       const who = personText(nick, id);
-      const dismiss = toast([personName(nick, id), " wants to join."], "knock", 0, [
-        { text: "Admit", label: `Admit ${who}`, run: () => this.#answer("admit", id) },
-        { text: "Deny", label: `Deny ${who}`, run: () => this.#answer("deny", id) },
+      const dismiss = toast(parts("knock.wants", { name: personName(nick, id) }), "knock", 0, [
+        { text: t("people.admit"), label: t("people.admitLabel", { who }), run: () => this.#answer("admit", id) },
+        { text: t("people.deny"), label: t("people.denyLabel", { who }), run: () => this.#answer("deny", id) },
       ]);
       this.#shown.set(id, dismiss);
     }

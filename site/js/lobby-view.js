@@ -3,8 +3,10 @@
 // selects. The selects and the privacy option move into the call's Settings dialog during a
 // call (call-view.js) and come back after it. In a browser that cannot make calls (no
 // WebRTC) the card says so instead of offering a camera: the person joins to chat.
+// Everything it writes is written again when the language changes.
 import { $, el, icon, switchButton, toast } from "./dom.js";
-import { plural } from "./format.js";
+import { isolate } from "./format.js";
+import { onLanguageChange, parts, say, t } from "./i18n.js";
 import { checkRoomName, privateRoomName } from "./names.js";
 import { watchRooms } from "./room-list.js";
 import { store } from "./storage.js";
@@ -23,10 +25,7 @@ function hideAddressIn(isPrivate) {
   return store.get(HIDE_ADDRESS, !isPrivate);
 }
 
-const ROOMS_STATE_TEXT = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…" };
-
-const CHAT_ONLY =
-  "This browser cannot make video calls (it has no WebRTC). You can still join a room and chat: the others will see you as chat-only.";
+const ROOMS_STATE_TEXT = { connecting: "common.connecting", live: "rooms.live", reconnecting: "common.reconnecting" };
 
 export class LobbyView {
   #media;
@@ -41,6 +40,11 @@ export class LobbyView {
   #hideAddress = $("#hide-address");
   #joinError = $("#join-error");
   #selects = { audio: $("#mic-select"), video: $("#camera-select"), speaker: $("#speaker-select") };
+  /** What the form says is wrong (a message: `{ key, params }`), or null. */
+  #error = null;
+  /** The public rooms last heard of, and the state of the live list. */
+  #rooms = [];
+  #roomsState = "connecting";
 
   /**
    * Fills in the remembered name and the room of the link that opened the page, and starts
@@ -61,13 +65,8 @@ export class LobbyView {
     const roomInput = this.#roomInput;
 
     nickInput.value = store.get("nick", "");
-    if (invited) {
-      roomInput.value = invited.name;
-      const title = $("#join-title");
-      if (invited.isPrivate) title.textContent = "Join the private room";
-      else title.replaceChildren("Join ", el("bdi", {}, invited.name));
-      $("#join").textContent = "Join now";
-    }
+    if (invited) roomInput.value = invited.name;
+    this.#showTitle();
     (!nickInput.value ? nickInput : !roomInput.value ? roomInput : $("#join")).focus();
 
     this.#form.addEventListener("submit", (event) => {
@@ -102,7 +101,7 @@ export class LobbyView {
     for (const kind of ["audio", "video"]) {
       selects[kind].addEventListener("change", () =>
         media.use(kind, selects[kind].value).catch((error) => {
-          toast(`Could not switch: ${error.message || error.name}`, "error");
+          toast(t("lobby.switchFailed", { reason: error.message || error.name }), "error");
           this.#renderDevices();
         }),
       );
@@ -118,6 +117,14 @@ export class LobbyView {
       this.#renderDevices();
     });
     media.addEventListener("devices", () => this.#renderDevices());
+    onLanguageChange(() => {
+      this.#showTitle();
+      this.#showError();
+      this.#showRoomsState();
+      this.#renderRooms();
+      this.#renderDevices();
+      this.#updatePreview();
+    });
 
     this.#watchRooms();
   }
@@ -138,8 +145,23 @@ export class LobbyView {
       this.#nickInput.select();
       return;
     }
-    this.#joinError.textContent = message ?? "";
+    this.#error = message;
+    this.#showError();
     $("#join").focus();
+  }
+
+  /** The card's title and button: for the room of the page's link, if any. */
+  #showTitle() {
+    const invited = this.#invited;
+    const title = $("#join-title");
+    if (!invited) title.textContent = t("join.title");
+    else if (invited.isPrivate) title.textContent = t("join.titlePrivate");
+    else title.replaceChildren(...parts("join.joinRoom", { room: el("bdi", {}, invited.name) }));
+    $("#join").textContent = t(invited ? "join.joinNow" : "join.join");
+  }
+
+  #showError() {
+    this.#joinError.textContent = this.#error ? say(this.#error) : "";
   }
 
   #join(room, nick, isPrivate) {
@@ -161,38 +183,49 @@ export class LobbyView {
 
   #checkedNick() {
     const nick = this.#nickInput.value.trim();
-    if (!nick) return this.#fail("Enter your name first.", this.#nickInput);
+    if (!nick) return this.#fail({ key: "join.noNick" }, this.#nickInput);
     store.set("nick", nick);
     return nick;
   }
 
-  /** Says what is wrong and puts the focus on the field to fix, marked as wrong. */
+  /** Says what is wrong (a message: `{ key, params }`) and puts the focus on the field to fix, marked as wrong. */
   #fail(message, input) {
-    this.#joinError.textContent = message;
+    this.#error = message;
+    this.#showError();
     input.setAttribute("aria-invalid", "true");
     input.focus();
     return null;
   }
 
   #clearError() {
-    this.#joinError.textContent = "";
+    this.#error = null;
+    this.#showError();
     for (const input of [this.#nickInput, this.#roomInput]) input.removeAttribute("aria-invalid");
   }
 
   #watchRooms() {
-    const status = $("#lobby-status");
     this.#stopRooms = watchRooms(
-      (rooms) => this.#renderRooms(rooms),
+      (rooms) => {
+        this.#rooms = rooms;
+        this.#renderRooms();
+      },
       (state) => {
-        status.dataset.state = state;
-        status.textContent = ROOMS_STATE_TEXT[state];
+        this.#roomsState = state;
+        this.#showRoomsState();
       },
     );
   }
 
-  #renderRooms(rooms) {
+  #showRoomsState() {
+    const status = $("#lobby-status");
+    status.dataset.state = this.#roomsState;
+    status.textContent = t(ROOMS_STATE_TEXT[this.#roomsState]);
+  }
+
+  #renderRooms() {
+    const rooms = this.#rooms;
     const items = rooms.map(({ name, count, locked }) => {
-      const join = el("button", { type: "button", class: "secondary small", "aria-label": `Join ${name}` }, "Join");
+      const join = el("button", { type: "button", class: "secondary small", "aria-label": t("join.joinRoom", { room: isolate(name) }) }, t("join.join"));
       join.addEventListener("click", () => {
         this.#roomInput.value = name;
         this.#form.requestSubmit();
@@ -202,8 +235,8 @@ export class LobbyView {
         { "data-room": name },
         el("bdi", { class: "room-name" }, name),
         // Locked: joining knocks, and a host of the room lets you in (or not).
-        locked ? el("span", { class: "room-locked", title: "Locked: a host lets you in" }, icon("lock", "locked")) : "",
-        el("span", { class: "room-count", "data-count": count, title: plural(count, "person", "people") }, icon("users"), String(count)),
+        locked ? el("span", { class: "room-locked", title: t("rooms.lockedHint") }, icon("lock", t("common.locked"))) : "",
+        el("span", { class: "room-count", "data-count": count, title: t("count.people", { count }) }, icon("users"), String(count)),
         join,
       );
     });
@@ -213,9 +246,9 @@ export class LobbyView {
 
   #renderDevices() {
     const media = this.#media;
-    fill(this.#selects.video, media.devices.videoinput, media.deviceId("video"), "Camera");
-    fill(this.#selects.audio, media.devices.audioinput, media.deviceId("audio"), "Microphone");
-    fill(this.#selects.speaker, media.devices.audiooutput, media.speakerId, "Speaker");
+    fill(this.#selects.video, media.devices.videoinput, media.deviceId("video"), ["devices.cameraN", "devices.noCamera"]);
+    fill(this.#selects.audio, media.devices.audioinput, media.deviceId("audio"), ["devices.microphoneN", "devices.noMicrophone"]);
+    fill(this.#selects.speaker, media.devices.audiooutput, media.speakerId, ["devices.speakerN", "devices.noSpeaker"]);
   }
 
   #updatePreview() {
@@ -228,21 +261,25 @@ export class LobbyView {
     if (video.srcObject !== source) video.srcObject = source;
     preview.dataset.camera = camOn ? "on" : "off";
     preview.querySelector(".avatar span").textContent = [...this.#nickInput.value.trim()][0]?.toUpperCase() ?? "";
-    switchButton($("#preview-mic"), media.live("audio"), ["mic", "Mute microphone"], ["mic-off", "Unmute microphone"]);
-    switchButton($("#preview-cam"), camOn, ["video", "Turn camera off"], ["video-off", "Turn camera on"]);
+    switchButton($("#preview-mic"), media.live("audio"), ["mic", t("preview.mute")], ["mic-off", t("preview.unmute")]);
+    switchButton($("#preview-cam"), camOn, ["video", t("preview.cameraOff")], ["video-off", t("preview.cameraOn")]);
     for (const button of [$("#preview-mic"), $("#preview-cam")]) button.disabled = !media.canCapture;
-    const errors = [...new Set([media.errors.video, media.errors.audio].filter(Boolean))];
-    const notes = this.#canCall ? errors : [CHAT_ONLY];
+    const errors = [...new Set([media.errors.video, media.errors.audio].filter(Boolean).map(say))];
+    const notes = this.#canCall ? errors : [t("lobby.chatOnly")];
     const message = $("#media-message");
     message.hidden = !notes.length;
     message.textContent = notes.join(" ");
   }
 }
 
-/** Lists the devices of one kind in a select, keeping `current` chosen. */
-function fill(select, devices, current, noun) {
-  const options = devices.map((d, i) => el("option", { value: d.deviceId }, d.label || `${noun} ${i + 1}`));
-  if (!options.length) options.push(el("option", { value: "" }, `No ${noun.toLowerCase()} available`));
+/**
+ * Lists the devices of one kind in a select, keeping `current` chosen. Devices keep the names
+ * the system gives them; one without is numbered (`numbered`: "Camera 2"), and `none` says
+ * that there is none.
+ */
+function fill(select, devices, current, [numbered, none]) {
+  const options = devices.map((d, i) => el("option", { value: d.deviceId }, d.label || t(numbered, { n: i + 1 })));
+  if (!options.length) options.push(el("option", { value: "" }, t(none)));
   select.replaceChildren(...options);
   select.disabled = !devices.length;
   if (devices.some((d) => d.deviceId === current)) select.value = current;

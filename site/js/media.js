@@ -13,13 +13,13 @@ const VIDEO = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { idea
 const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
 const KINDS = ["video", "audio"];
-const NOUN = { audio: "microphone", video: "camera" };
+const NOUN = { audio: { key: "media.microphone" }, video: { key: "media.camera" } };
 
 export class LocalMedia extends EventTarget {
   stream = new MediaStream();
   /** The screen being shared (a MediaStream), or null. */
   screen = null;
-  /** Why a kind has no track: a sentence for the user, or null. */
+  /** Why a kind has no track: a message for the user (`{ key, params }`, i18n.js), or null. */
   errors = { audio: null, video: null };
   /** What the user wants: mic and camera on or off (remembered across visits). */
   enabled = { audio: store.get("micOn", true), video: store.get("cameraOn", true) };
@@ -56,9 +56,7 @@ export class LocalMedia extends EventTarget {
   /** Asks for camera and microphone (one prompt), falling back to whichever is allowed. */
   async start() {
     if (!this.canCapture) {
-      const why = isSecureContext
-        ? "This browser cannot use a camera or microphone here. You can still join, to see and hear the others."
-        : "This browser cannot use a camera or microphone on this page (it needs https).";
+      const why = { key: isSecureContext ? "media.unsupported" : "media.insecure" };
       this.errors = { audio: why, video: why };
       this.#emit("change");
       return;
@@ -169,7 +167,7 @@ export class LocalMedia extends EventTarget {
     track.addEventListener("ended", () => {
       if (this.track(kind) !== track) return;
       this.stream.removeTrack(track);
-      this.errors[kind] = `Your ${NOUN[kind]} stopped.`;
+      this.errors[kind] = { key: "media.stopped", params: { device: NOUN[kind] } };
       this.#emit("track", { kind, track: null });
       this.#emit("change");
       store.set(`${kind}Device`, "");
@@ -183,20 +181,20 @@ export class LocalMedia extends EventTarget {
   }
 }
 
-/** A sentence a person can act on, for a getUserMedia failure of these kinds. */
+/** A message a person can act on, for a getUserMedia failure of these kinds. */
 function explain(error, kinds) {
-  const noun = kinds.map((kind) => NOUN[kind]).join(" and ");
+  const devices = kinds.map((kind) => NOUN[kind]);
   switch (error.name) {
     case "NotAllowedError":
     case "SecurityError":
-      return `Access to your ${noun} is blocked. Allow it in the browser's site settings, or join without.`;
+      return { key: "media.blocked", params: { devices } };
     case "NotFoundError":
     case "OverconstrainedError":
-      return `No ${noun} found. You can still join without.`;
+      return { key: "media.notFound", params: { devices } };
     case "NotReadableError":
     case "AbortError":
-      return `Your ${noun} is in use by another app, or not working.`;
+      return { key: "media.busy", params: { devices } };
     default:
-      return `Could not start your ${noun} (${error.name}).`;
+      return { key: "media.failed", params: { devices, reason: error.name } };
   }
 }

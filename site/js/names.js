@@ -4,14 +4,14 @@
 const MAX_ROOM_NAME_CHARS = 64;
 const NAME = /^[\p{Alphabetic}\p{N}_.-]+$/u;
 
-/** `{ name }` (trimmed) or `{ error }` with a sentence for the form. */
+/** `{ name }` (trimmed) or `{ error }`, a message (`{ key, params }`, see i18n.js) for the form. */
 export function checkRoomName(raw) {
   const name = raw.trim();
-  if (!name) return { error: "Enter a room name." };
+  if (!name) return { error: { key: "roomName.empty" } };
   if ([...name].length > MAX_ROOM_NAME_CHARS) {
-    return { error: `A room name has at most ${MAX_ROOM_NAME_CHARS} characters.` };
+    return { error: { key: "roomName.tooLong", params: { max: MAX_ROOM_NAME_CHARS } } };
   }
-  if (!NAME.test(name)) return { error: "Use only letters, digits, '-', '_' and '.' in a room name." };
+  if (!NAME.test(name)) return { error: { key: "roomName.characters" } };
   return { name };
 }
 

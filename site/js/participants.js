@@ -8,7 +8,8 @@
 // the focus while others change; when the focused button itself goes (Mute became Ask to
 // unmute, the person left), the focus moves to the nearest sensible place instead of the page.
 import { el, icon, personName } from "./dom.js";
-import { personText, plural } from "./format.js";
+import { personText } from "./format.js";
+import { onLanguageChange, parts, say, t, translatePage } from "./i18n.js";
 
 export class ParticipantsPanel {
   /** @type {import("./call.js").Call | null} */
@@ -46,6 +47,12 @@ export class ParticipantsPanel {
     parts.muteAll.addEventListener("click", () => this.#call?.muteAll());
     parts.lock.addEventListener("click", () => this.#call?.lock(!this.#call.locked));
     for (const type of ["change", "screen"]) media.addEventListener(type, () => this.render());
+    onLanguageChange(() => {
+      // Every row is built again, in the new language.
+      this.#rows.clear();
+      this.#rename.showError();
+      this.render();
+    });
   }
 
   get isOpen() {
@@ -100,13 +107,15 @@ export class ParticipantsPanel {
     const knocks = amHost ? [...call.knocks.values()] : [];
     const focused = this.#focused();
 
-    title.textContent = `People (${people.length})`;
+    title.textContent = t("people.title", { count: people.length });
     hostTools.hidden = !amHost;
-    lock.textContent = call?.locked ? "Unlock room" : "Lock room";
+    lock.textContent = t(call?.locked ? "people.unlock" : "people.lock");
     waiting.hidden = !knocks.length;
     badge.hidden = !knocks.length;
     badge.textContent = String(knocks.length);
-    toggle.setAttribute("aria-label", knocks.length ? `People, ${plural(knocks.length, "person", "people")} waiting` : "People");
+    const waitingCount = t("count.people", { count: knocks.length });
+    toggle.setAttribute("aria-label", knocks.length ? t("ctl.peopleWaiting", { waiting: waitingCount }) : t("ctl.people"));
+    translatePage(this.#rename.form);
 
     const alone = people.length === 1;
     const rows = people.map((person) => this.#row(person.id, [shown(person), amHost, alone], () => this.#personRow(person, amHost, alone)));
@@ -152,8 +161,8 @@ export class ParticipantsPanel {
       } else {
         li.append(
           actions(
-            button("Rename", "Rename yourself", `${id}:rename`, () => this.#openRename(person.nick)),
-            person.host && !alone ? button("Give up host", null, `${id}:unhost`, () => call.setHost(id, false)) : "",
+            button(t("people.rename"), t("people.renameLabel"), `${id}:rename`, () => this.#openRename(person.nick)),
+            person.host && !alone ? button(t("people.giveUpHost"), null, `${id}:unhost`, () => call.setHost(id, false)) : "",
           ),
         );
       }
@@ -162,10 +171,10 @@ export class ParticipantsPanel {
     if (!amHost) return li;
     if (this.#confirming === id) {
       li.append(
-        el("p", { class: "confirm" }, "Remove ", el("bdi", {}, person.nick), " from the room?"),
+        el("p", { class: "confirm" }, ...parts("people.confirmRemove", { name: el("bdi", {}, person.nick) })),
         actions(
-          button("Yes, remove", `Yes, remove ${who}`, `${id}:confirm`, () => call.act("remove", id), "danger"),
-          button("Cancel", `Cancel removing ${who}`, `${id}:keep`, () => this.#confirm(null, `${id}:remove`)),
+          button(t("people.yesRemove"), t("people.yesRemoveLabel", { who }), `${id}:confirm`, () => call.act("remove", id), "danger"),
+          button(t("common.cancel"), t("people.keepLabel", { who }), `${id}:keep`, () => this.#confirm(null, `${id}:remove`)),
         ),
       );
       return li;
@@ -173,12 +182,12 @@ export class ParticipantsPanel {
     const media = person.webrtc !== false;
     li.append(
       actions(
-        person.host ? "" : button("Make host", `Make host ${who}`, `${id}:host`, () => call.setHost(id, true)),
-        media && !person.muted ? button("Mute", `Mute ${who}`, `${id}:mute`, () => call.act("mute", id)) : "",
-        media && person.muted ? button("Ask to unmute", `Ask to unmute ${who}`, `${id}:ask`, () => call.act("ask_unmute", id)) : "",
-        person.screen ? button("Stop screen share", `Stop screen share of ${who}`, `${id}:screen`, () => call.act("stop_screen", id)) : "",
-        person.hand != null ? button("Lower hand", `Lower hand of ${who}`, `${id}:hand`, () => call.lowerHand(id)) : "",
-        button("Remove", `Remove ${who}`, `${id}:remove`, () => this.#confirm(id, `${id}:confirm`), "danger"),
+        person.host ? "" : button(t("people.makeHost"), t("people.makeHostLabel", { who }), `${id}:host`, () => call.setHost(id, true)),
+        media && !person.muted ? button(t("ctl.mute"), t("people.muteLabel", { who }), `${id}:mute`, () => call.act("mute", id)) : "",
+        media && person.muted ? button(t("people.askUnmute"), t("people.askUnmuteLabel", { who }), `${id}:ask`, () => call.act("ask_unmute", id)) : "",
+        person.screen ? button(t("people.stopScreen"), t("people.stopScreenLabel", { who }), `${id}:screen`, () => call.act("stop_screen", id)) : "",
+        person.hand != null ? button(t("people.lowerHand"), t("people.lowerHandLabel", { who }), `${id}:hand`, () => call.lowerHand(id)) : "",
+        button(t("people.remove"), t("people.removeLabel", { who }), `${id}:remove`, () => this.#confirm(id, `${id}:confirm`), "danger"),
       ),
     );
     return li;
@@ -239,16 +248,16 @@ function personLine(person) {
     { class: "who" },
     el("span", { class: "dot", "aria-hidden": "true" }, [...person.nick.trim()][0]?.toUpperCase() ?? "?"),
     personName(person.nick, person.id),
-    person.mine ? el("span", { class: "you" }, "(you)") : "",
+    person.mine ? el("span", { class: "you" }, t("people.you")) : "",
     el(
       "span",
       { class: "states" },
-      person.host ? el("span", { class: "role" }, "Host") : "",
-      person.hand != null ? el("span", { class: "hand", role: "img", "aria-label": "Hand raised" }, "✋") : "",
-      calls ? "" : el("span", { class: "role" }, "Chat only"),
-      calls && person.muted ? icon("mic-off", "Muted") : "",
-      calls && person.camera === false ? icon("video-off", "Camera off") : "",
-      person.screen ? icon("screen", "Sharing a screen") : "",
+      person.host ? el("span", { class: "role" }, t("people.host")) : "",
+      person.hand != null ? el("span", { class: "hand", role: "img", "aria-label": t("tile.handRaised") }, "✋") : "",
+      calls ? "" : el("span", { class: "role" }, t("tile.chatOnly")),
+      calls && person.muted ? icon("mic-off", t("tile.muted")) : "",
+      calls && person.camera === false ? icon("video-off", t("people.cameraOff")) : "",
+      person.screen ? icon("screen", t("people.sharing")) : "",
     ),
   );
 }
@@ -262,31 +271,42 @@ function knockRow(knock, call) {
     { "data-id": knock.id },
     personLine(knock),
     actions(
-      button("Admit", `Admit ${who}`, `${key}:admit`, () => call.act("admit", knock.id), "primary"),
-      button("Deny", `Deny ${who}`, `${key}:deny`, () => call.act("deny", knock.id)),
+      button(t("people.admit"), t("people.admitLabel", { who }), `${key}:admit`, () => call.act("admit", knock.id), "primary"),
+      button(t("people.deny"), t("people.denyLabel", { who }), `${key}:deny`, () => call.act("deny", knock.id)),
     ),
   );
 }
 
 /**
  * The inline form that renames me: the name to edit, Save and Cancel (or Escape), and the
- * room's reason when it refuses the name.
+ * room's reason when it refuses the name (a message, i18n.js). Its words are marked for
+ * `translatePage`, since it is built once.
  */
 function renameForm({ send, cancel }) {
   const input = el("input", { id: "rename-input", autocomplete: "nickname", maxlength: 32, "aria-describedby": "rename-error" });
   const error = el("p", { id: "rename-error", class: "field-error", role: "alert" });
+  /** The refusal shown (a message), kept to be written again in another language. */
+  let refused = null;
+  const showError = () => {
+    error.textContent = refused ? say(refused) : "";
+  };
   const clear = () => {
-    error.textContent = "";
+    refused = null;
+    showError();
     input.removeAttribute("aria-invalid");
   };
   const form = el(
     "form",
     { class: "rename" },
-    el("label", { for: "rename-input" }, "Your new name"),
+    el("label", { for: "rename-input", "data-i18n": "rename.label" }),
     input,
     error,
-    actions(el("button", { type: "submit", class: "primary small" }, "Save"), button("Cancel", "Cancel renaming", "rename-cancel", cancel)),
+    actions(
+      el("button", { type: "submit", class: "primary small", "data-i18n": "rename.save" }),
+      el("button", { type: "button", class: "secondary small", "data-i18n": "common.cancel", "data-i18n-aria-label": "rename.cancelLabel", "data-key": "rename-cancel" }),
+    ),
   );
+  form.querySelector('[data-key="rename-cancel"]').addEventListener("click", cancel);
   input.addEventListener("input", clear);
   form.addEventListener("keydown", (event) => {
     if (event.key === "Escape") cancel();
@@ -294,12 +314,14 @@ function renameForm({ send, cancel }) {
   const rename = {
     form,
     input,
+    showError,
     reset(nick) {
       input.value = nick;
       clear();
     },
     fail(message) {
-      error.textContent = message;
+      refused = message;
+      showError();
       input.setAttribute("aria-invalid", "true");
       input.focus();
       input.select();
@@ -308,7 +330,7 @@ function renameForm({ send, cancel }) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const nick = input.value.trim();
-    if (!nick) rename.fail("Enter a name.");
+    if (!nick) rename.fail({ key: "rename.empty" });
     else send(nick);
   });
   return rename;

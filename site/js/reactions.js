@@ -2,14 +2,16 @@
 // floats over my tile on everyone's screen for a few seconds (grid.js `react`). The room takes
 // only these six, exactly as written here (❤️ is U+2764 U+FE0F).
 import { el } from "./dom.js";
+import { translatePage } from "./i18n.js";
 
+/** Each reaction and the key of its name (i18n.js). */
 export const REACTIONS = [
-  ["👍", "Thumbs up"],
-  ["👏", "Clap"],
-  ["😂", "Laugh"],
-  ["😮", "Surprised"],
-  ["🎉", "Celebrate"],
-  ["❤️", "Heart"],
+  ["👍", "reaction.thumbsUp"],
+  ["👏", "reaction.clap"],
+  ["😂", "reaction.laugh"],
+  ["😮", "reaction.surprised"],
+  ["🎉", "reaction.celebrate"],
+  ["❤️", "reaction.heart"],
 ];
 
 /**
@@ -28,8 +30,9 @@ export function reactionsMenu({ button, menu }, send) {
     show(false);
     button.focus();
   };
+  // Named in the page's language by translatePage, now and after every switch.
   const items = REACTIONS.map(([emoji, name]) => {
-    const item = el("button", { type: "button", class: "reaction-pick", "aria-label": name, title: name }, emoji);
+    const item = el("button", { type: "button", class: "reaction-pick", "data-i18n-aria-label": name, "data-i18n-title": name }, emoji);
     item.addEventListener("click", () => {
       send(emoji);
       close();
@@ -37,6 +40,7 @@ export function reactionsMenu({ button, menu }, send) {
     return item;
   });
   menu.replaceChildren(...items);
+  translatePage(menu);
   button.addEventListener("click", () => {
     show(menu.hidden);
     if (!menu.hidden) items[0].focus();

@@ -7,19 +7,20 @@
 import { ReconnectingSocket } from "./socket.js";
 
 /**
- * Close codes after which reconnecting would not help (see docs/protocol.md). Any other code
- * means try again: 4005 (the room took the connection for dead) and 4006 (it did not join in
- * time, as after a tab frozen in the background) are followed by a new connection that joins.
+ * Close codes after which reconnecting would not help (see docs/protocol.md), with the message
+ * (i18n.js) that says why. Any other code means try again: 4005 (the room took the connection
+ * for dead) and 4006 (it did not join in time, as after a tab frozen in the background) are
+ * followed by a new connection that joins.
  */
 const FINAL = new Map([
-  [4001, "This room is full."],
-  [4002, "The room disconnected you for sending too much."],
-  [4003, "You were removed from the room."],
-  [4004, "You joined this room from another tab or window."],
+  [4001, "error.room_full"],
+  [4002, "close.rateLimited"],
+  [4003, "error.removed"],
+  [4004, "close.replaced"],
   // A knock that ended: an error frame naming the host usually says it first.
-  [4007, "A host did not let you in."],
-  [4008, "Too many people are waiting to get into this room: try again in a minute."],
-  [4009, "Nobody let you in."],
+  [4007, "error.denied"],
+  [4008, "error.knock_limit"],
+  [4009, "close.knockTimeout"],
 ]);
 
 export class RoomSocket extends ReconnectingSocket {

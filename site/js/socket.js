@@ -7,7 +7,7 @@
 // from the server, parsed), "status" ({ state, retryAt, code, failedOpens, message }), state
 // being "connecting" (every attempt), "reconnecting" (dropped, or never opened; the next
 // attempt is at retryAt; failedOpens counts the attempts in a row that never opened) or
-// "ended" (closed with one of `finalCodes`: no more attempts; message says why).
+// "ended" (closed with one of `finalCodes`: no more attempts; message is the key of why).
 //
 // A browser tells a page nothing about an upgrade the server refused with an HTTP status (such
 // as 429, too many connections from this network): the socket just closes with 1006 without
@@ -44,7 +44,7 @@ export class ReconnectingSocket extends EventTarget {
    * @param {boolean} [options.keepAlive] send "ping" every 15 s, give the connection up after
    *   40 s without a word from the server, and retry at once when the browser is back online
    * @param {Map<number, string>} [options.finalCodes] close codes after which retrying would
-   *   not help, each with a sentence for the user
+   *   not help, each with the key of its message for the user (i18n.js)
    */
   constructor(path, { keepAlive = false, finalCodes = new Map() } = {}) {
     super();

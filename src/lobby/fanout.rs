@@ -131,6 +131,7 @@ impl DurableObject for LobbyFanout {
                 let refusal = ServerFrame::Error {
                     code: ErrorCode::BadMessage,
                     message: "lobby sockets only listen: send nothing but ping",
+                    host_nick: None,
                 };
                 ws.send_with_str(refusal.to_json())?;
                 ws.close(Some(close::POLICY), Some("lobby sockets only listen"))

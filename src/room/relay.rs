@@ -275,6 +275,7 @@ fn refuse(mut conn: Conn, refusal: Refusal, limits: &Limits, now: u64) -> Outcom
     let frame = ServerFrame::Error {
         code: refusal.code,
         message: &refusal.message,
+        host_nick: None,
     };
     Outcome {
         conn,

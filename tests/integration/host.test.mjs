@@ -281,6 +281,7 @@ test("remove: the removed person gets removed and 4003, the others peer_left, an
   a.client.send({ type: "remove", id: b.id });
   const error = await expectError(b.client, "removed");
   assert.match(error.message, /ann/, "the message names the host");
+  assert.equal(error.hostNick, "ann", "and so does hostNick, for the client's own sentence");
   assert.equal((await b.client.closed).code, 4003);
   assert.deepEqual(b.client.frames, []);
   const left = { type: "peer_left", id: b.id, nick: "bob", count: 2 };

@@ -147,7 +147,7 @@ test("deny: the knocker gets denied and 4007, every host knock_ended denied, nob
   const [a, b, c] = await lockedWithTwoHosts(room);
   const k = await knockAt(worker, room, "kim", [a, b]);
   a.client.send({ type: "deny", id: k.id });
-  await expectError(k.client, "denied");
+  assert.equal((await expectError(k.client, "denied")).hostNick, "ann");
   assert.equal((await k.client.closed).code, 4007);
   assert.deepEqual(k.client.frames, []);
   const seen = await framesBefore(a.client, [a.client, b.client, c.client]);

@@ -44,7 +44,9 @@ export async function expectError(client, code, what = code) {
   const frame = await client.next("error");
   assert.equal(frame.code, code, what);
   assert.ok(typeof frame.message === "string" && frame.message.length > 0, `${what}: a message`);
-  assert.deepEqual(Object.keys(frame).sort(), ["code", "message", "type"], `${what}: the error's fields`);
+  // A host's removal or refusal names the host (hostNick); a removed browser's join does not.
+  const fields = "hostNick" in frame && (code === "removed" || code === "denied") ? ["code", "hostNick", "message", "type"] : ["code", "message", "type"];
+  assert.deepEqual(Object.keys(frame).sort(), fields, `${what}: the error's fields`);
   return frame;
 }
 

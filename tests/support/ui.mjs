@@ -83,17 +83,18 @@ export const denyMedia = () => {
 /**
  * A new person on the lobby page, in a browser of either driver: Chromium (playwright-core) or
  * Firefox (puppeteer-core, tests/support/firefox.mjs). Uncaught page errors are collected in
- * `page.errors`.
+ * `page.errors`. Chromium's person prefers `locale` (the page speaks Korean for "ko-KR");
+ * Firefox's has the machine's, English here.
  */
-export async function openLobby(browser, url, { viewport = { width: 1280, height: 720 }, init } = {}) {
-  const page = browser.newContext ? await playwrightPage(browser, viewport, init) : await puppeteerPage(browser, viewport, init);
+export async function openLobby(browser, url, { viewport = { width: 1280, height: 720 }, init, locale = "en-US" } = {}) {
+  const page = browser.newContext ? await playwrightPage(browser, viewport, init, locale) : await puppeteerPage(browser, viewport, init);
   watchErrors(page);
   await page.goto(url);
   return page;
 }
 
-async function playwrightPage(browser, viewport, init) {
-  const context = await browser.newContext({ viewport });
+async function playwrightPage(browser, viewport, init, locale) {
+  const context = await browser.newContext({ viewport, locale });
   if (init) await context.addInitScript(init);
   return context.newPage();
 }

@@ -165,6 +165,7 @@ pub(super) fn deny(me: &Member, id: &str, room: &RoomView) -> Result<Outcome, Re
         ServerFrame::Error {
             code: ErrorCode::Denied,
             message: &message,
+            host_nick: Some(&me.peer.nick),
         },
     );
     outcome
@@ -231,6 +232,7 @@ pub(super) fn let_in(
         let refusal = ServerFrame::Error {
             code: ErrorCode::RoomFull,
             message: &message,
+            host_nick: None,
         };
         outcome.push(Target::Peer(knock.id.clone()), refusal);
         if !empty {

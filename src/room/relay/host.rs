@@ -59,6 +59,7 @@ pub(super) fn remove(me: &Member, id: &str, others: &[&Member]) -> Result<Outcom
     let removed = ServerFrame::Error {
         code: ErrorCode::Removed,
         message: &message,
+        host_nick: Some(&me.peer.nick),
     };
     Ok(Outcome {
         close_others: vec![(target.peer.id.clone(), close::REMOVED)],

@@ -383,7 +383,7 @@ fn a_denied_knocker_is_told_who_and_closed_and_the_hosts_hear() {
         vec![
             (
                 peer("k"),
-                json!({"type": "error", "code": "denied", "message": "ann did not let you in"})
+                json!({"type": "error", "code": "denied", "message": "ann did not let you in", "hostNick": "ann"})
             ),
             (
                 Target::Hosts,
@@ -472,7 +472,7 @@ fn a_removed_member_is_told_closed_and_their_browser_kept_out() {
         frames(&outcome),
         vec![(
             peer("b"),
-            json!({"type": "error", "code": "removed", "message": "ann removed you from the room"})
+            json!({"type": "error", "code": "removed", "message": "ann removed you from the room", "hostNick": "ann"})
         )]
     );
 }
