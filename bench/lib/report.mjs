@@ -28,24 +28,23 @@ function rows(run) {
   const kneeOf = from("knee");
   const lostDup = (x) => (x ? `${x.lost} / ${x.duplicates}${x.unexpectedCloses ? ` (${x.unexpectedCloses} closed)` : ""}` : undefined);
   const many_ = run.results[run.targets[0]?.key]?.manyRooms?.clients;
+  // What the standard load and the burst both report.
+  const traffic = (phase) => [
+    ["deliveries/s", phase((x) => x.deliveriesPerSecond), int, true],
+    ["relay latency p50 (ms)", phase((x) => x.latency.p50), ms, true],
+    ["relay latency p99 (ms)", phase((x) => x.latency.p99), ms, true],
+    ["relay latency max (ms)", phase((x) => x.latency.max), ms, true],
+    ["lost / duplicated", phase(lostDup), String],
+    ["server CPU per delivery (µs)", phase((x) => x.cpuMicrosPerDelivery), one, true],
+  ];
   return [
     ["**Standard load** (4 rooms × 8 clients × 10 msg/s)", null],
-    ["deliveries/s", std((x) => x.deliveriesPerSecond), int, true],
-    ["relay latency p50 (ms)", std((x) => x.latency.p50), ms, true],
-    ["relay latency p99 (ms)", std((x) => x.latency.p99), ms, true],
-    ["relay latency max (ms)", std((x) => x.latency.max), ms, true],
-    ["lost / duplicated", std(lostDup), String],
-    ["server CPU per delivery (µs)", std((x) => x.cpuMicrosPerDelivery), one, true],
+    ...traffic(std),
     ["server CPU (% of one core)", std((x) => x.serverCpuShare * 100), int, true],
     ["server memory RSS under load (MiB)", std((x) => x.memory.rss), int, true],
     ["other processes on the machine meanwhile (% of one core)", std((x) => x.otherCpuShare * 100), int],
     ["**Burst** (the standard load, but a room's 8 clients send at the same instant)", null],
-    ["deliveries/s", together((x) => x.deliveriesPerSecond), int, true],
-    ["relay latency p50 (ms)", together((x) => x.latency.p50), ms, true],
-    ["relay latency p99 (ms)", together((x) => x.latency.p99), ms, true],
-    ["relay latency max (ms)", together((x) => x.latency.max), ms, true],
-    ["lost / duplicated", together(lostDup), String],
-    ["server CPU per delivery (µs)", together((x) => x.cpuMicrosPerDelivery), one, true],
+    ...traffic(together),
     [`**Many rooms** (${many_ ? many_ / 8 : 50} rooms × 8, 1 msg/s each)`, null],
     ["deliveries/s", many((x) => x.deliveriesPerSecond), int, true],
     ["relay latency p50 / p99 / max (ms)", many((x) => `${ms(x.latency.p50)} / ${ms(x.latency.p99)} / ${ms(x.latency.max)}`), String],
