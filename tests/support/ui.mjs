@@ -48,8 +48,11 @@ export function watchErrors(page) {
 export function browserSuite(options, started) {
   let running = {};
   before(async () => {
-    const [worker, browser] = await Promise.all([startWorker(options), launchBrowser()]);
-    running = { worker, browser };
+    // Both started side by side; if one fails, the other is kept so that `after` stops it
+    // (a worker left running kept the test process, and its workerd, alive for hours).
+    const [worker, browser] = await Promise.allSettled([startWorker(options), launchBrowser()]);
+    running = { worker: worker.value, browser: browser.value };
+    for (const outcome of [worker, browser]) if (outcome.status === "rejected") throw outcome.reason;
     started(running);
   });
   after(async () => {
