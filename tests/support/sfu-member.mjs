@@ -46,14 +46,18 @@ export class SfuMember {
     }
   }
 
-  /** The next frame of `type`, from those put aside first, then from the socket. */
-  async take(type, timeoutMs = 5000) {
-    const index = this.aside.findIndex((frame) => frame.type === type);
+  /**
+   * The next frame of `type` (and, with `where`, for which `where(frame)` holds), from those put
+   * aside first, then from the socket; the frames it passes over are put aside.
+   */
+  async take(type, where = () => true, timeoutMs = 5000) {
+    const wanted = (frame) => frame.type === type && where(frame);
+    const index = this.aside.findIndex(wanted);
     if (index >= 0) return this.aside.splice(index, 1)[0];
     for (;;) {
       const frame = await this.client.next(undefined, timeoutMs);
       this.seen.push(frame);
-      if (frame.type === type) return frame;
+      if (wanted(frame)) return frame;
       this.aside.push(frame);
     }
   }
