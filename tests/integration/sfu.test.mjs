@@ -183,6 +183,25 @@ test("the record of tracks: a publish tells the room, survives hibernation, and 
   assert.deepEqual(late.welcome.peers.find((p) => p.id === bob.id).tracks, []);
 });
 
+test("frames handled while a call is under way are kept: the answer changes only the record of tracks", async () => {
+  const { room, people } = await sfuRoom("meanwhile");
+  const [ann, bob] = people;
+  await ann.session();
+  const { sdp, mids } = await ann.endpoint.publish(["video"]);
+  // The state frame arrives while the room waits for the SFU's answer to the publish.
+  ann.client.send({ type: "sfu", req: 100, call: "publish", offer: sdp, tracks: [{ mid: mids[0], kind: "camera" }] });
+  ann.client.send({ type: "state", muted: true });
+  ann.client.send({ type: "nick", nick: "ann renamed" });
+  const answer = await ann.answer(100);
+  await ann.endpoint.accept(answer.answer);
+  assert.deepEqual((await bob.take("state", from(ann))).muted, true);
+  assert.deepEqual((await bob.take("tracks", from(ann))).tracks, ["camera"]);
+  await worker.evictRoom(room);
+  const late = await join(room, "late");
+  const seen = late.welcome.peers.find((p) => p.id === ann.id);
+  assert.deepEqual([seen.nick, seen.muted, seen.tracks], ["ann renamed", true, ["camera"]]);
+});
+
 test("departures and resumes: what a member published is closed on the SFU, and the room is told", async () => {
   const { room, people } = await sfuRoom("leaving");
   const [ann, bob, cy, dee, eve] = people;
