@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startSfu } from "../support/sfu/index.mjs";
 import { FakeEndpoint } from "../support/sfu/endpoint.mjs";
+import { startsKeyframe } from "../support/sfu/forward.mjs";
 import { until } from "../support/wait.mjs";
 
 const APP = "0123456789abcdef0123456789abcdef";
@@ -285,10 +286,47 @@ test("a negotiated close: the endpoint's offer in, the SFU's answer out", async 
   );
 });
 
+test("tracks/update points a receiving transceiver at another track, and refuses an unknown mid", async () => {
+  const [first, second] = [await publisher(["camera"]), await publisher(["camera"])];
+  const sub = await subscriber(first.id);
+  const [status, body] = await call("PUT", `/sessions/${sub.id}/tracks/update`, {
+    tracks: [
+      { location: "remote", mid: sub.mid, sessionId: second.id, trackName: "camera" },
+      { location: "remote", mid: "99", sessionId: second.id, trackName: "camera" },
+    ],
+  });
+  assert.equal(status, 200);
+  assert.deepEqual(body.requiresImmediateRenegotiation, false);
+  assert.deepEqual(body.tracks[0], { mid: sub.mid, sessionId: second.id, trackName: "camera" });
+  assert.equal(body.tracks[1].errorCode, "update_track_error");
+  assert.deepEqual((await call("GET", `/sessions/${sub.id}`))[1].tracks, [
+    { location: "remote", mid: sub.mid, trackName: "camera", sessionId: second.id, status: "active" },
+  ]);
+  // The second publisher's packets now arrive on the same mid, without renegotiation, and the
+  // first one's end no longer concerns the subscriber.
+  await call("PUT", `/sessions/${first.id}/tracks/close`, { tracks: [{ mid: first.mids[0] }], force: true });
+  const forwarded = async () => (await sfu.sessions()).find((s) => s.sessionId === sub.id).tracks[0].packetsSent;
+  const before = await forwarded();
+  await until(async () => (await forwarded()) > before + 10, { what: "packets from the second publisher" });
+});
+
 test("the API calls are recorded for tests to count", async () => {
   const before = (await sfu.calls()).length;
   await newSession();
   const calls = await sfu.calls();
   assert.equal(calls.length, before + 1);
   assert.deepEqual(calls.at(-1), { method: "POST", path: `/v1/apps/${APP}/sessions/new`, status: 201 });
+});
+
+test("VP8 keyframe starts are told apart from the rest, also in short or empty payloads", () => {
+  const starts = (...bytes) => startsKeyframe({ payload: Buffer.from(bytes) });
+  assert.equal(starts(0x10, 0x00), true);
+  assert.equal(starts(0x90, 0x80, 0x81, 0x02, 0x00), true, "15-bit PictureID");
+  assert.equal(starts(0x90, 0xc0, 0x05, 0x07, 0x00), true, "7-bit PictureID and TL0PICIDX");
+  assert.equal(starts(0x90, 0xa0, 0x05, 0x40, 0x00), true, "PictureID and TID");
+  assert.equal(starts(0x10, 0x01), false, "an inter frame");
+  assert.equal(starts(0x00, 0x00), false, "not the start of a partition");
+  assert.equal(starts(0x11, 0x00), false, "partition 1");
+  assert.equal(starts(0x90, 0x80, 0x81, 0x02), false, "cut short");
+  assert.equal(starts(), false, "padding");
 });

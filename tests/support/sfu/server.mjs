@@ -64,7 +64,7 @@ class Session {
       if (this.watchedTransports.has(transport)) continue;
       this.watchedTransports.add(transport);
       onKeyframeRequest(transport, (ssrc) => {
-        const track = this.tracks.find((t) => t.location === "remote" && t.media.transceiver.sender.ssrc === ssrc);
+        const track = this.tracks.findLast((t) => t.location === "remote" && t.media.transceiver.sender.ssrc === ssrc);
         track?.media.requestKeyframe();
       });
     }
@@ -242,6 +242,34 @@ export function createSfu({ appId, secret }) {
     return {};
   }
 
+  /**
+   * Points existing receiving transceivers at another track or another simulcast layer, with
+   * no renegotiation: the stand-in forwards the chosen layer from the next packet on.
+   */
+  async function updateTracks(self, body) {
+    const tracks = trackList(body);
+    const found = await Promise.all(tracks.map((track) => findPublication(track)));
+    const results = tracks.map((track, i) => {
+      const { mid, sessionId, trackName, simulcast } = track;
+      const asked = { mid, sessionId, trackName, ...(simulcast && { simulcast }) };
+      // A transceiver whose track was closed through the API is gone; one whose publication
+      // ended can take another.
+      const record = self.tracks.findLast((t) => t.location === "remote" && t.mid === mid && !t.closed);
+      if (track.location !== "remote" || !record) {
+        return trackError(asked, "update_track_error", `no receiving track with mid ${mid} to update`);
+      }
+      const { publication, errorCode, errorDescription } = found[i];
+      if (!publication) return trackError(asked, errorCode, errorDescription);
+      if (publication.kind !== record.media.transceiver.kind) {
+        return trackError(asked, "update_track_error", `mid ${mid} carries ${record.media.transceiver.kind}, not ${publication.kind}`);
+      }
+      record.media.attach(publication, simulcast?.preferredRid);
+      Object.assign(record, { sessionId, trackName, simulcast });
+      return asked;
+    });
+    return { requiresImmediateRenegotiation: false, tracks: results };
+  }
+
   async function closeTracks(self, body) {
     const tracks = trackList(body);
     if (typeof body.force !== "boolean") throw invalidParams("force (true or false) is required");
@@ -250,9 +278,11 @@ export function createSfu({ appId, secret }) {
     if (!body.force && offer === undefined) throw invalidParams("without force, send the endpoint's offer");
     if (offer !== undefined) requireStable(self.peerConnection(), "tracks/close");
     const results = tracks.map(({ mid }) => {
-      const track = self.tracks.find((t) => t.mid === mid && t.media.active);
+      // A receiving track whose publication ended is still the endpoint's to close.
+      const track = self.tracks.findLast((t) => t.mid === mid && !t.closed);
       if (!track) return trackError({ mid }, "close_track_error", "Track doesn't exist or was already closed");
       track.media.close();
+      track.closed = true;
       return { mid };
     });
     const response = { requiresImmediateRenegotiation: false, tracks: results };
@@ -298,6 +328,8 @@ export function createSfu({ appId, secret }) {
         return [200, await self.serially(() => renegotiate(self, body))];
       case "PUT /tracks/close":
         return [200, await self.serially(() => closeTracks(self, body))];
+      case "PUT /tracks/update":
+        return [200, await self.serially(() => updateTracks(self, body))];
       default:
         throw new ApiError(404, "not_found", `the stand-in does not implement ${method} ${path}`);
     }
