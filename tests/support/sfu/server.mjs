@@ -311,6 +311,7 @@ export function createSfu({ appId, secret }) {
   async function route(method, path, body) {
     let match = path.match(/^\/v1\/apps\/([^/]+)\/sessions\/new$/);
     if (match && method === "POST") {
+      if (body.sessionDescription !== undefined) throw invalidParams("the stand-in makes sessions without an offer only");
       const id = randomBytes(16).toString("hex");
       sessions.set(id, new Session(id));
       return [201, { sessionId: id }];
@@ -408,7 +409,7 @@ export async function serve({ host = "127.0.0.1", port = 0, appId, secret }) {
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
     options: {
       host: { type: "string", default: "127.0.0.1" },
