@@ -123,7 +123,8 @@ async function subscribe(subscriber, publisher, simulcast) {
   });
   assert.equal(result.requiresImmediateRenegotiation, true);
   const answer = await subscriber.page.evaluate((sdp) => window.endpoint.answer(sdp), result.sessionDescription.sdp);
-  await api("PUT", `/sessions/${subscriber.sessionId}/renegotiate`, { sessionDescription: { type: "answer", sdp: answer } });
+  const renegotiation = { sessionDescription: { type: "answer", sdp: answer } };
+  await api("PUT", `/sessions/${subscriber.sessionId}/renegotiate`, renegotiation);
   const mid = result.tracks[0].mid;
   const frames = () => subscriber.page.evaluate((mid) => window.endpoint.frames[mid] ?? 0, mid);
   await until(async () => (await frames()) > 0, { ms: 10_000, what: `a first frame at ${subscriber.name}` });
@@ -151,10 +152,11 @@ test("Chromium: a publisher, two subscribers and a late one all see advancing vi
   for (const [subscription, name] of [...early.map((s, i) => [s, ["ann", "bea"][i]]), [lateSubscription, "late"]]) {
     await advancing(subscription, name);
   }
-  t.diagnostic(`first frame after subscribing: ${early.map((s) => s.firstFrameMs).join(" ms, ")} ms; late: ${lateSubscription.firstFrameMs} ms`);
-  assert.ok(lateSubscription.firstFrameMs < 5000, `late subscriber's first frame after ${lateSubscription.firstFrameMs} ms`);
+  const lateMs = lateSubscription.firstFrameMs;
+  t.diagnostic(`first frame after subscribing: ${early.map((s) => s.firstFrameMs).join(" ms, ")} ms; late: ${lateMs} ms`);
+  assert.ok(lateMs < 5000, `late subscriber's first frame after ${lateMs} ms`);
   const sessions = await sfu.sessions();
-  const forwarded = sessions.flatMap((s) => s.tracks).filter((track) => track.location === "remote" && track.trackName === "camera");
+  const forwarded = sessions.flatMap((s) => s.tracks).filter((t) => t.location === "remote" && t.trackName === "camera");
   assert.equal(forwarded.length, 3);
   for (const page of [publisher, ann, bea, late].map((e) => e.page)) await page.close();
 });
@@ -185,14 +187,13 @@ test("Chromium simulcast: each subscriber gets the layer it prefers, tracks/upda
     ms: 15_000,
     what: "the high layer wider than the low one",
   });
-  t.diagnostic(`widths: low ${await lowWatches.width()}, high ${await highWatches.width()}; first frames ${lowWatches.firstFrameMs}, ${highWatches.firstFrameMs} ms`);
-  const [update] = (
-    await api("PUT", `/sessions/${low.sessionId}/tracks/update`, {
-      tracks: [{ location: "remote", mid: lowWatches.mid, sessionId: publisher.sessionId, trackName: "camera", simulcast: { preferredRid: "h" } }],
-    })
-  ).tracks;
-  assert.deepEqual(update, { mid: lowWatches.mid, sessionId: publisher.sessionId, trackName: "camera", simulcast: { preferredRid: "h" } });
-  await until(async () => (await lowWatches.width()) === (await highWatches.width()), { ms: 10_000, what: "the switched layer" });
+  const widths = `widths: low ${await lowWatches.width()}, high ${await highWatches.width()}`;
+  t.diagnostic(`${widths}; first frames ${lowWatches.firstFrameMs}, ${highWatches.firstFrameMs} ms`);
+  const switched = { mid: lowWatches.mid, sessionId: publisher.sessionId, trackName: "camera", simulcast: { preferredRid: "h" } };
+  const update = await api("PUT", `/sessions/${low.sessionId}/tracks/update`, { tracks: [{ location: "remote", ...switched }] });
+  assert.deepEqual(update.tracks, [switched]);
+  const sameWidth = async () => (await lowWatches.width()) === (await highWatches.width());
+  await until(sameWidth, { ms: 10_000, what: "the switched layer" });
   await advancing(lowWatches, "low, switched to h");
   for (const page of [publisher, low, high].map((e) => e.page)) await page.close();
 });

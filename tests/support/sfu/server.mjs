@@ -132,7 +132,9 @@ function trackList(body, { max = MAX_TRACKS_PER_CALL } = {}) {
   for (const track of body.tracks) {
     if (typeof track !== "object" || track === null) throw decodingError("every track must be an object");
     for (const field of ["location", "mid", "sessionId", "trackName"]) {
-      if (track[field] !== undefined && typeof track[field] !== "string") throw decodingError(`${field} must be a string`);
+      if (track[field] !== undefined && typeof track[field] !== "string") {
+        throw decodingError(`${field} must be a string`);
+      }
     }
   }
   return body.tracks;
@@ -222,20 +224,25 @@ export function createSfu({ appId, secret }) {
   async function findPublication({ sessionId, trackName }) {
     const publication = sessions.get(sessionId)?.published(trackName);
     if (!publication) {
-      return { errorCode: "not_found_track_error", errorDescription: `no track ${trackName} published by session ${sessionId}` };
+      const errorDescription = `no track ${trackName} published by session ${sessionId}`;
+      return { errorCode: "not_found_track_error", errorDescription };
     }
     const arrived = await Promise.race([
       publication.firstPacket.then(() => true),
       new Promise((resolve) => setTimeout(resolve, FIRST_PACKET_WAIT_MS, false)),
     ]);
-    if (!arrived) return { errorCode: "empty_track_error", errorDescription: `track ${trackName} has received no media` };
+    if (!arrived) {
+      return { errorCode: "empty_track_error", errorDescription: `track ${trackName} has received no media` };
+    }
     return { publication };
   }
 
   async function renegotiate(self, body) {
     const sdp = sessionDescription(body, "answer");
     if (sdp === undefined) throw invalidParams("renegotiate needs the endpoint's answer");
-    if (self.pc?.signalingState !== "have-local-offer") throw badDescription("there is no offer of this session to answer");
+    if (self.pc?.signalingState !== "have-local-offer") {
+      throw badDescription("there is no offer of this session to answer");
+    }
     await applyRemote(self.pc, "answer", sdp);
     // Media sent before the subscriber was connected is lost: ask for fresh keyframes.
     for (const track of self.tracks) if (track.location === "remote") track.media.requestKeyframe();
@@ -261,7 +268,8 @@ export function createSfu({ appId, secret }) {
       const { publication, errorCode, errorDescription } = found[i];
       if (!publication) return trackError(asked, errorCode, errorDescription);
       if (publication.kind !== record.media.transceiver.kind) {
-        return trackError(asked, "update_track_error", `mid ${mid} carries ${record.media.transceiver.kind}, not ${publication.kind}`);
+        const wrongKind = `mid ${mid} carries ${record.media.transceiver.kind}, not ${publication.kind}`;
+        return trackError(asked, "update_track_error", wrongKind);
       }
       record.media.attach(publication, simulcast?.preferredRid);
       Object.assign(record, { sessionId, trackName, simulcast });
@@ -300,7 +308,9 @@ export function createSfu({ appId, secret }) {
         connectionState: s.pc?.connectionState ?? "new",
         tracks: s.tracks.map((t) => ({
           ...apiTrack(t),
-          ...(t.location === "local" ? { packetsReceived: t.media.packets, keyframeRequests: t.media.keyframeRequests, rids: t.media.rids } : { packetsSent: t.media.packets, rid: t.media.rid }),
+          ...(t.location === "local"
+            ? { packetsReceived: t.media.packets, keyframeRequests: t.media.keyframeRequests, rids: t.media.rids }
+            : { packetsSent: t.media.packets, rid: t.media.rid }),
         })),
       })),
       calls,
@@ -311,7 +321,9 @@ export function createSfu({ appId, secret }) {
   async function route(method, path, body) {
     let match = path.match(/^\/v1\/apps\/([^/]+)\/sessions\/new$/);
     if (match && method === "POST") {
-      if (body.sessionDescription !== undefined) throw invalidParams("the stand-in makes sessions without an offer only");
+      if (body.sessionDescription !== undefined) {
+        throw invalidParams("the stand-in makes sessions without an offer only");
+      }
       const id = randomBytes(16).toString("hex");
       sessions.set(id, new Session(id));
       return [201, { sessionId: id }];
