@@ -17,6 +17,7 @@ import { within } from "../tests/support/wait.mjs";
 import { manyRooms, standard, burst, knee, joinStorm, wakeUp, coldStart, summary } from "./lib/workloads.mjs";
 import { machine, memoryMiB } from "./lib/proc.mjs";
 import { report, lobbyRunOf } from "./lib/report.mjs";
+import { sfuRoom } from "./lib/sfu.mjs";
 
 const TARGETS = [
   { key: "room", label: "Room (Miniflare)", start: () => roomMiniflare(VARS), cold: true },
@@ -123,6 +124,24 @@ try {
   }
 } finally {
   for (const target of running()) await target.server.stop().catch(() => {});
+}
+
+// A room on the SFU is Room's alone: its own worker (configured for the SFU) and the stand-in
+// SFU, once the other servers have stopped.
+if (wanted.includes("room") && (!workloads || workloads.includes("sfuRoom"))) {
+  for (const target of targets.filter((t) => t.key !== "room")) results[target.key].sfuRoom = { skipped: "Room only" };
+  const left = DEADLINE_MS - performance.now();
+  if (left < 20_000) {
+    results.room.sfuRoom = { error: "not run: out of time" };
+  } else {
+    log("sfuRoom on Room (Miniflare) with the stand-in SFU");
+    try {
+      results.room.sfuRoom = await within(Math.min(120_000, left), "sfuRoom", sfuRoom());
+    } catch (error) {
+      results.room.sfuRoom = { error: error.message };
+      log(`  failed: ${error.message}`);
+    }
+  }
 }
 
 /**

@@ -26,6 +26,7 @@ function rows(run) {
   const storm = from("joinStorm");
   const wake = from("wakeUp");
   const kneeOf = from("knee");
+  const onSfu = from("sfuRoom");
   const lostDup = (x) => (x ? `${x.lost} / ${x.duplicates}${x.unexpectedCloses ? ` (${x.unexpectedCloses} closed)` : ""}` : undefined);
   const many_ = run.results[run.targets[0]?.key]?.manyRooms?.clients;
   // What the standard load and the burst both report.
@@ -71,6 +72,10 @@ function rows(run) {
     ["workerd start until it answers (ms)", cold((x) => x.readyMs.p50), ms, true],
     ["first request: socket opened to `welcome` (ms)", cold((x) => x.firstJoinMs.p50), ms, true],
     ["… a second join right after (ms)", cold((x) => x.secondJoinMs.p50), ms, true],
+    ["**A room on the SFU** (32 members, each publishing 2 tracks without media; stand-in SFU)", null],
+    ["join latency p50 / p99 of those who joined on the SFU (ms)", onSfu((x) => `${ms(x.join.p50)} / ${ms(x.join.p99)}`), String],
+    ["worker CPU per track published (µs)", onSfu((x) => x.cpuMicrosPerTrack), one],
+    ["API calls per member", onSfu((x) => x.apiCallsPerMember), one],
     ["**Server process**", null],
     ["peak memory RSS over the run (MiB)", (r) => r.peakMemory?.peak, int, true],
   ];
@@ -165,10 +170,20 @@ export function report(run, previousLobbyRun) {
     "  workerd with the worker, timed from starting it until it answers, then a join: from the",
     "  first request (the socket's upgrade) to the `welcome`, which includes making the Durable",
     "  Object (and, for Room, instantiating its wasm), then a second join, warm; three times.",
+    "- **a room on the SFU** (`bench/lib/sfu.mjs`, Room only, after the other servers stopped):",
+    "  a worker configured for the SFU, pointed at the tests' stand-in SFU in its own process; 32",
+    "  members join one room one after another (the fifth moves it to the SFU), then each opens",
+    "  its session and publishes a microphone and a camera track with no packets sent. Join",
+    "  latency is that of the members who joined a room already on the SFU; CPU per track is",
+    "  workerd's over the publishing, divided by the 64 tracks (each a `publish` call through the",
+    "  room to the API, the member's record, and a `tracks` frame to the others).",
     "",
     "For the bench, Room and the baseline get `MAX_PEERS=1000` and Room's per-socket chat budget is",
     "lifted (`CHAT_RATE_PER_SEC=10000`, `CHAT_RATE_BURST=100000`): its rate limiter still runs, it",
-    "just never refuses.",
+    "just never refuses. So do the limits on opening sockets (the per-network rate-limiting binding",
+    "is still called for every socket; in Miniflare that call is a fetch to a SQLite-backed",
+    "Durable Object that writes, which a join storm queues on, where Cloudflare counts at the",
+    "edge location).",
     "",
     "Definitions: a **delivery** is one copy of a chat message arriving at a peer other than its",
     "sender (every message must reach all 7 others, and its sender, who gets the echo the protocol",

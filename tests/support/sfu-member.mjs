@@ -71,9 +71,12 @@ export class SfuMember {
     return answer;
   }
 
-  /** Publishes one track of each of `kinds`, media flowing; resolves with the answer. */
-  async publish(kinds) {
-    const { sdp, mids } = await this.endpoint.publish(kinds.map((kind) => MEDIA[kind]));
+  /**
+   * Publishes one track of each of `kinds`, media flowing unless `media` is false; resolves
+   * with the answer.
+   */
+  async publish(kinds, { media = true } = {}) {
+    const { sdp, mids } = await this.endpoint.publish(kinds.map((kind) => MEDIA[kind]), { media });
     const tracks = kinds.map((kind, i) => ({ mid: mids[i], kind }));
     const answer = await this.call("publish", { offer: sdp, tracks });
     assert.equal(typeof answer.answer, "string", JSON.stringify(answer));
