@@ -51,6 +51,25 @@ function refusal(iceServers) {
   }
 }
 
+/**
+ * How loud (0 to 1, RMS) the sound an RTCRtpReceiver received was since the last reading: from
+ * the receiver's total audio energy, so a short sound between two readings still counts. One
+ * meter per receiver (a new receiver, a new meter).
+ */
+export class AudioMeter {
+  #last = null;
+
+  /** @param {RTCRtpReceiver} receiver */
+  async read(receiver) {
+    const stats = [...(await receiver.getStats()).values()].find((s) => s.type === "inbound-rtp");
+    if (!stats?.totalSamplesDuration) return 0;
+    const last = this.#last;
+    this.#last = { energy: stats.totalAudioEnergy, duration: stats.totalSamplesDuration };
+    const duration = stats.totalSamplesDuration - (last?.duration ?? 0);
+    return last && duration > 0 ? Math.sqrt(Math.max(0, stats.totalAudioEnergy - last.energy) / duration) : 0;
+  }
+}
+
 export class PeerLink extends EventTarget {
   /** This connection's id, sent with every signal. */
   pcId = crypto.randomUUID();
@@ -64,7 +83,7 @@ export class PeerLink extends EventTarget {
   #settingAnswer = false;
   #queue = Promise.resolve();
   #closed = false;
-  #energy = null;
+  #meter = new AudioMeter();
 
   /**
    * @param {object} options
@@ -229,19 +248,10 @@ export class PeerLink extends EventTarget {
     }
   }
 
-  /**
-   * How loud (0 to 1, RMS) the other side's microphone was since the last call of this: from
-   * the receiver's total audio energy, so a short sound between two calls still counts.
-   */
-  async audioLevel() {
+  /** How loud the other side's microphone was since the last call of this (see AudioMeter). */
+  audioLevel() {
     const receiver = this.main.audio?.receiver;
-    if (!receiver || this.#closed) return 0;
-    const stats = [...(await receiver.getStats()).values()].find((s) => s.type === "inbound-rtp");
-    if (!stats?.totalSamplesDuration) return 0;
-    const last = this.#energy;
-    this.#energy = { energy: stats.totalAudioEnergy, duration: stats.totalSamplesDuration };
-    const duration = stats.totalSamplesDuration - (last?.duration ?? 0);
-    return last && duration > 0 ? Math.sqrt(Math.max(0, stats.totalAudioEnergy - last.energy) / duration) : 0;
+    return receiver && !this.#closed ? this.#meter.read(receiver) : Promise.resolve(0);
   }
 
   /** New ICE servers (fresh TURN credentials) for the next gathering, such as an ICE restart. */
