@@ -294,8 +294,8 @@ export class CallView {
 
   #showSpeaking(call) {
     for (const peer of call.peers.values()) {
-      peer.link
-        ?.audioLevel()
+      call
+        .audioLevel(peer)
         .then((level) => this.#grid.camera(peer.id)?.setSpeaking(!peer.muted && level > SPEAKING_LEVEL))
         .catch(() => {});
     }
