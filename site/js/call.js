@@ -1,6 +1,6 @@
-// A call: the room socket plus a full mesh of PeerLinks, one per other person, or, once the room
-// has moved to the SFU (docs/protocol.md, "SFU mode"), one SfuLink (sfu.js) that carries
-// everyone's media.
+// A call: the room socket plus a full mesh of PeerLinks, one per other person, or, once the
+// room has moved to the SFU (docs/protocol.md, "Rooms that grow: mesh and SFU"), one SfuLink
+// (sfu.js) that carries everyone's media.
 //
 // Who starts a connection: whoever learns about the other from a `welcome` (the newcomer,
 // or anyone after reconnecting) makes a fresh link and offers; the others wait for that offer
@@ -12,6 +12,7 @@
 //   "peer" ({ peer, change: "join" | "update" | "leave", quiet }) "chat" (the chat frame)
 //   "me" ({ me }: my record changed: name, hand, host role, or a host's mute)
 //   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
+//   "media" ({ mode }: the room moved to the SFU while I was in it, see `mode`)
 //   "status" (socket status, see socket.js and signaling.js)   "error" (an error frame)
 //   "waiting" (the room is locked: I wait at its door until a host lets me in or not)
 //   "knocks" (who knocks changed, see `knocks`; for hosts)   "room" ({ locked, by })
@@ -499,6 +500,7 @@ export class Call extends EventTarget {
   #moveToSfu() {
     this.mode = "sfu";
     this.#startSfu();
+    this.#emit("media", { mode: this.mode });
     this.#patienceTimer = setTimeout(() => {
       this.#patienceOver = true;
       for (const peer of this.peers.values()) this.#retireLink(peer);

@@ -1,6 +1,7 @@
 // The call's connection to the SFU (Cloudflare Realtime, or the tests' stand-in), used once the
-// room has moved to it (docs/protocol.md, "SFU mode"): one RTCPeerConnection that publishes my
-// microphone, camera and screen and receives everyone else's.
+// room has moved to it (docs/protocol.md, "Rooms that grow: mesh and SFU"): one
+// RTCPeerConnection that publishes my microphone, camera and screen and receives everyone
+// else's.
 //
 // The page never talks to the SFU's API itself: each call goes to the room as an `sfu` frame
 // (`request`), and the room, which holds the secret and knows who is who, makes it. Calls of one
