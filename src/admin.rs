@@ -427,6 +427,7 @@ mod tests {
             screen: false,
             joined_at: 5,
             webrtc: true,
+            tracks: vec![],
         };
         let answer = |name: &str, private, peers: Vec<PeerInfo>| {
             Some(Peers {

@@ -38,6 +38,16 @@ pub struct Limits {
     pub knock_rate: Rate,
     /// How long a knock waits for a host's answer before it is closed (4009).
     pub knock_timeout_ms: u64,
+    /// Whether the deployment has an SFU (`realtime::RealtimeConfig`): rooms that grow past
+    /// `mesh_max` move to it (see `with_sfu`).
+    pub sfu: bool,
+    /// With an SFU, the most people a room holds as a mesh.
+    pub mesh_max: usize,
+    /// People in one room when the deployment has an SFU.
+    pub max_peers_sfu: usize,
+    /// `sfu` calls of one socket: each is an HTTPS call to the SFU, which takes 50 a second per
+    /// session.
+    pub sfu_rate: Rate,
 }
 
 /// A token bucket's shape: `burst` frames at once, refilled at `per_sec`.
@@ -78,6 +88,13 @@ impl Default for Limits {
                 burst: 5.0,
             },
             knock_timeout_ms: 300_000,
+            sfu: false,
+            mesh_max: 4,
+            max_peers_sfu: 32,
+            sfu_rate: Rate {
+                per_sec: 10.0,
+                burst: 40.0,
+            },
         }
     }
 }
@@ -121,6 +138,22 @@ impl Limits {
                 burst: read("KNOCK_RATE_BURST", d.knock_rate.burst as usize, 100_000) as f64,
             },
             knock_timeout_ms: read_ms("KNOCK_TIMEOUT_MS", d.knock_timeout_ms),
+            sfu: false,
+            mesh_max: read("MESH_MAX", d.mesh_max, 1000),
+            max_peers_sfu: read("MAX_PEERS_SFU", d.max_peers_sfu, 1000),
+            sfu_rate: read_rate("SFU_RATE", d.sfu_rate),
+        }
+    }
+
+    /// The limits of a deployment with an SFU: a room holds `max_peers_sfu` people, and at
+    /// least three sockets each (the same share as 24 sockets for 8 people: room for
+    /// reconnects and people being turned away).
+    pub fn with_sfu(self) -> Self {
+        Self {
+            sfu: true,
+            max_peers: self.max_peers_sfu,
+            max_sockets: self.max_sockets.max(3 * self.max_peers_sfu),
+            ..self
         }
     }
 
@@ -196,6 +229,27 @@ mod tests {
         assert_eq!(read("JOIN_TIMEOUT_MS", 2000).join_timeout_ms, 2000);
         assert_eq!(read("MAX_SOCKETS", 10_000).max_sockets, 10_000);
         assert_eq!(read("MAX_SOCKETS", 10_001).max_sockets, 24);
+    }
+
+    #[test]
+    fn an_sfu_raises_the_room_cap_and_its_sockets() {
+        let mesh = Limits::default();
+        assert!(!mesh.sfu);
+        let sfu = mesh.with_sfu();
+        assert!(sfu.sfu);
+        assert_eq!((sfu.max_peers, sfu.max_sockets, sfu.mesh_max), (32, 96, 4));
+        // A larger socket limit than three per person is kept.
+        let roomy = Limits::from_vars(|name| match name {
+            "MAX_SOCKETS" => Some("200".into()),
+            "MAX_PEERS_SFU" => Some("10".into()),
+            "MESH_MAX" => Some("2".into()),
+            _ => None,
+        })
+        .with_sfu();
+        assert_eq!(
+            (roomy.max_peers, roomy.max_sockets, roomy.mesh_max),
+            (10, 200, 2)
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //!   lookalikes (pure).
 //! - `protocol`: the wire types (pure); `config`: limits from `[vars]` (pure).
 //! - `ice`: STUN/TURN servers and TURN credentials for `/api/ice` (pure but for `respond`).
+//! - `realtime`: the SFU (Cloudflare Realtime) rooms move to when they grow: its configuration
+//!   and the Connection API calls (pure but for the fetch).
 //! - `room`: the Durable Object holding one room's sockets (`mod.rs` applies what a frame
 //!   causes); `room::relay`: what goes to whom (pure); `room::sockets`, `room::storage`,
 //!   `room::history`, `room::lobby_report`: its sockets, SQL, chat history and lobby reports;
@@ -29,6 +31,7 @@ pub mod ice;
 pub mod ids;
 mod lobby;
 pub mod protocol;
+pub mod realtime;
 mod room;
 pub mod room_name;
 pub mod routes;

@@ -86,6 +86,10 @@ pub enum ClientFrame<'a> {
         host: bool,
     },
     Leave,
+    /// A call to the SFU (docs/protocol.md, "Rooms that grow"). Parsed by `parse` on its own,
+    /// like `Signal`: its fields sit beside `type`, and its `call` is a second tag.
+    #[serde(skip_deserializing)]
+    Sfu(SfuRequest),
 }
 
 impl<'a> ClientFrame<'a> {
@@ -94,11 +98,14 @@ impl<'a> ClientFrame<'a> {
     /// them, which costs far less than turning a signal's SDP into a tree and back.
     pub fn parse(text: &'a str) -> serde_json::Result<Self> {
         let Tagged { kind } = serde_json::from_str(text)?;
-        if kind == "signal" {
-            let SignalFrame { to, data } = serde_json::from_str(text)?;
-            return Ok(ClientFrame::Signal { to, data });
+        match &*kind {
+            "signal" => {
+                let SignalFrame { to, data } = serde_json::from_str(text)?;
+                Ok(ClientFrame::Signal { to, data })
+            }
+            "sfu" => serde_json::from_str(text).map(ClientFrame::Sfu),
+            _ => serde_json::from_str(text),
         }
-        serde_json::from_str(text)
     }
 }
 
@@ -115,6 +122,102 @@ struct SignalFrame<'a> {
     to: String,
     #[serde(borrow)]
     data: &'a RawValue,
+}
+
+/// An `sfu` frame: the client's request number, echoed in the answer, and the call. Only the
+/// shape is checked here; `room::relay::sfu` checks the rest (counts, mids, duplicates).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SfuRequest {
+    pub req: u32,
+    #[serde(flatten)]
+    pub call: SfuCall,
+}
+
+/// What a member asks of the SFU, always about its own session (the room fills in the ids).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum SfuCall {
+    /// A new session, replacing any this member had.
+    Session,
+    /// Publish the offer's transceivers as these kinds.
+    Publish {
+        offer: String,
+        tracks: Vec<PublishTrack>,
+    },
+    /// Receive these members' tracks.
+    Subscribe { tracks: Vec<SubscribeTrack> },
+    /// The answer to an offer the SFU made.
+    Renegotiate { answer: String },
+    /// Close these transceivers; with an offer the close is negotiated, without it forced.
+    Close {
+        mids: Vec<String>,
+        #[serde(default)]
+        offer: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PublishTrack {
+    pub mid: String,
+    pub kind: TrackKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SubscribeTrack {
+    /// The member whose track this is.
+    pub id: String,
+    pub kind: TrackKind,
+}
+
+/// What a member can publish on the SFU; also the track's name there (names are per session).
+/// Declared in the order lists of kinds are kept in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackKind {
+    Mic,
+    Camera,
+    Screen,
+}
+
+impl TrackKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TrackKind::Mic => "mic",
+            TrackKind::Camera => "camera",
+            TrackKind::Screen => "screen",
+        }
+    }
+}
+
+/// How a room carries media: browser to browser, or through the SFU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaMode {
+    #[default]
+    Mesh,
+    Sfu,
+}
+
+/// One track in the answer to an `sfu` call: what became of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SfuTrack {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mid: Option<String>,
+    /// The member whose track it is (subscriptions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<TrackKind>,
+    /// Why the SFU refused this track: its error code and description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Why an `sfu` call was refused, in its answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SfuError<'a> {
+    pub code: ErrorCode,
+    pub message: &'a str,
 }
 
 /// The reactions there are: a fixed set, so that a reaction cannot carry a message.
@@ -141,6 +244,10 @@ pub struct PeerInfo {
     /// When this person raised their hand (unix ms), while it is up.
     #[serde(default)]
     pub hand: Option<u64>,
+    /// What this person publishes on the SFU now (always empty in a mesh), in `TrackKind`
+    /// order. Empty for people recorded before the field existed.
+    #[serde(default)]
+    pub tracks: Vec<TrackKind>,
 }
 
 /// Someone waiting at a locked room's door, as hosts see them.
@@ -210,6 +317,34 @@ pub enum ServerFrame<'a> {
         locked: bool,
         /// Who is waiting to be let in: for a host; empty for everyone else.
         knocking: &'a [Knocker],
+        media: MediaMode,
+    },
+    /// The room moved to the SFU, to everyone already in it.
+    Media {
+        mode: MediaMode,
+    },
+    /// What a member publishes on the SFU now, after a change.
+    Tracks {
+        id: &'a str,
+        tracks: &'a [TrackKind],
+    },
+    /// The answer to an `sfu` call: the SFU's session description, if it sent one (`answer` or
+    /// `offer` by its type), whether the client must renegotiate, and each track's result.
+    #[serde(rename = "sfu")]
+    SfuAnswer {
+        req: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        answer: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        offer: Option<&'a str>,
+        renegotiate: bool,
+        tracks: &'a [SfuTrack],
+    },
+    /// An `sfu` call refused, by the room or by the SFU.
+    #[serde(rename = "sfu")]
+    SfuRefused {
+        req: u32,
+        error: SfuError<'a>,
     },
     PeerJoined {
         peer: &'a PeerInfo,
@@ -330,6 +465,21 @@ pub enum ErrorCode {
     Denied,
     /// Too many people knocking at once, or the room took too many knocks: closed with 4008.
     KnockLimit,
+    // The refusals of `sfu` calls, in their answer (docs/protocol.md, "Errors of `sfu` calls").
+    /// The room is a mesh.
+    NotSfu,
+    /// The call needs the member's session, and there is none (or it was replaced meanwhile).
+    NoSession,
+    /// The SFU no longer knows the member's session.
+    SessionGone,
+    /// A subscription to a kind that member does not publish.
+    NoTrack,
+    /// A publish of a kind the member publishes already.
+    AlreadyPublished,
+    /// The SFU refused the call.
+    SfuRefused,
+    /// The SFU could not be reached, timed out, failed, or answered unreadably.
+    SfuUnavailable,
 }
 
 /// Close codes the room uses (docs/protocol.md lists them).

@@ -13,7 +13,8 @@
 //!   resume);
 //! - `history`: the last chat lines, written to key-value storage in batches;
 //! - `lobby_report`: telling the lobby the head count, one report at a time;
-//! - `api`: the room's internal HTTP API (`peers`, `kick`), both the calls and their shapes.
+//! - `api`: the room's internal HTTP API (`peers`, `kick`), both the calls and their shapes;
+//! - `sfu_calls`: the calls to the SFU (`relay::sfu` decides them and what their answers mean).
 //!
 //! One alarm, only while it has work: closing sockets that do not join in time (or whose
 //! knock nobody answered), sweeping for vanished sockets while the room is occupied, handing
@@ -29,7 +30,8 @@ use worker::*;
 use crate::admission::{self, Limit};
 use crate::config::Limits;
 use crate::ice::{IceAnswer, IceConfig};
-use crate::protocol::{close, KnockOutcome};
+use crate::protocol::{close, KnockOutcome, MediaMode};
+use crate::realtime::RealtimeConfig;
 use crate::{http, ids, lobby};
 
 mod api;
@@ -38,6 +40,7 @@ mod lobby_report;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests;
 pub mod relay;
+mod sfu_calls;
 mod sockets;
 mod storage;
 
@@ -58,6 +61,8 @@ pub struct Room {
     limits: Limits,
     /// STUN and TURN servers, for members' `welcome` and `ice` frames.
     ice: IceConfig,
+    /// The SFU rooms move to when they grow, if the deployment has one.
+    realtime: Option<RealtimeConfig>,
     sockets: Sockets,
     store: RoomStore,
     /// The last chat lines, for joiners; written to storage in batches.
@@ -85,7 +90,12 @@ impl DurableObject for Room {
         if let Ok(pair) = worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
             state.set_websocket_auto_response(&pair);
         }
+        let realtime = RealtimeConfig::from_env(&env);
         let limits = Limits::from_vars(|name| env.var(name).ok().map(|v| v.to_string()));
+        let limits = match realtime {
+            Some(_) => limits.with_sfu(),
+            None => limits,
+        };
         let history = History::new(raw_storage(&state), limits.history_len);
         let ice = IceConfig::from_env(&env);
         Self {
@@ -96,6 +106,7 @@ impl DurableObject for Room {
             env,
             limits,
             ice,
+            realtime,
             history,
             lobby_reports: LobbyReports::default(),
             alarm_at: Cell::new(None),
@@ -132,6 +143,7 @@ impl DurableObject for Room {
             others: sockets.members_except(my_id),
             knocking: sockets.knocking(),
             locked: self.store.is_locked(),
+            media: self.store.media(),
         };
         let incoming = match &message {
             WebSocketIncomingMessage::String(text) => Incoming::Text(text),
@@ -261,6 +273,8 @@ impl Room {
             close_others,
             lock,
             ban,
+            to_sfu,
+            sfu,
         } = outcome;
         let sender = conn.member.as_ref().map(|m| m.peer.id.clone());
         // The attachment is written when the person on the socket changes (a join, a rename,
@@ -286,7 +300,7 @@ impl Room {
         if make_private {
             self.store.make_private();
         }
-        self.rewrite(updates, lock, ban);
+        self.rewrite(updates, lock, ban, to_sfu);
         self.deliver(Some(ws), sender.as_deref(), &sends);
         if let Some(frame) = chat {
             self.history.push(frame);
@@ -305,12 +319,13 @@ impl Room {
         if count_changed || lock.is_some() || !self.lobby_reports.sent_since_wake() {
             self.report().await;
         }
+        self.call_sfu(ws, sfu).await;
         Ok(())
     }
 
     /// Stores what a frame (or the room itself) changed besides the sender: other people's
-    /// records, the lock, a removed browser.
-    fn rewrite(&self, updates: Vec<Member>, lock: Option<bool>, ban: Option<String>) {
+    /// records, the lock, a removed browser, a move to the SFU.
+    fn rewrite(&self, updates: Vec<Member>, lock: Option<bool>, ban: Option<String>, to_sfu: bool) {
         let sockets = self.sockets.all();
         for member in updates {
             let Some(socket) = sockets.of_id(&member.peer.id) else {
@@ -330,6 +345,9 @@ impl Room {
         }
         if let Some(browser) = ban {
             self.store.remove_browser(&browser);
+        }
+        if to_sfu {
+            self.store.set_media(MediaMode::Sfu);
         }
     }
 
@@ -359,7 +377,8 @@ impl Room {
         }
     }
 
-    /// Everyone left hears that `member` is gone, and the room settles who is host.
+    /// Everyone left hears that `member` is gone, and the room settles who is host; then what
+    /// they published on the SFU is closed.
     async fn depart(&self, ws: &WebSocket, member: &Member, how: Departure) {
         if how == Departure::Lost {
             self.store.record_departure(member, self.now_ms());
@@ -369,13 +388,18 @@ impl Room {
         let left = relay::on_leave(member, remaining);
         sockets.deliver(Some(ws), Some(&member.peer.id), &left.to, &left.frame);
         if remaining == 0 {
-            // The conversation is over: the history goes now, the rest (privacy included)
-            // when the alarm finds the room still empty after the resume window.
+            // The conversation is over: the history and the media mode go now, the rest
+            // (privacy included) when the alarm finds the room still empty after the resume
+            // window.
+            self.store.set_media(MediaMode::Mesh);
             self.history.clear().await;
             self.alarm_within(self.limits.sweep_interval_ms).await;
         }
         self.settle().await;
         self.report().await;
+        if let Some(closing) = relay::sfu::departure(member) {
+            self.close_unused(&closing.call).await;
+        }
     }
 
     /// Hands the host role on, or opens the door, if the last host is gone for good
@@ -387,9 +411,10 @@ impl Room {
             others: sockets.members().collect(),
             knocking: sockets.knocking(),
             locked: self.store.is_locked(),
+            media: self.store.media(),
         };
         let outcome = relay::settle(&room, &self.limits, self);
-        self.rewrite(outcome.updates, outcome.lock, None);
+        self.rewrite(outcome.updates, outcome.lock, None, outcome.to_sfu);
         self.deliver(None, None, &outcome.sends);
         for (id, code) in outcome.close_others {
             if let Some(knocker) = self.sockets.all().of_id(&id) {

@@ -3,9 +3,12 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::relay::{on_frame, Conn, Incoming, Knock, Member, Outcome, RoomIo, RoomView, Target};
+use super::relay::sfu::Published;
+use super::relay::{
+    on_frame, Conn, Incoming, Knock, Member, Outcome, RoomIo, RoomView, SfuSession, Target,
+};
 use crate::config::Limits;
-use crate::protocol::PeerInfo;
+use crate::protocol::{MediaMode, PeerInfo, TrackKind};
 
 const CODES: &[&str] = &[
     "bad_message",
@@ -22,6 +25,10 @@ const CODES: &[&str] = &[
     "removed",
     "denied",
     "knock_limit",
+    "not_sfu",
+    "no_session",
+    "no_track",
+    "already_published",
 ];
 
 struct Io;
@@ -65,21 +72,36 @@ fn member(id: &str) -> Member {
         webrtc: id != "c",
         host: id == "a",
         hand: None,
+        tracks: vec![],
     };
-    Member {
+    let mut member = Member {
         peer,
         resume: format!("token-{id}"),
         browser: None,
+        sfu: None,
+    };
+    // Everyone who can be called has a session on the SFU, publishing their camera.
+    if member.peer.webrtc {
+        member.sfu = Some(SfuSession {
+            id: format!("session-{id}"),
+            published: vec![Published {
+                kind: TrackKind::Camera,
+                mid: "1".into(),
+            }],
+        });
+        member.peer.tracks = vec![TrackKind::Camera];
     }
+    member
 }
 
 /// Runs one frame as a fresh socket, a host, someone who is not, and someone knocking, in a
-/// room that is open and one that is locked with someone at the door, and checks the
-/// invariants of each.
+/// room that is open and one that is locked with someone at the door, as a mesh and on the
+/// SFU, and checks the invariants of each.
 fn check(text: &str) -> Result<(), TestCaseError> {
     let limits = Limits {
         max_frame_bytes: 4096,
-        ..Limits::default()
+        mesh_max: 2,
+        ..Limits::default().with_sfu()
     };
     let members = [member("b"), member("c")];
     let knock = Knock {
@@ -101,11 +123,15 @@ fn check(text: &str) -> Result<(), TestCaseError> {
         knock: Some(knock.clone()),
         ..Conn::default()
     };
-    for locked in [false, true] {
+    for (locked, media) in [false, true]
+        .into_iter()
+        .flat_map(|locked| [MediaMode::Mesh, MediaMode::Sfu].map(|media| (locked, media)))
+    {
         let room = RoomView {
             others: members.iter().collect(),
             knocking: if locked { vec![&knock] } else { vec![] },
             locked,
+            media,
         };
         for conn in [&Conn::default(), &host, &guest, &knocking] {
             let outcome = on_frame(conn, Incoming::Text(text), &room, &limits, &Io);
@@ -119,6 +145,15 @@ fn check_outcome(outcome: &Outcome) -> Result<(), TestCaseError> {
     for send in &outcome.sends {
         let frame: Value = serde_json::from_str(&send.frame).expect("the server sends JSON");
         prop_assert!(frame["type"].is_string());
+        if frame["type"] == "sfu" {
+            // Before the SFU answers, only a refusal goes back, to the caller alone.
+            prop_assert_eq!(&send.to, &Target::Sender);
+            prop_assert_eq!(outcome.sends.len(), 1, "a refusal sends only the refusal");
+            prop_assert!(frame["req"].is_u64());
+            let code = frame["error"]["code"].as_str().unwrap_or_default();
+            prop_assert!(CODES.contains(&code), "unknown code {}", code);
+            prop_assert!(frame["error"]["message"].is_string());
+        }
         if frame["type"] == "error" {
             // A refusal is the sender's alone; a host's answer may close someone else
             // (`denied`, `removed`), who is told why, and is then closed.
@@ -162,6 +197,11 @@ fn valid_frames() -> Vec<String> {
         json!({"type": "ask_unmute", "id": "c"}),
         json!({"type": "host", "id": "a", "host": false}),
         json!({"type": "leave"}),
+        json!({"type": "sfu", "req": 1, "call": "session"}),
+        json!({"type": "sfu", "req": 2, "call": "publish", "offer": "v=0", "tracks": [{"mid": "0", "kind": "mic"}]}),
+        json!({"type": "sfu", "req": 3, "call": "subscribe", "tracks": [{"id": "b", "kind": "camera"}]}),
+        json!({"type": "sfu", "req": 4, "call": "renegotiate", "answer": "v=0"}),
+        json!({"type": "sfu", "req": 5, "call": "close", "mids": ["1"], "offer": "v=0"}),
     ]
     .iter()
     .map(Value::to_string)
@@ -198,7 +238,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_frames_never_panic(
-        which in 0usize..20,
+        which in 0usize..25,
         cut in any::<prop::sample::Index>(),
         insert in any::<prop::sample::Index>(),
         noise in "\\PC{0,4}",
@@ -221,12 +261,14 @@ proptest! {
     fn frames_of_the_right_types_with_wrong_fields_never_panic(
         kind in prop::sample::select(vec![
             "join", "chat", "signal", "state", "nick", "leave", "hand", "react", "lock", "admit",
-            "deny", "remove", "mute", "mute_all", "stop_screen", "ask_unmute", "host", "other",
+            "deny", "remove", "mute", "mute_all", "stop_screen", "ask_unmute", "host", "sfu",
+            "other",
         ]),
         fields in prop::collection::btree_map(
             prop::sample::select(vec![
                 "nick", "text", "to", "data", "muted", "camera", "screen", "private", "resume",
-                "webrtc", "from", "browser", "raised", "id", "emoji", "locked", "host",
+                "webrtc", "from", "browser", "raised", "id", "emoji", "locked", "host", "req",
+                "call", "offer", "answer", "tracks", "mids",
             ]),
             any_json(),
             0..5,

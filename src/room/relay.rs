@@ -7,21 +7,24 @@
 //!
 //! - `door`: a locked room's door: knocking, admitting, turning away, locking;
 //! - `host`: who is host and what a host may do to others (remove, mute, hand the role on);
-//! - `hands`: raised hands and reactions, for everyone.
+//! - `hands`: raised hands and reactions, for everyone;
+//! - `sfu`: rooms that grow: the move to the SFU, `sfu` calls and what their answers mean.
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::config::{Limits, Rate};
 use crate::ice::IceAnswer;
-use crate::protocol::{close, ClientFrame, ErrorCode, PeerInfo, ServerFrame};
+use crate::protocol::{close, ClientFrame, ErrorCode, MediaMode, PeerInfo, ServerFrame};
 use crate::text;
 
 mod door;
 mod hands;
 mod host;
+pub mod sfu;
 
 pub use door::{knock_ended, Knock};
 pub use host::settle;
+pub use sfu::SfuSession;
 
 /// What the room knows of a socket: the person on it (once joined), its rate budgets, and when
 /// it was last heard from. Kept in its attachment, so an evicted room wakes up knowing it.
@@ -53,15 +56,20 @@ pub struct Member {
     /// The key their browser sent with `join`, kept to keep them out if a host removes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<String>,
+    /// Their session on the SFU and what they publish there, once they made one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sfu: Option<SfuSession>,
 }
 
 /// The room as one socket's frame finds it: the members on the other sockets, who is
-/// knocking, and whether the door is locked.
+/// knocking, whether the door is locked, and how the room carries media.
+#[derive(Clone)]
 pub struct RoomView<'a> {
     pub others: Vec<&'a Member>,
     /// People waiting at the door (never the sender), oldest first.
     pub knocking: Vec<&'a Knock>,
     pub locked: bool,
+    pub media: MediaMode,
 }
 
 impl RoomView<'_> {
@@ -77,6 +85,8 @@ pub struct Budget {
     chat: Bucket,
     signal: Bucket,
     refusals: Bucket,
+    #[serde(default)]
+    sfu: Bucket,
 }
 
 /// A token bucket stored as the tokens spent and when: the default is a full bucket.
@@ -154,7 +164,9 @@ pub enum Resumed {
 ///    room woke up).
 ///
 /// What a host does to others comes between 3 and 4: `updates` replace their records,
-/// `lock` and `ban` are stored; and after the sends, `close_others` closes their sockets.
+/// `lock` and `ban` are stored, and so is a move to the SFU (`to_sfu`); and after the sends,
+/// `close_others` closes their sockets. Last come the calls to the SFU (`sfu`), whose answers
+/// are handled as they arrive (`sfu::answered`).
 #[derive(Debug, Default, PartialEq)]
 pub struct Outcome {
     /// The sender's attachment after this frame (budgets spent, member joined or changed).
@@ -181,6 +193,10 @@ pub struct Outcome {
     pub lock: Option<bool>,
     /// A browser key to keep out of the room until it is forgotten.
     pub ban: Option<String>,
+    /// The room moves to the SFU (a join made it larger than `mesh_max`).
+    pub to_sfu: bool,
+    /// Calls to the SFU to make.
+    pub sfu: Vec<sfu::Pending>,
 }
 
 impl Outcome {
@@ -202,6 +218,8 @@ struct Refusal {
     code: ErrorCode,
     message: String,
     close: Option<u16>,
+    /// A refused `sfu` call, answered with an `sfu` frame carrying its request number.
+    req: Option<u32>,
 }
 
 impl Refusal {
@@ -210,14 +228,21 @@ impl Refusal {
             code,
             message: message.into(),
             close: None,
+            req: None,
         }
     }
 
     fn closing(code: ErrorCode, message: impl Into<String>, close: u16) -> Self {
         Self {
-            code,
-            message: message.into(),
             close: Some(close),
+            ..Self::new(code, message)
+        }
+    }
+
+    fn sfu(req: u32, code: ErrorCode, message: &str) -> Self {
+        Self {
+            req: Some(req),
+            ..Self::new(code, message)
         }
     }
 }
@@ -272,17 +297,24 @@ fn refuse(mut conn: Conn, refusal: Refusal, limits: &Limits, now: u64) -> Outcom
             close::RATE_LIMITED,
         )
     };
-    let frame = ServerFrame::Error {
-        code: refusal.code,
-        message: &refusal.message,
-        host_nick: None,
+    let frame = match refusal.req {
+        Some(req) => sfu::refusal_frame(req, refusal.code, &refusal.message),
+        None => ServerFrame::Error {
+            code: refusal.code,
+            message: &refusal.message,
+            host_nick: None,
+        }
+        .to_json(),
     };
     Outcome {
         conn,
         close: refusal.close,
+        sends: vec![Send {
+            to: Target::Sender,
+            frame,
+        }],
         ..Outcome::default()
     }
-    .send(Target::Sender, frame)
 }
 
 fn handle(
@@ -316,6 +348,7 @@ fn handle(
     let bucket = match frame {
         ClientFrame::Join { .. } | ClientFrame::Leave => None,
         ClientFrame::Signal { .. } => Some((&mut conn.budget.signal, limits.signal_rate)),
+        ClientFrame::Sfu(_) => Some((&mut conn.budget.sfu, limits.sfu_rate)),
         _ => Some((&mut conn.budget.chat, limits.chat_rate)),
     };
     let over_budget = conn.member.is_some() && bucket.is_some_and(|(b, rate)| !b.take(now, rate));
@@ -377,6 +410,7 @@ fn handle(
         ClientFrame::StopScreen { id } => host::stop_screen(me, &id, others),
         ClientFrame::AskUnmute { id } => host::ask_unmute(me, &id, others),
         ClientFrame::Host { id, host } => host::set_host(me, &id, host, room),
+        ClientFrame::Sfu(request) => sfu::call(me, request, room),
         ClientFrame::Leave => Ok(Outcome {
             close: Some(close::NORMAL),
             ..Outcome::default()
@@ -451,10 +485,12 @@ fn join(
     // A resume token held by a live socket: take its place, unseen by the others.
     let held = resume.and_then(|token| others.iter().copied().find(|m| m.resume == token));
     if let Some(old) = held {
-        let member = Member {
+        let mut member = Member {
             resume: fresh_resume(io),
             ..old.clone()
         };
+        // The old page's session goes with it: the new page makes its own.
+        let (closing, told) = sfu::drop_session(&mut member);
         let rest: Vec<&Member> = (others.iter().copied())
             .filter(|m| m.peer.id != old.peer.id)
             .collect();
@@ -462,10 +498,12 @@ fn join(
             resumed: Some(Resumed::TookOver {
                 old_id: old.peer.id.clone(),
             }),
+            sfu: closing.into_iter().collect(),
             ..Outcome::default()
         };
         let welcome = welcome(Target::Sender, &member, &rest, true, room, limits, io);
         outcome.sends.push(welcome);
+        outcome.sends.extend(told);
         conn.member = Some(member);
         return Ok(outcome);
     }
@@ -495,10 +533,12 @@ fn join(
         .filter(|(_, member)| others.iter().all(|m| m.peer.id != member.peer.id));
     let (member, resumed) = match returning {
         Some((token, old)) => {
-            let member = Member {
+            let mut member = Member {
                 resume: fresh_resume(io),
                 ..old
             };
+            // Its tracks were closed when it left, and the others were told it left.
+            sfu::drop_session(&mut member);
             (
                 member,
                 Some(Resumed::Returned {
@@ -532,15 +572,28 @@ fn join(
             (member, None)
         }
     };
+    let to_sfu = sfu::switches(room.media, others.len() + 1, limits);
     let mut outcome = Outcome {
         make_private: others.is_empty() && joining.private,
         count_changed: true,
         resumed,
+        to_sfu,
         ..Outcome::default()
     };
     let resumed = outcome.resumed.is_some();
-    let welcome = welcome(Target::Sender, &member, others, resumed, room, limits, io);
-    outcome.sends.push(welcome);
+    let welcome = if to_sfu {
+        // Those already in hear of the move before they hear of the joiner, so that nobody
+        // starts a peer-to-peer call with them.
+        outcome.sends.push(sfu::switched(Target::Others));
+        let room = RoomView {
+            media: MediaMode::Sfu,
+            ..room.clone()
+        };
+        welcome(Target::Sender, &member, others, resumed, &room, limits, io)
+    } else {
+        welcome(Target::Sender, &member, others, resumed, room, limits, io)
+    };
+    outcome.sends.insert(0, welcome);
     outcome.push(
         Target::Others,
         ServerFrame::PeerJoined {
@@ -572,11 +625,13 @@ fn new_member(
         webrtc,
         host,
         hand: None,
+        tracks: vec![],
     };
     Member {
         peer,
         resume: fresh_resume(io),
         browser,
+        sfu: None,
     }
 }
 
@@ -607,6 +662,7 @@ fn welcome(
         ice: &io.ice(&member.peer.id),
         locked: room.locked,
         knocking: &knocking,
+        media: room.media,
     };
     Send {
         to,

@@ -1,6 +1,7 @@
 //! What the room keeps in SQLite, and every SQL statement it runs:
 //!
-//! - `meta`: whether the room is private, whether it is locked (a key-value table);
+//! - `meta`: whether the room is private, whether it is locked, whether it moved to the SFU
+//!   (a key-value table);
 //! - `departed`: for the resume window, the people whose connection was lost, by resume token,
 //!   so that one coming back gets the same id (and a host comes back as host);
 //! - `removed`: the browser keys of people a host removed, kept out until the room is
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use worker::{console_warn, Result, SqlStorage, Storage};
 
 use super::relay::Member;
+use crate::protocol::MediaMode;
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,10 +35,11 @@ pub struct RoomStore {
     sql: SqlStorage,
     /// Whether the tables exist: asked once per wake-up.
     has_tables: Cell<Option<bool>>,
-    /// Whether the room is private, and whether it is locked, as stored: each read once per
-    /// wake-up.
+    /// Whether the room is private, whether it is locked, and whether it moved to the SFU, as
+    /// stored: each read once per wake-up.
     private: Cell<Option<bool>>,
     locked: Cell<Option<bool>>,
+    sfu: Cell<Option<bool>>,
 }
 
 impl RoomStore {
@@ -47,6 +50,7 @@ impl RoomStore {
             has_tables: Cell::new(None),
             private: Cell::new(None),
             locked: Cell::new(None),
+            sfu: Cell::new(None),
         }
     }
 
@@ -98,6 +102,22 @@ impl RoomStore {
     pub fn set_locked(&self, locked: bool) {
         if self.is_locked() != locked {
             self.set_flag("locked", &self.locked, locked);
+        }
+    }
+
+    /// How the room carries media. Stored at once (before the next frame is read), so exactly
+    /// one join moves a room to the SFU; forgotten when the room empties.
+    pub fn media(&self) -> MediaMode {
+        match self.flag("sfu", &self.sfu) {
+            true => MediaMode::Sfu,
+            false => MediaMode::Mesh,
+        }
+    }
+
+    pub fn set_media(&self, media: MediaMode) {
+        let sfu = media == MediaMode::Sfu;
+        if self.flag("sfu", &self.sfu) != sfu {
+            self.set_flag("sfu", &self.sfu, sfu);
         }
     }
 
@@ -253,6 +273,7 @@ impl RoomStore {
         self.has_tables.set(Some(false));
         self.private.set(Some(false));
         self.locked.set(Some(false));
+        self.sfu.set(Some(false));
         Ok(())
     }
 }

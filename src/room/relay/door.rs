@@ -4,10 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use super::host::require_host;
 use super::{
-    new_member, unused_id, welcome, Conn, Member, Outcome, Refusal, RoomIo, RoomView, Target,
+    new_member, sfu, unused_id, welcome, Conn, Member, Outcome, Refusal, RoomIo, RoomView, Target,
 };
 use crate::config::Limits;
-use crate::protocol::{close, ClientFrame, ErrorCode, KnockOutcome, Knocker, ServerFrame};
+use crate::protocol::{
+    close, ClientFrame, ErrorCode, KnockOutcome, Knocker, MediaMode, ServerFrame,
+};
 
 /// Someone at a locked room's door, kept in their socket's attachment until a host answers,
 /// they give up, or the knock times out.
@@ -120,7 +122,11 @@ pub(super) fn lock(
     if !locked {
         // Unlocking opens the door to everyone waiting.
         let members: Vec<&Member> = room.others.iter().copied().chain([me]).collect();
-        let_in(&room.knocking, &members, false, &mut outcome, limits, io);
+        let door = RoomView {
+            locked: false,
+            ..room.clone()
+        };
+        let_in(&room.knocking, &members, &door, &mut outcome, limits, io);
     }
     // Those just let in learn that the room is open from their welcome; the rest first.
     let let_in: Vec<String> = outcome.updates.iter().map(|m| m.peer.id.clone()).collect();
@@ -148,7 +154,7 @@ pub(super) fn admit(
     }
     let members: Vec<&Member> = room.others.iter().copied().chain([me]).collect();
     let mut outcome = Outcome::default();
-    let_in(&[knock], &members, room.locked, &mut outcome, limits, io);
+    let_in(&[knock], &members, room, &mut outcome, limits, io);
     Ok(outcome)
 }
 
@@ -182,14 +188,16 @@ fn knocking<'a>(room: &RoomView<'a>, id: &str) -> Result<&'a Knock, Refusal> {
 }
 
 /// Lets `knocks` in, oldest first, as far as the room has space (the rest are turned away
-/// as from a full room). `members` is everyone in the room. Each one let in gets a welcome
-/// listing everyone before them, and everyone before them a `peer_joined`. With nobody in the
-/// room (the last host is gone for good: see `host::settle`), the first one in is host and
-/// there are no hosts to tell.
+/// as from a full room). `members` is everyone in the room, and `room` says whether it is
+/// locked (once they are in) and how it carries media. Each one let in gets a welcome listing
+/// everyone before them, and everyone before them a `peer_joined`. With nobody in the room
+/// (the last host is gone for good: see `host::settle`), the first one in is host and there
+/// are no hosts to tell. When their coming makes the room larger than `mesh_max`, it moves to
+/// the SFU, and those already in hear of it first.
 pub(super) fn let_in(
     knocks: &[&Knock],
     members: &[&Member],
-    locked: bool,
+    room: &RoomView,
     outcome: &mut Outcome,
     limits: &Limits,
     io: &impl RoomIo,
@@ -205,10 +213,17 @@ pub(super) fn let_in(
             new_member(id, knock.nick.clone(), knock.webrtc, browser, host, io)
         })
         .collect();
+    let to_sfu = sfu::switches(room.media, members.len() + admitted.len(), limits);
+    if to_sfu {
+        let coming = admitted.iter().map(|m| m.peer.id.clone()).collect();
+        outcome.sends.push(sfu::switched(Target::AllBut(coming)));
+        outcome.to_sfu = true;
+    }
     let door = RoomView {
         others: vec![],
         knocking: vec![],
-        locked,
+        locked: room.locked,
+        media: if to_sfu { MediaMode::Sfu } else { room.media },
     };
     for (i, member) in admitted.iter().enumerate() {
         let before: Vec<&Member> = members.iter().copied().chain(&admitted[..i]).collect();

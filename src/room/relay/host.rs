@@ -225,7 +225,11 @@ pub fn settle(room: &RoomView, limits: &Limits, io: &impl RoomIo) -> Outcome {
         Some(heir) => promote(heir, None, room, &mut outcome),
         None if room.locked => {
             outcome.lock = Some(false);
-            door::let_in(&room.knocking, &[], false, &mut outcome, limits, io);
+            let open = RoomView {
+                locked: false,
+                ..room.clone()
+            };
+            door::let_in(&room.knocking, &[], &open, &mut outcome, limits, io);
         }
         None => {}
     }

@@ -89,9 +89,11 @@ fn member(id: &str, nick: &str) -> Member {
             webrtc: true,
             host: false,
             hand: None,
+            tracks: vec![],
         },
         resume: format!("resume-{id}"),
         browser: None,
+        sfu: None,
     }
 }
 
@@ -129,6 +131,7 @@ fn view(others: &[Member]) -> RoomView<'_> {
         others: refs(others),
         knocking: vec![],
         locked: false,
+        media: MediaMode::Mesh,
     }
 }
 
@@ -830,3 +833,4 @@ fn someone_chat_only_who_resumes_is_still_chat_only() {
 }
 
 mod hosts;
+mod sfu;

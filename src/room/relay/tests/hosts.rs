@@ -22,6 +22,7 @@ fn room<'a>(others: &'a [Member], knocking: &'a [Knock], locked: bool) -> RoomVi
         others: refs(others),
         knocking: knocking.iter().collect(),
         locked,
+        media: MediaMode::Mesh,
     }
 }
 

@@ -1,0 +1,610 @@
+//! The SFU's side of a room (docs/protocol.md, "Rooms that grow: mesh and SFU"): when a room
+//! moves to the SFU, what an `sfu` call may do and which API call it makes, what the API's
+//! answer means for the caller and for the room, and what a departure or a resume leaves to
+//! close. Pure: the Durable Object (`room::sfu_calls`) makes the calls and brings each answer
+//! back here, with the caller's record as it is by then.
+//!
+//! The client never names a session or a track: the room keeps each member's session and what
+//! it publishes (`SfuSession`, in the member's attachment) and fills them in. So a member acts
+//! only on its own session, and subscribes only to tracks of people in the same room.
+use serde::{Deserialize, Serialize};
+
+use super::{Member, Outcome, Refusal, RoomView, Send, Target};
+use crate::config::Limits;
+use crate::protocol::{
+    ErrorCode, MediaMode, PublishTrack, ServerFrame, SfuCall, SfuError, SfuRequest, SfuTrack,
+    SubscribeTrack, TrackKind,
+};
+use crate::realtime::{
+    ApiAnswer, ApiCall, ApiFailure, ApiResult, Location, RenegotiateRequest, SdpType,
+    SessionDescription, TrackObject, TracksRequest,
+};
+
+/// The most tracks one call may name: what the API takes in one call.
+pub const MAX_TRACKS: usize = 64;
+/// The longest mid accepted (browsers number their transceivers).
+const MAX_MID_CHARS: usize = 32;
+
+/// A member's session on the SFU, as the room keeps it in the member's attachment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SfuSession {
+    pub id: String,
+    /// What the member publishes, in `TrackKind` order, each kind at most once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published: Vec<Published>,
+}
+
+/// One published track: its kind (also its name on the SFU) and its transceiver's mid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    pub kind: TrackKind,
+    pub mid: String,
+}
+
+impl SfuSession {
+    fn publishes(&self, kind: TrackKind) -> bool {
+        self.published.iter().any(|p| p.kind == kind)
+    }
+
+    fn mids(&self) -> Vec<String> {
+        self.published.iter().map(|p| p.mid.clone()).collect()
+    }
+}
+
+/// An API call to make once the rest of what a frame caused is carried out, and what waits
+/// for its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub call: ApiCall,
+    /// `None`: nobody waits (closing tracks nobody sends any more).
+    pub asked: Option<Asked>,
+}
+
+/// The `sfu` call an API call answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asked {
+    /// The caller's member id.
+    pub member: String,
+    pub req: u32,
+    pub purpose: Purpose,
+}
+
+/// What the caller asked for, as far as its answer needs to know.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Purpose {
+    Session,
+    Publish(Vec<PublishTrack>),
+    /// Each track asked for, with its owner's session.
+    Subscribe(Vec<(SubscribeTrack, String)>),
+    Renegotiate,
+    /// Each mid closed, with the kind it published, if it did.
+    Close(Vec<(String, Option<TrackKind>)>),
+}
+
+/// Whether a room of `media` that a join (or an admission) brings to `members` people moves to
+/// the SFU: with an SFU configured, once it has more than `mesh_max`, and only once.
+pub fn switches(media: MediaMode, members: usize, limits: &Limits) -> bool {
+    limits.sfu && media == MediaMode::Mesh && members > limits.mesh_max
+}
+
+/// The frame that tells the people in a room that it moved to the SFU.
+pub fn switched(to: Target) -> Send {
+    let frame = ServerFrame::Media {
+        mode: MediaMode::Sfu,
+    };
+    Send {
+        to,
+        frame: frame.to_json(),
+    }
+}
+
+/// An `sfu` call from `me`: refused, or the API call to make (and, for a close, the tracks
+/// that stop being published at once).
+pub(super) fn call(
+    me: &mut Member,
+    request: SfuRequest,
+    room: &RoomView,
+) -> Result<Outcome, Refusal> {
+    let SfuRequest { req, call } = request;
+    validate(req, &call)?;
+    let refuse = |code, message: &str| Err(Refusal::sfu(req, code, message));
+    if room.media != MediaMode::Sfu {
+        return refuse(
+            ErrorCode::NotSfu,
+            "this room is a mesh: media goes browser to browser",
+        );
+    }
+    if !me.peer.webrtc {
+        let message = "you joined chat-only (without WebRTC): you cannot send or receive media";
+        return refuse(ErrorCode::ChatOnly, message);
+    }
+    let mut outcome = Outcome::default();
+    let (api, purpose) = match call {
+        SfuCall::Session => (ApiCall::NewSession, Purpose::Session),
+        SfuCall::Publish { offer, tracks } => {
+            let session = session_of(me, req)?;
+            if let Some(track) = tracks.iter().find(|t| session.publishes(t.kind)) {
+                let message = format!(
+                    "you publish your {} already: close it first",
+                    track.kind.name()
+                );
+                return refuse(ErrorCode::AlreadyPublished, &message);
+            }
+            let objects = (tracks.iter())
+                .map(|track| TrackObject {
+                    location: Location::Local,
+                    mid: Some(track.mid.clone()),
+                    session_id: None,
+                    track_name: track.kind.name().to_owned(),
+                })
+                .collect();
+            let body = TracksRequest {
+                session_description: Some(description(SdpType::Offer, offer)),
+                tracks: objects,
+            };
+            let session = session.id.clone();
+            (
+                ApiCall::NewTracks { session, body },
+                Purpose::Publish(tracks),
+            )
+        }
+        SfuCall::Subscribe { tracks } => {
+            let session = session_of(me, req)?.id.clone();
+            let wanted = (tracks.into_iter())
+                .map(|track| {
+                    let owner = publisher(me, &track, room, req)?;
+                    Ok((track, owner))
+                })
+                .collect::<Result<Vec<_>, Refusal>>()?;
+            let objects = (wanted.iter())
+                .map(|(track, owner)| TrackObject {
+                    location: Location::Remote,
+                    mid: None,
+                    session_id: Some(owner.clone()),
+                    track_name: track.kind.name().to_owned(),
+                })
+                .collect();
+            let body = TracksRequest {
+                session_description: None,
+                tracks: objects,
+            };
+            (
+                ApiCall::NewTracks { session, body },
+                Purpose::Subscribe(wanted),
+            )
+        }
+        SfuCall::Renegotiate { answer } => {
+            let session = session_of(me, req)?.id.clone();
+            let body = RenegotiateRequest {
+                session_description: description(SdpType::Answer, answer),
+            };
+            (ApiCall::Renegotiate { session, body }, Purpose::Renegotiate)
+        }
+        SfuCall::Close { mids, offer } => {
+            let session = session_of(me, req)?.clone();
+            let closed = (mids.iter())
+                .map(|mid| {
+                    let kind = session.published.iter().find(|p| p.mid == *mid);
+                    (mid.clone(), kind.map(|p| p.kind))
+                })
+                .collect();
+            // Its sender has stopped it: whatever the SFU answers, nothing comes on it any more.
+            let kept = (session.published.iter())
+                .filter(|p| !mids.contains(&p.mid))
+                .cloned()
+                .collect();
+            if let Some(told) = publish(me, kept) {
+                outcome.sends.push(told);
+            }
+            let mut api = ApiCall::force_close(&session.id, mids);
+            if let (ApiCall::CloseTracks { body, .. }, Some(offer)) = (&mut api, offer) {
+                body.force = false;
+                body.session_description = Some(description(SdpType::Offer, offer));
+            }
+            (api, Purpose::Close(closed))
+        }
+    };
+    outcome.sfu.push(Pending {
+        call: api,
+        asked: Some(Asked {
+            member: me.peer.id.clone(),
+            req,
+            purpose,
+        }),
+    });
+    Ok(outcome)
+}
+
+/// What the room checks of an `sfu` call's fields beyond their types: a frame that breaks
+/// these is not understood (`bad_message`), like any malformed frame.
+fn validate(req: u32, call: &SfuCall) -> Result<(), Refusal> {
+    let bad = |message: &str| Err(Refusal::new(ErrorCode::BadMessage, message));
+    if req > i32::MAX as u32 {
+        return bad("`req` must be an integer from 0 to 2147483647");
+    }
+    let sdp = |text: &str| text.trim().is_empty();
+    match call {
+        SfuCall::Session => Ok(()),
+        SfuCall::Publish { offer, tracks } => {
+            if sdp(offer) {
+                return bad("`offer` must be an SDP offer");
+            }
+            count(tracks.len(), "tracks")?;
+            mids(tracks.iter().map(|t| &t.mid))?;
+            distinct(
+                tracks.iter().map(|t| t.kind),
+                "each kind may be published once",
+            )
+        }
+        SfuCall::Subscribe { tracks } => {
+            count(tracks.len(), "tracks")?;
+            let pairs = tracks.iter().map(|t| (&t.id, t.kind));
+            distinct(pairs, "each track may be asked for once")
+        }
+        SfuCall::Renegotiate { answer } if sdp(answer) => bad("`answer` must be an SDP answer"),
+        SfuCall::Renegotiate { .. } => Ok(()),
+        SfuCall::Close {
+            mids: closed,
+            offer,
+        } => {
+            if offer.as_deref().is_some_and(sdp) {
+                return bad("`offer` must be an SDP offer, or left out");
+            }
+            count(closed.len(), "mids")?;
+            mids(closed.iter())
+        }
+    }
+}
+
+fn count(len: usize, field: &str) -> Result<(), Refusal> {
+    if (1..=MAX_TRACKS).contains(&len) {
+        return Ok(());
+    }
+    let message = format!("`{field}` must hold 1 to {MAX_TRACKS} entries");
+    Err(Refusal::new(ErrorCode::BadMessage, message))
+}
+
+/// Mids are short, visible ASCII, and each at most once.
+fn mids<'a>(mids: impl Iterator<Item = &'a String> + Clone) -> Result<(), Refusal> {
+    let well_formed = |mid: &String| {
+        (1..=MAX_MID_CHARS).contains(&mid.len()) && mid.bytes().all(|b| b.is_ascii_graphic())
+    };
+    if !mids.clone().all(well_formed) {
+        let message = format!("a mid is 1 to {MAX_MID_CHARS} visible ASCII characters");
+        return Err(Refusal::new(ErrorCode::BadMessage, message));
+    }
+    distinct(mids, "each mid may be named once")
+}
+
+fn distinct<T: PartialEq>(items: impl Iterator<Item = T>, message: &str) -> Result<(), Refusal> {
+    let items: Vec<T> = items.collect();
+    let repeated = (items.iter().enumerate()).any(|(i, item)| items[..i].contains(item));
+    if repeated {
+        return Err(Refusal::new(ErrorCode::BadMessage, message));
+    }
+    Ok(())
+}
+
+/// The caller's session, which every call but `session` acts on.
+fn session_of(me: &Member, req: u32) -> Result<&SfuSession, Refusal> {
+    me.sfu.as_ref().ok_or_else(|| {
+        let message = "you have no session on the SFU: make one with a `session` call";
+        Refusal::sfu(req, ErrorCode::NoSession, message)
+    })
+}
+
+/// The session of the member whose track `track` asks for: someone else in this room who
+/// publishes that kind now.
+fn publisher(
+    me: &Member,
+    track: &SubscribeTrack,
+    room: &RoomView,
+    req: u32,
+) -> Result<String, Refusal> {
+    let id = &track.id;
+    let owner = (room.others.iter())
+        .find(|m| m.peer.id == *id && *id != me.peer.id)
+        .ok_or_else(|| {
+            let message = format!("no peer {id:?} in this room (other than you)");
+            Refusal::sfu(req, ErrorCode::UnknownPeer, &message)
+        })?;
+    let session = (owner.sfu.as_ref())
+        .filter(|session| session.publishes(track.kind))
+        .ok_or_else(|| {
+            let message = format!("peer {id:?} does not publish a {} now", track.kind.name());
+            Refusal::sfu(req, ErrorCode::NoTrack, &message)
+        })?;
+    Ok(session.id.clone())
+}
+
+fn description(kind: SdpType, sdp: String) -> SessionDescription {
+    SessionDescription { kind, sdp }
+}
+
+/// Sets what `member` publishes on its session (in `TrackKind` order), and keeps its
+/// `peer.tracks` saying so. The others are told (the `tracks` frame) when that changed.
+fn publish(member: &mut Member, mut published: Vec<Published>) -> Option<Send> {
+    published.sort_by_key(|p| p.kind);
+    if let Some(session) = member.sfu.as_mut() {
+        session.published = published;
+    }
+    record(member)
+}
+
+/// Gives `member` a session (or none); the others are told if what it publishes changed.
+fn set_session(member: &mut Member, session: Option<SfuSession>) -> Option<Send> {
+    member.sfu = session;
+    record(member)
+}
+
+/// Brings `peer.tracks` in line with the session, and says so to the others if it changed.
+fn record(member: &mut Member) -> Option<Send> {
+    let published = (member.sfu.iter()).flat_map(|s| s.published.iter().map(|p| p.kind));
+    let tracks: Vec<TrackKind> = published.collect();
+    if tracks == member.peer.tracks {
+        return None;
+    }
+    member.peer.tracks = tracks;
+    let frame = ServerFrame::Tracks {
+        id: &member.peer.id,
+        tracks: &member.peer.tracks,
+    };
+    Some(Send {
+        to: Target::Others,
+        frame: frame.to_json(),
+    })
+}
+
+/// Drops `member`'s session, as a resume does: what it published is closed on the SFU (no one
+/// waits for that), and the others are told when there was something to tell.
+pub fn drop_session(member: &mut Member) -> (Option<Pending>, Option<Send>) {
+    let closing = member.sfu.as_ref().and_then(closing);
+    (closing, set_session(member, None))
+}
+
+/// Closing what a member publishes, once it left: nobody waits for the answer.
+pub fn departure(member: &Member) -> Option<Pending> {
+    member.sfu.as_ref().and_then(closing)
+}
+
+fn closing(session: &SfuSession) -> Option<Pending> {
+    (!session.published.is_empty()).then(|| Pending {
+        call: ApiCall::force_close(&session.id, session.mids()),
+        asked: None,
+    })
+}
+
+/// What an answer of the API means, once it is back.
+#[derive(Debug, Default, PartialEq)]
+pub struct Answered {
+    /// The caller's record, when the answer changed it.
+    pub member: Option<Member>,
+    /// The answer to the caller (`Target::Sender`), and `tracks` for the others.
+    pub sends: Vec<Send>,
+    /// Calls nobody waits for: tracks made or left that nobody will use.
+    pub cleanup: Vec<Pending>,
+}
+
+/// The answer to `asked`, made as `call`. `caller` is the member on the calling socket now (the
+/// record may have changed while the call was under way; `None`: the socket closed): an answer
+/// for a session the caller no longer has changes nothing, and what it made is closed again.
+pub fn answered(
+    caller: Option<&Member>,
+    call: &ApiCall,
+    asked: &Asked,
+    result: ApiResult,
+) -> Answered {
+    let mut answered = Answered::default();
+    let made = result.as_ref().map(made_mids).unwrap_or_default();
+    let leftover = |answered: &mut Answered| {
+        if let (Some(session), false) = (call.session(), made.is_empty()) {
+            answered.cleanup.push(Pending {
+                call: ApiCall::force_close(session, made.clone()),
+                asked: None,
+            });
+        }
+    };
+    let Some(caller) = caller.filter(|m| m.peer.id == asked.member) else {
+        leftover(&mut answered);
+        return answered;
+    };
+    let current = caller.sfu.as_ref().map(|s| s.id.as_str());
+    if call
+        .session()
+        .is_some_and(|session| Some(session) != current)
+    {
+        leftover(&mut answered);
+        let message = "your session was replaced while this call was under way";
+        answered
+            .sends
+            .push(refusal(asked.req, ErrorCode::NoSession, message));
+        return answered;
+    }
+    let answer = match result {
+        Ok(answer) => answer,
+        Err(failure) => {
+            let (code, message) = match failure {
+                ApiFailure::Unavailable(why) => (ErrorCode::SfuUnavailable, why),
+                ApiFailure::Refused(why) => (ErrorCode::SfuRefused, why),
+                ApiFailure::SessionGone => {
+                    let mut member = caller.clone();
+                    answered.sends.extend(set_session(&mut member, None));
+                    answered.member = Some(member);
+                    let why = "the SFU no longer knows your session: make a new one";
+                    (ErrorCode::SessionGone, why.to_owned())
+                }
+            };
+            answered.sends.insert(0, refusal(asked.req, code, &message));
+            return answered;
+        }
+    };
+    let mut member = caller.clone();
+    let (tracks, told) = match &asked.purpose {
+        Purpose::Session => {
+            let Some(id) = answer.session_id.clone() else {
+                let message = "the SFU's answer had no session id";
+                answered
+                    .sends
+                    .push(refusal(asked.req, ErrorCode::SfuUnavailable, message));
+                return answered;
+            };
+            let old = member.sfu.as_ref().and_then(closing);
+            answered.cleanup.extend(old);
+            let session = SfuSession {
+                id,
+                published: vec![],
+            };
+            (vec![], set_session(&mut member, Some(session)))
+        }
+        Purpose::Publish(asked_for) => published(&mut member, asked_for, &answer, &mut answered),
+        Purpose::Subscribe(asked_for) => (subscribed(asked_for, &answer), None),
+        Purpose::Renegotiate => (vec![], None),
+        Purpose::Close(closed) => (closed_tracks(closed, &answer), None),
+    };
+    answered
+        .sends
+        .insert(0, answer_frame(asked.req, &answer, &tracks));
+    answered.sends.extend(told);
+    answered.member = Some(member);
+    answered
+}
+
+/// The mids a successful `tracks/new` made on the caller's session.
+fn made_mids(answer: &ApiAnswer) -> Vec<String> {
+    (answer.tracks.iter())
+        .filter(|track| track.error.is_none())
+        .filter_map(|track| track.mid.clone())
+        .collect()
+}
+
+/// Records what a publish made: each track the SFU took, found by its mid (or its name). A kind
+/// published meanwhile by another call gives way to this newer one, and the older track is
+/// closed.
+fn published(
+    member: &mut Member,
+    asked_for: &[PublishTrack],
+    answer: &ApiAnswer,
+    answered: &mut Answered,
+) -> (Vec<SfuTrack>, Option<Send>) {
+    let mut now = member
+        .sfu
+        .as_ref()
+        .map(|s| s.published.clone())
+        .unwrap_or_default();
+    let mut replaced = vec![];
+    let tracks = (asked_for.iter())
+        .map(|track| {
+            let result = (answer.tracks.iter())
+                .find(|r| r.mid.as_deref() == Some(&track.mid))
+                .or_else(|| {
+                    (answer.tracks.iter())
+                        .find(|r| r.track_name.as_deref() == Some(track.kind.name()))
+                });
+            let mid = result
+                .and_then(|r| r.mid.clone())
+                .unwrap_or_else(|| track.mid.clone());
+            let error = match result {
+                None => Some("the SFU gave no result for this track".to_owned()),
+                Some(result) => result.error.clone(),
+            };
+            if error.is_none() {
+                if let Some(older) = now.iter().position(|p| p.kind == track.kind) {
+                    replaced.push(now.remove(older).mid);
+                }
+                now.push(Published {
+                    kind: track.kind,
+                    mid: mid.clone(),
+                });
+            }
+            SfuTrack {
+                mid: Some(mid),
+                id: None,
+                kind: Some(track.kind),
+                error,
+            }
+        })
+        .collect();
+    if let (Some(session), false) = (&member.sfu, replaced.is_empty()) {
+        answered.cleanup.push(Pending {
+            call: ApiCall::force_close(&session.id, replaced),
+            asked: None,
+        });
+    }
+    (tracks, publish(member, now))
+}
+
+/// Each subscription's result, found by its owner's session and the track's name, else by its
+/// place in the answer.
+fn subscribed(asked_for: &[(SubscribeTrack, String)], answer: &ApiAnswer) -> Vec<SfuTrack> {
+    (asked_for.iter().enumerate())
+        .map(|(i, (track, session))| {
+            let named = |r: &&crate::realtime::TrackResult| {
+                r.session_id.as_deref() == Some(session.as_str())
+                    && r.track_name.as_deref() == Some(track.kind.name())
+            };
+            let result = (answer.tracks.iter().find(named)).or_else(|| answer.tracks.get(i));
+            SfuTrack {
+                mid: result.and_then(|r| r.mid.clone()),
+                id: Some(track.id.clone()),
+                kind: Some(track.kind),
+                error: match result {
+                    None => Some("the SFU gave no result for this track".to_owned()),
+                    Some(result) => result.error.clone(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Each closed mid's result (the SFU reports one per mid).
+fn closed_tracks(closed: &[(String, Option<TrackKind>)], answer: &ApiAnswer) -> Vec<SfuTrack> {
+    (closed.iter())
+        .map(|(mid, kind)| {
+            let result = answer
+                .tracks
+                .iter()
+                .find(|r| r.mid.as_deref() == Some(mid.as_str()));
+            SfuTrack {
+                mid: Some(mid.clone()),
+                id: None,
+                kind: *kind,
+                error: result.and_then(|r| r.error.clone()),
+            }
+        })
+        .collect()
+}
+
+fn answer_frame(req: u32, answer: &ApiAnswer, tracks: &[SfuTrack]) -> Send {
+    let sdp = |kind: SdpType| {
+        (answer.session_description.as_ref())
+            .filter(|d| d.kind == kind)
+            .map(|d| d.sdp.as_str())
+    };
+    let frame = ServerFrame::SfuAnswer {
+        req,
+        answer: sdp(SdpType::Answer),
+        offer: sdp(SdpType::Offer),
+        renegotiate: answer.renegotiate,
+        tracks,
+    };
+    Send {
+        to: Target::Sender,
+        frame: frame.to_json(),
+    }
+}
+
+fn refusal(req: u32, code: ErrorCode, message: &str) -> Send {
+    let frame = ServerFrame::SfuRefused {
+        req,
+        error: SfuError { code, message },
+    };
+    Send {
+        to: Target::Sender,
+        frame: frame.to_json(),
+    }
+}
+
+/// The `sfu` answer refusing a call, as a `Refusal` (it spends the refusal budget like any).
+pub(super) fn refusal_frame(req: u32, code: ErrorCode, message: &str) -> String {
+    refusal(req, code, message).frame
+}

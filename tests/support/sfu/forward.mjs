@@ -1,0 +1,161 @@
+// The media side of the stand-in SFU, on npm `werift`: one RTCPeerConnection per session,
+// a Publication per track a session sends us, and a Subscription per track we send a session,
+// which copies the publication's RTP packets to one sender and turns the subscriber's
+// keyframe requests (PLI, FIR) into a PLI to the publisher.
+import {
+  RTCPeerConnection,
+  RtcpPayloadSpecificFeedback,
+  useFIR,
+  useNACK,
+  useOPUS,
+  usePLI,
+  useREMB,
+  useSdesMid,
+  useSdesRTPStreamId,
+  useVP8,
+} from "werift";
+
+/** FIR's feedback message type in payload-specific RTCP (RFC 5104); werift reports only PLI. */
+const FIR_FORMAT = 4;
+
+/**
+ * A peer connection with the codecs the stand-in forwards (VP8 and Opus, no RTX) and full
+ * ICE. werift looks up a public STUN server unless given one, and waits up to 5 s for it in
+ * setLocalDescription(): a STUN address nothing listens on and no wait keep it offline and fast.
+ */
+export function newPeerConnection() {
+  return new RTCPeerConnection({
+    iceServers: [{ urls: "stun:127.0.0.1:9" }],
+    iceStunGatherTimeout: 0,
+    iceUseIpv6: false,
+    // One transport for every m-line, as browsers do; werift's default gathers one per m-line.
+    bundlePolicy: "max-bundle",
+    codecs: {
+      audio: [useOPUS()],
+      video: [useVP8({ rtcpFeedback: [useNACK(), usePLI(), useFIR(), useREMB()] })],
+    },
+    headerExtensions: {
+      audio: [useSdesMid()],
+      video: [useSdesMid(), useSdesRTPStreamId()],
+    },
+  });
+}
+
+/**
+ * Firefox's max-bundle offers give every m-line but the first port 0 with `a=bundle-only`;
+ * werift takes port 0 for a rejected m-line. Such a line is bundled, not rejected: give it
+ * the placeholder port 9. A stopped transceiver (port 0 without bundle-only) stays rejected.
+ */
+export function acceptBundleOnly(sdp) {
+  const [head, ...sections] = sdp.split(/\r\n(?=m=)/);
+  const fixed = sections.map((section) =>
+    /\r\na=bundle-only\b/.test(section) ? section.replace(/^(m=\w+) 0 /, "$1 9 ") : section,
+  );
+  return [head, ...fixed].join("\r\n");
+}
+
+/** A track a session sends us: its layers (one, or one per simulcast rid) and who requests keyframes. */
+export class Publication {
+  /** @param {import("werift").RTCRtpTransceiver} transceiver read right after setRemoteDescription */
+  constructor(transceiver) {
+    const receiver = transceiver.receiver;
+    this.kind = transceiver.kind;
+    this.receiver = receiver;
+    const rids = Object.keys(receiver.trackByRID);
+    // One entry per layer: the rid (or "" without simulcast) and its track.
+    this.layers = new Map(rids.length ? rids.map((rid) => [rid, receiver.trackByRID[rid]]) : [["", receiver.track]]);
+    this.packets = 0;
+    this.lastSsrc = new Map();
+    this.firstPacket = new Promise((resolve) => (this.gotFirstPacket = resolve));
+    this.stops = [...this.layers].map(
+      ([rid, track]) =>
+        track.onReceiveRtp.subscribe((rtp) => {
+          this.packets++;
+          this.lastSsrc.set(rid, rtp.header.ssrc);
+          this.gotFirstPacket();
+        }).unSubscribe,
+    );
+    this.subscriptions = new Set();
+    this.active = true;
+  }
+
+  get rids() {
+    return [...this.layers.keys()].filter(Boolean);
+  }
+
+  /** The layer to send for a preferred rid: that one if it exists, else the first offered. */
+  layer(preferredRid) {
+    return this.layers.has(preferredRid) ? preferredRid : [...this.layers.keys()][0];
+  }
+
+  requestKeyframe(rid) {
+    const track = this.layers.get(rid);
+    const ssrc = track?.ssrc ?? this.lastSsrc.get(rid);
+    if (ssrc !== undefined) this.receiver.sendRtcpPLI(ssrc).catch(() => {});
+  }
+
+  /** Stops forwarding to every subscriber (the track was closed or its session is gone). */
+  close() {
+    this.active = false;
+    for (const stop of this.stops) stop();
+    for (const subscription of this.subscriptions) subscription.close();
+  }
+}
+
+/** One publication's packets, one layer of it, sent on one of a subscriber's transceivers. */
+export class Subscription {
+  constructor(publication, transceiver, preferredRid) {
+    this.transceiver = transceiver;
+    this.packets = 0;
+    const sender = transceiver.sender;
+    const keyframe = () => this.publication?.requestKeyframe(this.rid);
+    this.feedbackStops = [
+      sender.onPictureLossIndication.subscribe(keyframe).unSubscribe,
+      sender.onRtcp.subscribe((packet) => {
+        if (packet.type === RtcpPayloadSpecificFeedback.type && packet.feedback.count === FIR_FORMAT) keyframe();
+      }).unSubscribe,
+    ];
+    this.attach(publication, preferredRid);
+  }
+
+  /** Forwards `publication`'s layer nearest `preferredRid` from now on, and asks it for a keyframe. */
+  attach(publication, preferredRid) {
+    this.detach();
+    const sender = this.transceiver.sender;
+    this.publication = publication;
+    this.rid = publication.layer(preferredRid);
+    publication.subscriptions.add(this);
+    // The sequence numbers and timestamps of a new source continue the old ones.
+    sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
+    this.stopRtp = publication.layers.get(this.rid).onReceiveRtp.subscribe((rtp) => {
+      // Header extension ids were negotiated with the publisher; the sender writes its own.
+      const packet = rtp.clone();
+      packet.header.extensions = [];
+      this.packets++;
+      sender.sendRtp(packet).catch(() => {});
+    }).unSubscribe;
+    this.requestKeyframe();
+  }
+
+  /** Attached to a publication still published (closing either ends the subscription). */
+  get active() {
+    return this.publication !== undefined;
+  }
+
+  requestKeyframe() {
+    this.publication?.requestKeyframe(this.rid);
+  }
+
+  detach() {
+    this.stopRtp?.();
+    this.stopRtp = undefined;
+    this.publication?.subscriptions.delete(this);
+    this.publication = undefined;
+  }
+
+  close() {
+    this.detach();
+    for (const stop of this.feedbackStops) stop();
+    this.feedbackStops = [];
+  }
+}

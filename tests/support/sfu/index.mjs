@@ -1,0 +1,74 @@
+// Starts the stand-in SFU (server.mjs) for a test, in a process of its own and in a process
+// group of its own, so that stop() ends it and everything under it, and so that its media
+// work does not share the test's event loop. It also ends when the test process does.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+
+const SERVER = fileURLToPath(new URL("./server.mjs", import.meta.url));
+
+/**
+ * @param {object} [options]
+ * @param {string} [options.appId] the Realtime app id it accepts (random by default)
+ * @param {string} [options.secret] the app secret it accepts as `Authorization: Bearer …`
+ * @param {string} [options.host] the address it listens on (127.0.0.1)
+ * @returns {Promise<{ url: string, appId: string, secret: string,
+ *   sessions: () => Promise<object[]>, calls: () => Promise<object[]>, stop: () => Promise<void> }>}
+ *   `url` is the API base (like `https://rtc.live.cloudflare.com/v1`), for REALTIME_API_URL.
+ *   `sessions()` lists every session: `{sessionId, connectionState, tracks: [{location, mid,
+ *   trackName, sessionId?, status, packetsReceived? | packetsSent?, …}]}`; `calls()` every API
+ *   call so far: `{method, path, status, errorCode?}`.
+ */
+export async function startSfu({
+  appId = randomBytes(16).toString("hex"),
+  secret = randomBytes(32).toString("hex"),
+  host = "127.0.0.1",
+} = {}) {
+  const child = spawn(
+    process.execPath,
+    [SERVER, "--host", host, "--port", "0", "--app-id", appId, "--secret", secret, "--exit-with-stdin"],
+    { detached: true, stdio: ["pipe", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stderr.on("data", (chunk) => (output += chunk));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const killGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const killOnExit = () => killGroup("SIGKILL");
+  process.once("exit", killOnExit);
+
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      const found = output.match(/REALTIME_API_URL=(\S+)/);
+      if (found) resolve(found[1]);
+    });
+    exited.then((code) => reject(new Error(`the stand-in SFU exited (${code}) before listening:\n${output}`)));
+  });
+
+  async function state() {
+    const base = url.replace(/\/v1$/, "");
+    const response = await fetch(`${base}/_standin/state`, { headers: { authorization: `Bearer ${secret}` } });
+    return response.json();
+  }
+
+  return {
+    url,
+    appId,
+    secret,
+    sessions: async () => (await state()).sessions,
+    calls: async () => (await state()).calls,
+    async stop() {
+      process.off("exit", killOnExit);
+      killGroup("SIGTERM");
+      const timer = setTimeout(() => killGroup("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
