@@ -4,6 +4,8 @@
 // keyframe requests (PLI, FIR) into a PLI to the publisher.
 import {
   RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RTCRtpHeaderExtensionParameters,
   RtcpPayloadSpecificFeedback,
   useFIR,
   useNACK,
@@ -15,7 +17,8 @@ import {
   useVP8,
 } from "werift";
 
-/** FIR's feedback message type in payload-specific RTCP (RFC 5104); werift reports only PLI. */
+/** Feedback message types of payload-specific RTCP: PLI (RFC 4585) and FIR (RFC 5104). */
+const PLI_FORMAT = 1;
 const FIR_FORMAT = 4;
 
 /**
@@ -54,6 +57,68 @@ export function acceptBundleOnly(sdp) {
   return [head, ...fixed].join("\r\n");
 }
 
+/**
+ * Numbers a transceiver we are about to offer as the session already does: werift numbers
+ * payload types and header extensions afresh, and a browser mis-reads or refuses a number that
+ * changes meaning within a bundle (Chromium's 96 is VP8 and 97 its RTX, werift's next VP8
+ * would be 97; Firefox's extension 3 is mid, werift's would be rid).
+ */
+export function alignWithSession(pc, transceiver) {
+  const sdp = [pc.remoteDescription, pc.localDescription].map((d) => d?.sdp ?? "").join("\n");
+  const others = pc.getTransceivers().filter((t) => t !== transceiver);
+  const codecName = (codec) => `${codec.mimeType.split("/")[1]}/${codec.clockRate}`;
+  const payloadType = numbering([
+    ...[...sdp.matchAll(/^a=rtpmap:(\d+) ([^\s/]+\/\d+)/gm)].map(([, number, name]) => [name, Number(number)]),
+    ...others.flatMap((t) => t.codecs.map((codec) => [codecName(codec), codec.payloadType])),
+  ]);
+  const extensionId = numbering([
+    ...[...sdp.matchAll(/^a=extmap:(\d+)(?:\/\w+)? (\S+)/gm)].map(([, number, uri]) => [uri, Number(number)]),
+    ...others.flatMap((t) => t.headerExtensions.map(({ uri, id }) => [uri, id])),
+  ]);
+  transceiver.codecs = pc.config.codecs[transceiver.kind].map(
+    (codec) => new RTCRtpCodecParameters({ ...codec, payloadType: payloadType(codecName(codec), 96) }),
+  );
+  transceiver.headerExtensions = pc.config.headerExtensions[transceiver.kind].map(
+    ({ uri }) => new RTCRtpHeaderExtensionParameters({ uri, id: extensionId(uri, 1) }),
+  );
+}
+
+/**
+ * Given the [name, number] pairs a session uses (names compared without case, the first
+ * number of a name kept), a function giving the number for a name: the session's, or the
+ * first free one from `from` on, kept for later calls.
+ */
+function numbering(pairs) {
+  const numbers = new Map();
+  for (const [name, number] of pairs) if (!numbers.has(name.toUpperCase())) numbers.set(name.toUpperCase(), number);
+  const used = new Set(numbers.values());
+  return (name, from) => {
+    const key = name.toUpperCase();
+    if (!numbers.has(key)) {
+      let number = from;
+      while (used.has(number)) number++;
+      numbers.set(key, number);
+      used.add(number);
+    }
+    return numbers.get(key);
+  };
+}
+
+/**
+ * Calls `request(ssrc)` for each keyframe request (PLI or FIR) an endpoint sends on
+ * `dtlsTransport`, with the SSRC of our sender it asks about. Read off the transport because
+ * werift routes a PLI by its sender SSRC first: from an endpoint that also publishes, that is
+ * the SSRC of its own camera, so werift hands the request to the wrong track.
+ */
+export function onKeyframeRequest(dtlsTransport, request) {
+  dtlsTransport.onRtcp.subscribe((packet) => {
+    if (packet.type !== RtcpPayloadSpecificFeedback.type) return;
+    const { feedback } = packet;
+    if (feedback.count === PLI_FORMAT) request(feedback.mediaSsrc);
+    if (feedback.count === FIR_FORMAT) for (const { ssrc } of feedback.fir) request(ssrc);
+  });
+}
+
 /** A track a session sends us: its layers (one, or one per simulcast rid) and who requests keyframes. */
 export class Publication {
   /** @param {import("werift").RTCRtpTransceiver} transceiver read right after setRemoteDescription */
@@ -65,6 +130,7 @@ export class Publication {
     // One entry per layer: the rid (or "" without simulcast) and its track.
     this.layers = new Map(rids.length ? rids.map((rid) => [rid, receiver.trackByRID[rid]]) : [["", receiver.track]]);
     this.packets = 0;
+    this.keyframeRequests = 0;
     this.lastSsrc = new Map();
     this.firstPacket = new Promise((resolve) => (this.gotFirstPacket = resolve));
     this.stops = [...this.layers].map(
@@ -89,9 +155,12 @@ export class Publication {
   }
 
   requestKeyframe(rid) {
+    if (this.kind !== "video") return;
     const track = this.layers.get(rid);
     const ssrc = track?.ssrc ?? this.lastSsrc.get(rid);
-    if (ssrc !== undefined) this.receiver.sendRtcpPLI(ssrc).catch(() => {});
+    if (ssrc === undefined) return;
+    this.keyframeRequests++;
+    this.receiver.sendRtcpPLI(ssrc).catch(() => {});
   }
 
   /** Stops forwarding to every subscriber (the track was closed or its session is gone). */
@@ -102,19 +171,14 @@ export class Publication {
   }
 }
 
-/** One publication's packets, one layer of it, sent on one of a subscriber's transceivers. */
+/**
+ * One publication's packets, one layer of it, sent on one of a subscriber's transceivers.
+ * The subscriber's keyframe requests come through its session (onKeyframeRequest).
+ */
 export class Subscription {
   constructor(publication, transceiver, preferredRid) {
     this.transceiver = transceiver;
     this.packets = 0;
-    const sender = transceiver.sender;
-    const keyframe = () => this.publication?.requestKeyframe(this.rid);
-    this.feedbackStops = [
-      sender.onPictureLossIndication.subscribe(keyframe).unSubscribe,
-      sender.onRtcp.subscribe((packet) => {
-        if (packet.type === RtcpPayloadSpecificFeedback.type && packet.feedback.count === FIR_FORMAT) keyframe();
-      }).unSubscribe,
-    ];
     this.attach(publication, preferredRid);
   }
 
@@ -155,7 +219,5 @@ export class Subscription {
 
   close() {
     this.detach();
-    for (const stop of this.feedbackStops) stop();
-    this.feedbackStops = [];
   }
 }

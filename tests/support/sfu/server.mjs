@@ -12,7 +12,14 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import { Publication, Subscription, acceptBundleOnly, newPeerConnection } from "./forward.mjs";
+import {
+  Publication,
+  Subscription,
+  acceptBundleOnly,
+  alignWithSession,
+  newPeerConnection,
+  onKeyframeRequest,
+} from "./forward.mjs";
 
 /** The service's documented limits that the stand-in enforces. */
 const MAX_TRACKS_PER_CALL = 64;
@@ -41,13 +48,26 @@ class Session {
     /** {location, mid, trackName, sessionId?, simulcast?, media: a Publication or a Subscription} */
     this.tracks = [];
     this.queue = Promise.resolve();
+    this.watchedTransports = new Set();
   }
 
   /** Runs the calls on one session in order, as the service expects clients to. */
   serially(call) {
-    const result = this.queue.then(call);
+    const result = this.queue.then(call).finally(() => this.watchKeyframeRequests());
     this.queue = result.catch(() => {});
     return result;
+  }
+
+  /** Sends the endpoint's keyframe requests to the publications it receives (once per transport). */
+  watchKeyframeRequests() {
+    for (const transport of this.pc?.dtlsTransports ?? []) {
+      if (this.watchedTransports.has(transport)) continue;
+      this.watchedTransports.add(transport);
+      onKeyframeRequest(transport, (ssrc) => {
+        const track = this.tracks.find((t) => t.location === "remote" && t.media.transceiver.sender.ssrc === ssrc);
+        track?.media.requestKeyframe();
+      });
+    }
   }
 
   peerConnection() {
@@ -176,6 +196,7 @@ export function createSfu({ appId, secret }) {
       const { publication, errorCode, errorDescription } = found[i];
       if (!publication) return trackError(asked, errorCode, errorDescription);
       const transceiver = pc.addTransceiver(publication.kind, { direction: "sendonly" });
+      alignWithSession(pc, transceiver);
       const record = {
         location: "remote",
         sessionId,
@@ -249,7 +270,7 @@ export function createSfu({ appId, secret }) {
         connectionState: s.pc?.connectionState ?? "new",
         tracks: s.tracks.map((t) => ({
           ...apiTrack(t),
-          ...(t.location === "local" ? { packetsReceived: t.media.packets, rids: t.media.rids } : { packetsSent: t.media.packets, rid: t.media.rid }),
+          ...(t.location === "local" ? { packetsReceived: t.media.packets, keyframeRequests: t.media.keyframeRequests, rids: t.media.rids } : { packetsSent: t.media.packets, rid: t.media.rid }),
         })),
       })),
       calls,

@@ -1,0 +1,159 @@
+// The stand-in SFU (tests/support/sfu/) with real browsers and no Room: each page is one
+// endpoint with one RTCPeerConnection, and the test plays the backend, making the Realtime API
+// calls with the page's offers and answers. Video must arrive and keep advancing at every
+// subscriber, including one that subscribes long after the publisher started: it gets a
+// picture only because its keyframe request reaches the publisher through the stand-in.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { launchBrowser } from "../support/browser.mjs";
+import { launchFirefox } from "../support/firefox.mjs";
+import { startSfu } from "../support/sfu/index.mjs";
+import { sleep, until } from "../support/wait.mjs";
+
+let sfu, site, chromium, firefox;
+before(async () => {
+  sfu = await startSfu();
+  // A blank page from a server on loopback: a secure context, so getUserMedia works.
+  site = createServer((_, response) => response.end("<!doctype html><title>stand-in SFU endpoint</title>"));
+  await new Promise((resolve) => site.listen(0, "127.0.0.1", resolve));
+  [chromium, firefox] = await Promise.all([launchBrowser(), launchFirefox()]);
+});
+after(async () => {
+  await chromium?.close();
+  await firefox?.close();
+  site?.close();
+  await sfu?.stop();
+});
+
+/** A Realtime API call as Room's backend makes it; fails the test unless it succeeds. */
+async function api(method, path, body) {
+  const response = await fetch(`${sfu.url}/apps/${sfu.appId}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${sfu.secret}`, "content-type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+  const answer = await response.json();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
+  for (const track of answer.tracks ?? []) assert.equal(track.errorCode, undefined, JSON.stringify(track));
+  return answer;
+}
+
+/** Runs in the page: one RTCPeerConnection to the SFU, a <video> per received video track. */
+function installEndpoint() {
+  const pc = new RTCPeerConnection();
+  const frames = {};
+  pc.ontrack = ({ track, transceiver }) => {
+    if (track.kind !== "video") return;
+    const video = document.createElement("video");
+    video.muted = true;
+    // The SFU's offers carry no msid, so the track comes without a stream.
+    video.srcObject = new MediaStream([track]);
+    document.body.append(video);
+    const mid = transceiver.mid;
+    frames[mid] = 0;
+    const count = () => {
+      frames[mid]++;
+      video.requestVideoFrameCallback(count);
+    };
+    video.requestVideoFrameCallback(count);
+    video.play();
+  };
+  window.endpoint = {
+    frames,
+    async publish() {
+      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+      const [video, audio] = ["video", "audio"].map((kind) =>
+        pc.addTransceiver(stream.getTracks().find((t) => t.kind === kind), { direction: "sendonly" }),
+      );
+      await pc.setLocalDescription();
+      return { sdp: pc.localDescription.sdp, video: video.mid, audio: audio.mid };
+    },
+    accept: (sdp) => pc.setRemoteDescription({ type: "answer", sdp }),
+    async answer(sdp) {
+      await pc.setRemoteDescription({ type: "offer", sdp });
+      await pc.setLocalDescription();
+      return pc.localDescription.sdp;
+    },
+  };
+}
+
+/** A page in `browser` with its own SFU session. */
+async function endpoint(browser, name) {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${site.address().port}/`);
+  await page.evaluate(installEndpoint);
+  const { sessionId } = await api("POST", "/sessions/new");
+  return { name, page, sessionId };
+}
+
+/** Publishes the page's camera and microphone as `camera` and `mic`. */
+async function publish(publisher) {
+  const offer = await publisher.page.evaluate(() => window.endpoint.publish());
+  const result = await api("POST", `/sessions/${publisher.sessionId}/tracks/new`, {
+    sessionDescription: { type: "offer", sdp: offer.sdp },
+    tracks: [
+      { location: "local", mid: offer.video, trackName: "camera" },
+      { location: "local", mid: offer.audio, trackName: "mic" },
+    ],
+  });
+  await publisher.page.evaluate((sdp) => window.endpoint.accept(sdp), result.sessionDescription.sdp);
+}
+
+/**
+ * Subscribes `subscriber` to `publisher`'s camera and mic, answers the SFU's offer, and waits
+ * until its video has shown 10 frames. Resolves to the milliseconds from the tracks/new call
+ * to the first frame.
+ */
+async function subscribe(subscriber, publisher) {
+  const started = Date.now();
+  const result = await api("POST", `/sessions/${subscriber.sessionId}/tracks/new`, {
+    tracks: ["camera", "mic"].map((trackName) => ({ location: "remote", sessionId: publisher.sessionId, trackName })),
+  });
+  assert.equal(result.requiresImmediateRenegotiation, true);
+  const answer = await subscriber.page.evaluate((sdp) => window.endpoint.answer(sdp), result.sessionDescription.sdp);
+  await api("PUT", `/sessions/${subscriber.sessionId}/renegotiate`, { sessionDescription: { type: "answer", sdp: answer } });
+  const mid = result.tracks[0].mid;
+  const frames = () => subscriber.page.evaluate((mid) => window.endpoint.frames[mid] ?? 0, mid);
+  await until(async () => (await frames()) > 0, { ms: 10_000, what: `a first frame at ${subscriber.name}` });
+  const firstFrameMs = Date.now() - started;
+  await until(async () => (await frames()) >= 10, { ms: 10_000, what: `10 frames at ${subscriber.name}` });
+  return { mid, frames, firstFrameMs };
+}
+
+/** Fails unless `subscription`'s video shows at least 5 more frames within 5 s. */
+async function advancing(subscription, name) {
+  const start = await subscription.frames();
+  await until(async () => (await subscription.frames()) >= start + 5, { ms: 5000, what: `video advancing at ${name}` });
+}
+
+test("Chromium: a publisher, two subscribers and a late one all see advancing video", async (t) => {
+  const publisher = await endpoint(chromium, "publisher");
+  await publish(publisher);
+  const [ann, bea] = await Promise.all([endpoint(chromium, "ann"), endpoint(chromium, "bea")]);
+  const early = await Promise.all([subscribe(ann, publisher), subscribe(bea, publisher)]);
+  // Long after the publisher's first keyframe; only a forwarded keyframe request gives a picture.
+  await sleep(4000);
+  const late = await endpoint(chromium, "late");
+  const lateSubscription = await subscribe(late, publisher);
+  for (const [subscription, name] of [...early.map((s, i) => [s, ["ann", "bea"][i]]), [lateSubscription, "late"]]) {
+    await advancing(subscription, name);
+  }
+  t.diagnostic(`first frame after subscribing: ${early.map((s) => s.firstFrameMs).join(" ms, ")} ms; late: ${lateSubscription.firstFrameMs} ms`);
+  assert.ok(lateSubscription.firstFrameMs < 5000, `late subscriber's first frame after ${lateSubscription.firstFrameMs} ms`);
+  const sessions = await sfu.sessions();
+  const forwarded = sessions.flatMap((s) => s.tracks).filter((track) => track.location === "remote" && track.trackName === "camera");
+  assert.equal(forwarded.length, 3);
+  for (const page of [publisher, ann, bea, late].map((e) => e.page)) await page.close();
+});
+
+test("Firefox and Chromium: each receives the other's video through the stand-in", async (t) => {
+  const [fox, chrome] = await Promise.all([endpoint(firefox, "firefox"), endpoint(chromium, "chromium")]);
+  await Promise.all([publish(fox), publish(chrome)]);
+  const foxWatches = await subscribe(fox, chrome);
+  const chromeWatches = await subscribe(chrome, fox);
+  await advancing(foxWatches, "firefox");
+  await advancing(chromeWatches, "chromium");
+  t.diagnostic(`first frame: Firefox ${foxWatches.firstFrameMs} ms, Chromium ${chromeWatches.firstFrameMs} ms`);
+  await Promise.all([fox.page.close(), chrome.page.close()]);
+});
