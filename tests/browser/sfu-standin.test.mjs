@@ -41,8 +41,10 @@ async function api(method, path, body) {
 
 /** Runs in the page: one RTCPeerConnection to the SFU, a <video> per received video track. */
 function installEndpoint() {
-  const pc = new RTCPeerConnection();
+  // As Room's client: one transport for everything (Firefox then offers port 0 + bundle-only).
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
   const frames = {};
+  const videos = {};
   pc.ontrack = ({ track, transceiver }) => {
     if (track.kind !== "video") return;
     const video = document.createElement("video");
@@ -52,6 +54,7 @@ function installEndpoint() {
     document.body.append(video);
     const mid = transceiver.mid;
     frames[mid] = 0;
+    videos[mid] = video;
     const count = () => {
       frames[mid]++;
       video.requestVideoFrameCallback(count);
@@ -61,10 +64,15 @@ function installEndpoint() {
   };
   window.endpoint = {
     frames,
-    async publish() {
+    width: (mid) => videos[mid]?.videoWidth ?? 0,
+    /** @param {object[]} [sendEncodings] simulcast layers of the camera ({rid, scaleResolutionDownBy}) */
+    async publish(sendEncodings) {
       const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
       const [video, audio] = ["video", "audio"].map((kind) =>
-        pc.addTransceiver(stream.getTracks().find((t) => t.kind === kind), { direction: "sendonly" }),
+        pc.addTransceiver(stream.getTracks().find((t) => t.kind === kind), {
+          direction: "sendonly",
+          ...(kind === "video" && sendEncodings && { sendEncodings }),
+        }),
       );
       await pc.setLocalDescription();
       return { sdp: pc.localDescription.sdp, video: video.mid, audio: audio.mid };
@@ -87,9 +95,9 @@ async function endpoint(browser, name) {
   return { name, page, sessionId };
 }
 
-/** Publishes the page's camera and microphone as `camera` and `mic`. */
-async function publish(publisher) {
-  const offer = await publisher.page.evaluate(() => window.endpoint.publish());
+/** Publishes the page's camera and microphone as `camera` and `mic` (camera in `sendEncodings` layers). */
+async function publish(publisher, sendEncodings) {
+  const offer = await publisher.page.evaluate((encodings) => window.endpoint.publish(encodings), sendEncodings);
   const result = await api("POST", `/sessions/${publisher.sessionId}/tracks/new`, {
     sessionDescription: { type: "offer", sdp: offer.sdp },
     tracks: [
@@ -105,20 +113,25 @@ async function publish(publisher) {
  * until its video has shown 10 frames. Resolves to the milliseconds from the tracks/new call
  * to the first frame.
  */
-async function subscribe(subscriber, publisher) {
+async function subscribe(subscriber, publisher, simulcast) {
   const started = Date.now();
   const result = await api("POST", `/sessions/${subscriber.sessionId}/tracks/new`, {
-    tracks: ["camera", "mic"].map((trackName) => ({ location: "remote", sessionId: publisher.sessionId, trackName })),
+    tracks: [
+      { location: "remote", sessionId: publisher.sessionId, trackName: "camera", ...(simulcast && { simulcast }) },
+      { location: "remote", sessionId: publisher.sessionId, trackName: "mic" },
+    ],
   });
   assert.equal(result.requiresImmediateRenegotiation, true);
   const answer = await subscriber.page.evaluate((sdp) => window.endpoint.answer(sdp), result.sessionDescription.sdp);
-  await api("PUT", `/sessions/${subscriber.sessionId}/renegotiate`, { sessionDescription: { type: "answer", sdp: answer } });
+  const renegotiation = { sessionDescription: { type: "answer", sdp: answer } };
+  await api("PUT", `/sessions/${subscriber.sessionId}/renegotiate`, renegotiation);
   const mid = result.tracks[0].mid;
   const frames = () => subscriber.page.evaluate((mid) => window.endpoint.frames[mid] ?? 0, mid);
   await until(async () => (await frames()) > 0, { ms: 10_000, what: `a first frame at ${subscriber.name}` });
   const firstFrameMs = Date.now() - started;
   await until(async () => (await frames()) >= 10, { ms: 10_000, what: `10 frames at ${subscriber.name}` });
-  return { mid, frames, firstFrameMs };
+  const width = () => subscriber.page.evaluate((mid) => window.endpoint.width(mid), mid);
+  return { mid, frames, width, firstFrameMs };
 }
 
 /** Fails unless `subscription`'s video shows at least 5 more frames within 5 s. */
@@ -139,10 +152,11 @@ test("Chromium: a publisher, two subscribers and a late one all see advancing vi
   for (const [subscription, name] of [...early.map((s, i) => [s, ["ann", "bea"][i]]), [lateSubscription, "late"]]) {
     await advancing(subscription, name);
   }
-  t.diagnostic(`first frame after subscribing: ${early.map((s) => s.firstFrameMs).join(" ms, ")} ms; late: ${lateSubscription.firstFrameMs} ms`);
-  assert.ok(lateSubscription.firstFrameMs < 5000, `late subscriber's first frame after ${lateSubscription.firstFrameMs} ms`);
+  const lateMs = lateSubscription.firstFrameMs;
+  t.diagnostic(`first frame after subscribing: ${early.map((s) => s.firstFrameMs).join(" ms, ")} ms; late: ${lateMs} ms`);
+  assert.ok(lateMs < 5000, `late subscriber's first frame after ${lateMs} ms`);
   const sessions = await sfu.sessions();
-  const forwarded = sessions.flatMap((s) => s.tracks).filter((track) => track.location === "remote" && track.trackName === "camera");
+  const forwarded = sessions.flatMap((s) => s.tracks).filter((t) => t.location === "remote" && t.trackName === "camera");
   assert.equal(forwarded.length, 3);
   for (const page of [publisher, ann, bea, late].map((e) => e.page)) await page.close();
 });
@@ -156,4 +170,30 @@ test("Firefox and Chromium: each receives the other's video through the stand-in
   await advancing(chromeWatches, "chromium");
   t.diagnostic(`first frame: Firefox ${foxWatches.firstFrameMs} ms, Chromium ${chromeWatches.firstFrameMs} ms`);
   await Promise.all([fox.page.close(), chrome.page.close()]);
+});
+
+test("Chromium simulcast: each subscriber gets the layer it prefers, tracks/update switches it", async (t) => {
+  const publisher = await endpoint(chromium, "publisher");
+  await publish(publisher, [
+    { rid: "l", scaleResolutionDownBy: 4 },
+    { rid: "h", scaleResolutionDownBy: 1 },
+  ]);
+  const [low, high] = await Promise.all([endpoint(chromium, "low"), endpoint(chromium, "high")]);
+  const lowWatches = await subscribe(low, publisher, { preferredRid: "l" });
+  const highWatches = await subscribe(high, publisher, { preferredRid: "h" });
+  const camera = (await sfu.sessions()).find((s) => s.sessionId === publisher.sessionId).tracks[0];
+  assert.deepEqual(camera.rids.sort(), ["h", "l"]);
+  await until(async () => (await highWatches.width()) > 2 * (await lowWatches.width()), {
+    ms: 15_000,
+    what: "the high layer wider than the low one",
+  });
+  const widths = `widths: low ${await lowWatches.width()}, high ${await highWatches.width()}`;
+  t.diagnostic(`${widths}; first frames ${lowWatches.firstFrameMs}, ${highWatches.firstFrameMs} ms`);
+  const switched = { mid: lowWatches.mid, sessionId: publisher.sessionId, trackName: "camera", simulcast: { preferredRid: "h" } };
+  const update = await api("PUT", `/sessions/${low.sessionId}/tracks/update`, { tracks: [{ location: "remote", ...switched }] });
+  assert.deepEqual(update.tracks, [switched]);
+  const sameWidth = async () => (await lowWatches.width()) === (await highWatches.width());
+  await until(sameWidth, { ms: 10_000, what: "the switched layer" });
+  await advancing(lowWatches, "low, switched to h");
+  for (const page of [publisher, low, high].map((e) => e.page)) await page.close();
 });

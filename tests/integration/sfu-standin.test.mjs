@@ -6,7 +6,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startSfu } from "../support/sfu/index.mjs";
 import { FakeEndpoint } from "../support/sfu/endpoint.mjs";
-import { until } from "../support/wait.mjs";
+import { startsKeyframe } from "../support/sfu/forward.mjs";
+import { sleep, until } from "../support/wait.mjs";
 
 const APP = "0123456789abcdef0123456789abcdef";
 const SECRET = "stand-in-secret";
@@ -83,10 +84,8 @@ async function subscriber(from, trackName = "camera") {
   const [{ mid }] = body.tracks;
   assert.deepEqual(body.tracks, [{ sessionId: from, trackName, mid }]);
   const answer = await e.answer(body.sessionDescription.sdp);
-  assert.deepEqual(await call("PUT", `/sessions/${id}/renegotiate`, { sessionDescription: { type: "answer", sdp: answer } }), [
-    200,
-    {},
-  ]);
+  const renegotiated = await call("PUT", `/sessions/${id}/renegotiate`, { sessionDescription: { type: "answer", sdp: answer } });
+  assert.deepEqual(renegotiated, [200, {}]);
   return { id, endpoint: e, mid };
 }
 
@@ -124,21 +123,23 @@ test("an unknown session is refused with 410 session_error on every call", async
 test("malformed requests are refused: 400 decoding_error, 406 invalid_params", async () => {
   const id = await newSession();
   const tracksNew = `/sessions/${id}/tracks/new`;
+  const remote = (trackName) => ({ location: "remote", sessionId: id, trackName });
+  const answerWithoutOffer = { sessionDescription: { type: "answer", sdp: "v=0\r\n" } };
   const cases = [
     [tracksNew, "{not json", 400, "decoding_error"],
     [tracksNew, { tracks: "camera" }, 400, "decoding_error"],
     [tracksNew, { tracks: [] }, 406, "invalid_params"],
-    [tracksNew, { tracks: Array.from({ length: 65 }, () => ({ location: "remote", sessionId: id, trackName: "x" })) }, 406, "invalid_params"],
+    [tracksNew, { tracks: Array.from({ length: 65 }, () => remote("x")) }, 406, "invalid_params"],
     [
       tracksNew,
-      { tracks: [{ location: "remote", sessionId: id, trackName: "a" }, { location: "local", mid: "0", trackName: "b" }] },
+      { tracks: [remote("a"), { location: "local", mid: "0", trackName: "b" }] },
       406,
       "invalid_params",
     ],
     [`/sessions/${id}/tracks/close`, { tracks: [{ mid: "0" }] }, 406, "invalid_params"],
     [`/sessions/${id}/tracks/close`, { tracks: [{ mid: "0" }], force: false }, 406, "invalid_params"],
     [`/sessions/${id}/renegotiate`, {}, 406, "invalid_params"],
-    [`/sessions/${id}/renegotiate`, { sessionDescription: { type: "answer", sdp: "v=0\r\n" } }, 406, "invalid_session_description"],
+    [`/sessions/${id}/renegotiate`, answerWithoutOffer, 406, "invalid_session_description"],
   ];
   for (const [path, body, status, errorCode] of cases) {
     const method = path.endsWith("/tracks/new") ? "POST" : "PUT";
@@ -245,10 +246,12 @@ test("a forced close: GET shows the track inactive, forwarding stops, a second c
   assert.deepEqual(body, { requiresImmediateRenegotiation: false, tracks: [{ mid: pub.mids[0] }] });
   assert.equal((await call("GET", `/sessions/${pub.id}`))[1].tracks[0].status, "inactive");
   assert.equal((await call("GET", `/sessions/${sub.id}`))[1].tracks[0].status, "inactive");
+  await sleep(300); // packets already on their way
   const before = sub.endpoint.received.get(sub.mid);
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.ok(sub.endpoint.received.get(sub.mid) - before <= 2, "forwarding stopped");
-  const [, again] = await call("PUT", `/sessions/${pub.id}/tracks/close`, { tracks: [{ mid: pub.mids[0] }], force: true });
+  await sleep(500);
+  assert.equal(sub.endpoint.received.get(sub.mid), before, "forwarding stopped");
+  const closeAgain = { tracks: [{ mid: pub.mids[0] }], force: true };
+  const [, again] = await call("PUT", `/sessions/${pub.id}/tracks/close`, closeAgain);
   assert.deepEqual(again.tracks, [
     { mid: pub.mids[0], errorCode: "close_track_error", errorDescription: "Track doesn't exist or was already closed" },
   ]);
@@ -285,10 +288,47 @@ test("a negotiated close: the endpoint's offer in, the SFU's answer out", async 
   );
 });
 
+test("tracks/update points a receiving transceiver at another track, and refuses an unknown mid", async () => {
+  const [first, second] = [await publisher(["camera"]), await publisher(["camera"])];
+  const sub = await subscriber(first.id);
+  const [status, body] = await call("PUT", `/sessions/${sub.id}/tracks/update`, {
+    tracks: [
+      { location: "remote", mid: sub.mid, sessionId: second.id, trackName: "camera" },
+      { location: "remote", mid: "99", sessionId: second.id, trackName: "camera" },
+    ],
+  });
+  assert.equal(status, 200);
+  assert.deepEqual(body.requiresImmediateRenegotiation, false);
+  assert.deepEqual(body.tracks[0], { mid: sub.mid, sessionId: second.id, trackName: "camera" });
+  assert.equal(body.tracks[1].errorCode, "update_track_error");
+  assert.deepEqual((await call("GET", `/sessions/${sub.id}`))[1].tracks, [
+    { location: "remote", mid: sub.mid, trackName: "camera", sessionId: second.id, status: "active" },
+  ]);
+  // The second publisher's packets now arrive on the same mid, without renegotiation, and the
+  // first one's end no longer concerns the subscriber.
+  await call("PUT", `/sessions/${first.id}/tracks/close`, { tracks: [{ mid: first.mids[0] }], force: true });
+  const forwarded = async () => (await sfu.sessions()).find((s) => s.sessionId === sub.id).tracks[0].packetsSent;
+  const before = await forwarded();
+  await until(async () => (await forwarded()) > before + 10, { what: "packets from the second publisher" });
+});
+
 test("the API calls are recorded for tests to count", async () => {
   const before = (await sfu.calls()).length;
   await newSession();
   const calls = await sfu.calls();
   assert.equal(calls.length, before + 1);
   assert.deepEqual(calls.at(-1), { method: "POST", path: `/v1/apps/${APP}/sessions/new`, status: 201 });
+});
+
+test("VP8 keyframe starts are told apart from the rest, also in short or empty payloads", () => {
+  const starts = (...bytes) => startsKeyframe({ payload: Buffer.from(bytes) });
+  assert.equal(starts(0x10, 0x00), true);
+  assert.equal(starts(0x90, 0x80, 0x81, 0x02, 0x00), true, "15-bit PictureID");
+  assert.equal(starts(0x90, 0xc0, 0x05, 0x07, 0x00), true, "7-bit PictureID and TL0PICIDX");
+  assert.equal(starts(0x90, 0xa0, 0x05, 0x40, 0x00), true, "PictureID and TID");
+  assert.equal(starts(0x10, 0x01), false, "an inter frame");
+  assert.equal(starts(0x00, 0x00), false, "not the start of a partition");
+  assert.equal(starts(0x11, 0x00), false, "partition 1");
+  assert.equal(starts(0x90, 0x80, 0x81, 0x02), false, "cut short");
+  assert.equal(starts(), false, "padding");
 });

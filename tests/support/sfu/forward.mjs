@@ -17,6 +17,9 @@ import {
   useVP8,
 } from "werift";
 
+/** How often a subscription waiting for a keyframe asks again (a request or its answer can be lost). */
+const KEYFRAME_RETRY_MS = 500;
+
 /** Feedback message types of payload-specific RTCP: PLI (RFC 4585) and FIR (RFC 5104). */
 const PLI_FORMAT = 1;
 const FIR_FORMAT = 4;
@@ -172,6 +175,24 @@ export class Publication {
 }
 
 /**
+ * Whether `rtp` is the first packet of a VP8 keyframe (RFC 7741 4.2, 4.3): the payload
+ * descriptor says start of partition 0 (S=1, PID=0), and the payload header after it P=0.
+ * werift's own parser throws on a truncated payload; padding packets are empty.
+ */
+export function startsKeyframe({ payload }) {
+  const first = payload[0];
+  if (!(first & 0x10) || (first & 0x0f) !== 0) return false;
+  let i = 1;
+  if (first & 0x80) {
+    const extension = payload[i++];
+    if (extension & 0x80) i += payload[i] & 0x80 ? 2 : 1; // PictureID, 7 or 15 bits
+    if (extension & 0x40) i += 1; // TL0PICIDX
+    if (extension & 0x30) i += 1; // TID, Y, KEYIDX
+  }
+  return i < payload.length && (payload[i] & 0x01) === 0;
+}
+
+/**
  * One publication's packets, one layer of it, sent on one of a subscriber's transceivers.
  * The subscriber's keyframe requests come through its session (onKeyframeRequest).
  */
@@ -182,7 +203,10 @@ export class Subscription {
     this.attach(publication, preferredRid);
   }
 
-  /** Forwards `publication`'s layer nearest `preferredRid` from now on, and asks it for a keyframe. */
+  /**
+   * Forwards `publication`'s layer nearest `preferredRid` from its next keyframe on (the
+   * frames before it could not be decoded), asking for one until it comes.
+   */
   attach(publication, preferredRid) {
     this.detach();
     const sender = this.transceiver.sender;
@@ -191,14 +215,23 @@ export class Subscription {
     publication.subscriptions.add(this);
     // The sequence numbers and timestamps of a new source continue the old ones.
     sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
+    let waiting = publication.kind === "video";
+    let askedAt = 0;
     this.stopRtp = publication.layers.get(this.rid).onReceiveRtp.subscribe((rtp) => {
+      if (waiting && !startsKeyframe(rtp)) {
+        if (Date.now() - askedAt > KEYFRAME_RETRY_MS) {
+          askedAt = Date.now();
+          this.requestKeyframe();
+        }
+        return;
+      }
+      waiting = false;
       // Header extension ids were negotiated with the publisher; the sender writes its own.
       const packet = rtp.clone();
       packet.header.extensions = [];
       this.packets++;
       sender.sendRtp(packet).catch(() => {});
     }).unSubscribe;
-    this.requestKeyframe();
   }
 
   /** Attached to a publication still published (closing either ends the subscription). */

@@ -64,7 +64,7 @@ class Session {
       if (this.watchedTransports.has(transport)) continue;
       this.watchedTransports.add(transport);
       onKeyframeRequest(transport, (ssrc) => {
-        const track = this.tracks.find((t) => t.location === "remote" && t.media.transceiver.sender.ssrc === ssrc);
+        const track = this.tracks.findLast((t) => t.location === "remote" && t.media.transceiver.sender.ssrc === ssrc);
         track?.media.requestKeyframe();
       });
     }
@@ -132,7 +132,9 @@ function trackList(body, { max = MAX_TRACKS_PER_CALL } = {}) {
   for (const track of body.tracks) {
     if (typeof track !== "object" || track === null) throw decodingError("every track must be an object");
     for (const field of ["location", "mid", "sessionId", "trackName"]) {
-      if (track[field] !== undefined && typeof track[field] !== "string") throw decodingError(`${field} must be a string`);
+      if (track[field] !== undefined && typeof track[field] !== "string") {
+        throw decodingError(`${field} must be a string`);
+      }
     }
   }
   return body.tracks;
@@ -222,24 +224,58 @@ export function createSfu({ appId, secret }) {
   async function findPublication({ sessionId, trackName }) {
     const publication = sessions.get(sessionId)?.published(trackName);
     if (!publication) {
-      return { errorCode: "not_found_track_error", errorDescription: `no track ${trackName} published by session ${sessionId}` };
+      const errorDescription = `no track ${trackName} published by session ${sessionId}`;
+      return { errorCode: "not_found_track_error", errorDescription };
     }
     const arrived = await Promise.race([
       publication.firstPacket.then(() => true),
       new Promise((resolve) => setTimeout(resolve, FIRST_PACKET_WAIT_MS, false)),
     ]);
-    if (!arrived) return { errorCode: "empty_track_error", errorDescription: `track ${trackName} has received no media` };
+    if (!arrived) {
+      return { errorCode: "empty_track_error", errorDescription: `track ${trackName} has received no media` };
+    }
     return { publication };
   }
 
   async function renegotiate(self, body) {
     const sdp = sessionDescription(body, "answer");
     if (sdp === undefined) throw invalidParams("renegotiate needs the endpoint's answer");
-    if (self.pc?.signalingState !== "have-local-offer") throw badDescription("there is no offer of this session to answer");
+    if (self.pc?.signalingState !== "have-local-offer") {
+      throw badDescription("there is no offer of this session to answer");
+    }
     await applyRemote(self.pc, "answer", sdp);
     // Media sent before the subscriber was connected is lost: ask for fresh keyframes.
     for (const track of self.tracks) if (track.location === "remote") track.media.requestKeyframe();
     return {};
+  }
+
+  /**
+   * Points existing receiving transceivers at another track or another simulcast layer, with
+   * no renegotiation: the stand-in forwards the chosen layer from the next packet on.
+   */
+  async function updateTracks(self, body) {
+    const tracks = trackList(body);
+    const found = await Promise.all(tracks.map((track) => findPublication(track)));
+    const results = tracks.map((track, i) => {
+      const { mid, sessionId, trackName, simulcast } = track;
+      const asked = { mid, sessionId, trackName, ...(simulcast && { simulcast }) };
+      // A transceiver whose track was closed through the API is gone; one whose publication
+      // ended can take another.
+      const record = self.tracks.findLast((t) => t.location === "remote" && t.mid === mid && !t.closed);
+      if (track.location !== "remote" || !record) {
+        return trackError(asked, "update_track_error", `no receiving track with mid ${mid} to update`);
+      }
+      const { publication, errorCode, errorDescription } = found[i];
+      if (!publication) return trackError(asked, errorCode, errorDescription);
+      if (publication.kind !== record.media.transceiver.kind) {
+        const wrongKind = `mid ${mid} carries ${record.media.transceiver.kind}, not ${publication.kind}`;
+        return trackError(asked, "update_track_error", wrongKind);
+      }
+      record.media.attach(publication, simulcast?.preferredRid);
+      Object.assign(record, { sessionId, trackName, simulcast });
+      return asked;
+    });
+    return { requiresImmediateRenegotiation: false, tracks: results };
   }
 
   async function closeTracks(self, body) {
@@ -250,9 +286,11 @@ export function createSfu({ appId, secret }) {
     if (!body.force && offer === undefined) throw invalidParams("without force, send the endpoint's offer");
     if (offer !== undefined) requireStable(self.peerConnection(), "tracks/close");
     const results = tracks.map(({ mid }) => {
-      const track = self.tracks.find((t) => t.mid === mid && t.media.active);
+      // A receiving track whose publication ended is still the endpoint's to close.
+      const track = self.tracks.findLast((t) => t.mid === mid && !t.closed);
       if (!track) return trackError({ mid }, "close_track_error", "Track doesn't exist or was already closed");
       track.media.close();
+      track.closed = true;
       return { mid };
     });
     const response = { requiresImmediateRenegotiation: false, tracks: results };
@@ -270,7 +308,9 @@ export function createSfu({ appId, secret }) {
         connectionState: s.pc?.connectionState ?? "new",
         tracks: s.tracks.map((t) => ({
           ...apiTrack(t),
-          ...(t.location === "local" ? { packetsReceived: t.media.packets, keyframeRequests: t.media.keyframeRequests, rids: t.media.rids } : { packetsSent: t.media.packets, rid: t.media.rid }),
+          ...(t.location === "local"
+            ? { packetsReceived: t.media.packets, keyframeRequests: t.media.keyframeRequests, rids: t.media.rids }
+            : { packetsSent: t.media.packets, rid: t.media.rid }),
         })),
       })),
       calls,
@@ -281,6 +321,9 @@ export function createSfu({ appId, secret }) {
   async function route(method, path, body) {
     let match = path.match(/^\/v1\/apps\/([^/]+)\/sessions\/new$/);
     if (match && method === "POST") {
+      if (body.sessionDescription !== undefined) {
+        throw invalidParams("the stand-in makes sessions without an offer only");
+      }
       const id = randomBytes(16).toString("hex");
       sessions.set(id, new Session(id));
       return [201, { sessionId: id }];
@@ -298,6 +341,8 @@ export function createSfu({ appId, secret }) {
         return [200, await self.serially(() => renegotiate(self, body))];
       case "PUT /tracks/close":
         return [200, await self.serially(() => closeTracks(self, body))];
+      case "PUT /tracks/update":
+        return [200, await self.serially(() => updateTracks(self, body))];
       default:
         throw new ApiError(404, "not_found", `the stand-in does not implement ${method} ${path}`);
     }
@@ -376,7 +421,7 @@ export async function serve({ host = "127.0.0.1", port = 0, appId, secret }) {
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
     options: {
       host: { type: "string", default: "127.0.0.1" },
