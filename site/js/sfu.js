@@ -174,7 +174,7 @@ export class SfuLink extends EventTarget {
       })
       .catch(async (error) => {
         if (this.#closed) return;
-        console.warn(`SFU ${name} failed:`, error);
+        console.warn(`SFU ${name} failed: ${error.message ?? error}`);
         if (this.pc.signalingState === "have-local-offer") await this.pc.setLocalDescription({ type: "rollback" }).catch(() => {});
       });
   }
