@@ -61,7 +61,11 @@ export class AudioMeter {
 
   /** @param {RTCRtpReceiver} receiver */
   async read(receiver) {
-    const stats = [...(await receiver.getStats()).values()].find((s) => s.type === "inbound-rtp");
+    return this.measure([...(await receiver.getStats()).values()].find((s) => s.type === "inbound-rtp"));
+  }
+
+  /** The same from the receiver's `inbound-rtp` stats, read by the caller. */
+  measure(stats) {
     if (!stats?.totalSamplesDuration) return 0;
     const last = this.#last;
     this.#last = { energy: stats.totalAudioEnergy, duration: stats.totalSamplesDuration };

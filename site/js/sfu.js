@@ -32,6 +32,12 @@ const MEDIA_KIND = { mic: "audio", camera: "video", screen: "video" };
 export const TRACKS_PER_CALL = 64;
 /** How often a new stream's receiver is asked whether it decoded a frame yet. */
 const FRAME_POLL_MS = 100;
+/**
+ * Readers of the connection's stats within this long share one getStats(): Chromium builds the
+ * whole connection's report even for one receiver, and on the SFU one connection carries
+ * everyone (who is talking asks for each person every 300 ms).
+ */
+const STATS_SHARED_MS = 100;
 
 /**
  * What to change so that what is received matches what is wanted: the {id, kind} to subscribe
@@ -75,6 +81,8 @@ export class SfuLink extends EventTarget {
   #streams = new Map();
   /** Audio meters by receiver, for who is talking. */
   #meters = new WeakMap();
+  /** The last getStats() of the connection: { at, inbound } (a promise of its inbound-rtp entries). */
+  #stats = null;
   #queue = Promise.resolve();
   /** Steps queued and not yet started, by name: a second request for one is the same step. */
   #pending = new Set();
@@ -129,11 +137,12 @@ export class SfuLink extends EventTarget {
   }
 
   /** How loud member `id`'s microphone was since the last call of this (see AudioMeter). */
-  audioLevel(id) {
-    const receiver = this.#held.get(id)?.get("mic")?.receiver;
-    if (!receiver || this.#closed) return Promise.resolve(0);
+  async audioLevel(id) {
+    const transceiver = this.#held.get(id)?.get("mic");
+    if (!transceiver || this.#closed) return 0;
+    const { receiver } = transceiver;
     if (!this.#meters.has(receiver)) this.#meters.set(receiver, new AudioMeter());
-    return this.#meters.get(receiver).read(receiver);
+    return this.#meters.get(receiver).measure(await this.#inbound(transceiver));
   }
 
   /** New ICE servers, for an ICE restart. */
@@ -282,22 +291,34 @@ export class SfuLink extends EventTarget {
     this.#streams.set(key, stream);
     this.#emit("track", { id, stream, screen });
     const video = received.find(({ kind }) => MEDIA_KIND[kind] === "video");
-    this.#whenDecoding(video?.transceiver.receiver, () => {
+    this.#whenDecoding(video?.transceiver, () => {
       if (this.#streams.get(key) === stream) this.#emit("playing", { id, screen });
     });
   }
 
-  /** Calls `then` once `receiver` has decoded a video frame (at once without a receiver). */
-  #whenDecoding(receiver, then) {
-    if (!receiver) return then();
+  /** Calls `then` once `transceiver` has decoded a video frame (at once without one). */
+  #whenDecoding(transceiver, then) {
+    if (!transceiver) return then();
     const poll = async () => {
-      if (this.#closed || receiver.track.readyState === "ended") return;
-      const stats = await receiver.getStats().catch(() => new Map());
-      const inbound = [...stats.values()].find((s) => s.type === "inbound-rtp");
-      if (inbound?.framesDecoded > 0) then();
+      if (this.#closed || transceiver.receiver.track.readyState === "ended") return;
+      if ((await this.#inbound(transceiver))?.framesDecoded > 0) then();
       else setTimeout(poll, FRAME_POLL_MS);
     };
     poll();
+  }
+
+  /** The `inbound-rtp` stats of what `transceiver` receives, from a getStats() shared (STATS_SHARED_MS). */
+  async #inbound(transceiver) {
+    const now = performance.now();
+    if (!this.#stats || now - this.#stats.at > STATS_SHARED_MS) {
+      const inbound = this.pc.getStats().then(
+        (stats) => [...stats.values()].filter((s) => s.type === "inbound-rtp"),
+        () => [],
+      );
+      this.#stats = { at: now, inbound };
+    }
+    const entries = await this.#stats.inbound;
+    return entries.find((s) => s.mid === transceiver.mid);
   }
 
   /**
