@@ -112,8 +112,9 @@ export class SfuLink extends EventTarget {
   /** Makes my session (replacing any I had) and publishes what I have. */
   start() {
     this.#enqueue("session", async () => {
-      await this.request({ call: "session" });
-      await this.#publishChanges();
+      // The offer needs no session: the browser makes it while the room makes the session.
+      const [, added] = await Promise.all([this.request({ call: "session" }), this.#offerNewTracks()]);
+      await this.#publish(added);
     });
   }
 
@@ -190,25 +191,39 @@ export class SfuLink extends EventTarget {
 
   /** What the local media has and the SFU does not, published; what it no longer has, closed. */
   async #publishChanges() {
-    const { media } = this;
-    const present = {
-      mic: media.track("audio"),
-      camera: media.track("video"),
-      screen: media.screen?.getVideoTracks()[0] ?? null,
-    };
     const screenTx = this.#published.get("screen");
-    if (screenTx && screenTx.sender.track !== present.screen) {
+    if (screenTx && screenTx.sender.track !== this.#present().screen) {
       // Sharing stopped (or a new share replaced it): close the old one.
       await this.#close([screenTx.mid], [screenTx]);
       this.#published.delete("screen");
     }
+    await this.#publish(await this.#offerNewTracks());
+  }
+
+  /** The local media's tracks by published kind (null for none). */
+  #present() {
+    const { media } = this;
+    return { mic: media.track("audio"), camera: media.track("video"), screen: media.screen?.getVideoTracks()[0] ?? null };
+  }
+
+  /**
+   * Adds a `sendonly` transceiver for each track the local media has and the SFU does not, and
+   * makes the offer (the local description) with them: [{ kind, transceiver }], empty (and no
+   * offer) when there is nothing new.
+   */
+  async #offerNewTracks() {
     const added = [];
-    for (const [kind, track] of Object.entries(present)) {
+    for (const [kind, track] of Object.entries(this.#present())) {
       if (!track || this.#published.has(kind)) continue;
       added.push({ kind, transceiver: this.pc.addTransceiver(track, { direction: "sendonly" }) });
     }
+    if (added.length) await this.pc.setLocalDescription();
+    return added;
+  }
+
+  /** Publishes the tracks just offered (#offerNewTracks) and applies the SFU's answer. */
+  async #publish(added) {
     if (!added.length) return;
-    await this.pc.setLocalDescription();
     const tracks = added.map(({ kind, transceiver }) => ({ mid: transceiver.mid, kind }));
     let answer;
     try {
