@@ -224,14 +224,18 @@ test("the fifth joiner moves everyone to the SFU, and no remote video stands sti
   await onSfuOnly(mesh);
   await sleep(1000);
   let worst = { ms: 0 };
+  const every = [];
   for (const person of mesh) {
     const stillness = await longestStillness(person.page);
     // The tiles that played before the switch (the fifth's own is new: its start is no freeze).
     for (const other of mesh.filter((p) => p !== person)) {
       const { ms, stillSince, swappedAt } = stillness[other.id];
-      if (ms > worst.ms) worst = { ms, viewer: person.nick, of: other.nick, stillFrom: stillSince - clicked, swappedAt: swappedAt - clicked };
+      const seen = { ms, viewer: person.nick, of: other.nick, stillFrom: stillSince - clicked, swappedAt: swappedAt - clicked };
+      every.push(`${seen.viewer}→${seen.of} ${ms} ms (from ${seen.stillFrom}, swap ${seen.swappedAt})`);
+      if (ms > worst.ms) worst = seen;
     }
   }
+  t.diagnostic(`each tile's longest stillness, ms after the fifth's click: ${every.join("; ")}`);
   measured.switchFreeze = worst;
   measured.switchCalls = (await sfu.calls()).length - callsBefore;
   t.diagnostic(
