@@ -518,13 +518,16 @@ export class Call extends EventTarget {
       request: (fields) => this.#sfuCall(fields, sfu),
     });
     this.sfu = sfu;
+    for (const peer of this.peers.values()) peer.sfuStreams = {};
     const on = (type, handler) => sfu.addEventListener(type, ({ detail }) => this.sfu === sfu && handler(detail));
     on("track", ({ id, stream, screen }) => {
       const peer = this.peers.get(id);
       if (!peer) return;
       peer.sfuStreams[screen ? "screen" : "camera"] = stream;
       // Shown at once, unless the peer-to-peer picture stays until this one plays.
-      if (this.carrier(peer) === sfu) this.#emit("track", { peer, stream, screen });
+      if (this.carrier(peer) !== sfu) return;
+      this.#emit("track", { peer, stream, screen });
+      this.#showSfuState();
     });
     on("playing", ({ id, screen }) => {
       const peer = this.peers.get(id);
@@ -567,11 +570,17 @@ export class Call extends EventTarget {
     link.close();
   }
 
-  /** Tells the tiles whose media comes from the SFU the state of the connection to it. */
+  /**
+   * Tells the tiles whose media comes from the SFU the state of the connection to it: still
+   * "connecting" for someone whose microphone or camera has not come yet.
+   */
   #showSfuState() {
-    if (!this.sfu) return;
+    const { sfu } = this;
+    if (!sfu) return;
     for (const peer of this.peers.values()) {
-      if (this.calls(peer) && this.carrier(peer) === this.sfu) this.#emit("link", { peer, state: this.sfu.state });
+      if (!this.calls(peer) || this.carrier(peer) !== sfu) continue;
+      const coming = !peer.sfuStreams.camera && (peer.tracks ?? []).some((kind) => kind !== "screen");
+      this.#emit("link", { peer, state: coming && sfu.state === "connected" ? "connecting" : sfu.state });
     }
   }
 

@@ -83,6 +83,21 @@ const setUpPage = ({ microphone }) => {
     };
   }
   addEventListener("click", ({ target }) => target.closest?.("#join") && (window.joinClickedAt = Date.now()), true);
+  // When the room socket sent `join` and each SFU call, and when the welcome and each answer came
+  // (`timeline`: [time, what]), to say where a join's time went.
+  const timeline = (window.timeline = []);
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    const frame = typeof data === "string" && data.startsWith("{") ? JSON.parse(data) : null;
+    if (frame?.type === "join") {
+      this.addEventListener("message", ({ data }) => {
+        const answer = typeof data === "string" && /^\{"type":"(welcome|sfu)"/.test(data) ? JSON.parse(data) : null;
+        if (answer) timeline.push([Date.now(), answer.type === "welcome" ? "welcome" : `answer ${answer.req}`]);
+      });
+    }
+    if (frame?.type === "join" || frame?.type === "sfu") timeline.push([Date.now(), frame.type === "join" ? "join" : `${frame.call} ${frame.req}`]);
+    return send.call(this, data);
+  };
   const tiles = (window.frameWatch = new Map());
   setInterval(() => {
     const now = Date.now();
@@ -262,7 +277,9 @@ test("a sixth joiner on the SFU sees everyone play within 2 s of Join, and every
   );
   const setup = Math.max(...firstFrames) - clicked;
   measured.sixthJoin = setup;
-  t.diagnostic(`sixth joiner, Join click to every video's first frame: ${setup} ms`);
+  const timeline = await sam.page.evaluate(() => window.timeline);
+  const steps = [...timeline.map(([time, what]) => [time, what]), ...firstFrames.map((time) => [time, "first frame"])].sort(([a], [b]) => a - b);
+  t.diagnostic(`sixth joiner, Join click to every video's first frame: ${setup} ms (${steps.map(([time, what]) => `${what} ${time - clicked}`).join(", ")})`);
   await everyoneOnSfu();
   for (const person of inCall) assert.equal((await peers(person.page)).length, 5);
   const calls = (await sfu.calls()).slice(callsBefore.length);
