@@ -12,15 +12,11 @@ import { gzipSync } from "node:zlib";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { ROOT } from "../tests/support/worker.mjs";
-import { roomMiniflare, roomWranglerDev, jsDurableObject, floorDurableObject, socketIo } from "./lib/targets.mjs";
+import { roomMiniflare, roomWranglerDev, jsDurableObject, floorDurableObject, socketIo, BENCH_VARS as VARS } from "./lib/targets.mjs";
 import { within } from "../tests/support/wait.mjs";
 import { manyRooms, standard, burst, knee, joinStorm, wakeUp, coldStart, summary } from "./lib/workloads.mjs";
 import { machine, memoryMiB } from "./lib/proc.mjs";
 import { report, lobbyRunOf } from "./lib/report.mjs";
-
-// Room and the JS baseline get room for the crowded-room and join-storm workloads, and Room's
-// per-socket chat budget (5/s by default) and socket cap are lifted: the load is the point here.
-const VARS = { MAX_PEERS: "1000", MAX_SOCKETS: "10000", CHAT_RATE_PER_SEC: "10000", CHAT_RATE_BURST: "100000" };
 
 const TARGETS = [
   { key: "room", label: "Room (Miniflare)", start: () => roomMiniflare(VARS), cold: true },

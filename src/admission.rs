@@ -17,18 +17,20 @@ use crate::http;
 pub enum Limit {
     /// Websockets (room and lobby) opened from one network.
     SocketsPerNetwork,
-    /// Websockets opened to one room, from anywhere.
+    /// Websockets opened to one room, from anywhere: counted by the room itself
+    /// (`Limits::socket_rate`), which sees every one of them.
     SocketsPerRoom,
     /// Empty rooms brought to life from one network.
     RoomsPerNetwork,
 }
 
 impl Limit {
-    fn binding(self) -> &'static str {
+    /// The rate-limiting binding that counts this limit, if one does.
+    fn binding(self) -> Option<&'static str> {
         match self {
-            Limit::SocketsPerNetwork => "SOCKETS_PER_NETWORK",
-            Limit::SocketsPerRoom => "SOCKETS_PER_ROOM",
-            Limit::RoomsPerNetwork => "ROOMS_PER_NETWORK",
+            Limit::SocketsPerNetwork => Some("SOCKETS_PER_NETWORK"),
+            Limit::SocketsPerRoom => None,
+            Limit::RoomsPerNetwork => Some("ROOMS_PER_NETWORK"),
         }
     }
 
@@ -54,22 +56,23 @@ impl Limit {
     }
 }
 
-/// Counts one more against `limit` for `key`; false when over the limit.
+/// Counts one more against `limit` for `key` with its binding; false when over the limit.
+/// A limit without a binding is counted where it is enforced, not here.
 pub async fn admit(env: &Env, limit: Limit, key: &str) -> bool {
-    let limiter = match env.rate_limiter(limit.binding()) {
+    let Some(binding) = limit.binding() else {
+        return true;
+    };
+    let limiter = match env.rate_limiter(binding) {
         Ok(limiter) => limiter,
         Err(why) => {
-            console_warn!(
-                "rate limit {} unavailable, admitting: {why}",
-                limit.binding()
-            );
+            console_warn!("rate limit {binding} unavailable, admitting: {why}");
             return true;
         }
     };
     match limiter.limit(key.to_owned()).await {
         Ok(outcome) => outcome.success,
         Err(why) => {
-            console_warn!("rate limit {} failed, admitting: {why}", limit.binding());
+            console_warn!("rate limit {binding} failed, admitting: {why}");
             true
         }
     }
@@ -110,9 +113,9 @@ mod tests {
             Limit::SocketsPerRoom,
             Limit::RoomsPerNetwork,
         ];
-        for limit in limits {
-            let declared = format!("[[ratelimits]]\nname = \"{}\"", limit.binding());
-            assert!(config.contains(&declared), "{limit:?}");
+        for binding in limits.into_iter().filter_map(Limit::binding) {
+            let declared = format!("[[ratelimits]]\nname = \"{binding}\"");
+            assert!(config.contains(&declared), "{binding}");
         }
     }
 

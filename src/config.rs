@@ -31,6 +31,9 @@ pub struct Limits {
     /// Sockets open in one room at once, joined or not: room for everyone, their reconnects
     /// and a few people being turned away.
     pub max_sockets: usize,
+    /// Sockets a room accepts (a bucket per room, counted by the room itself): so that
+    /// nobody can churn through a room, opening and closing sockets by the hundred.
+    pub socket_rate: Rate,
     /// People waiting at a locked room's door at once.
     pub max_knocking: usize,
     /// Knocks one room takes (a bucket per room): hosts hear every knock, so a flood of them
@@ -82,6 +85,10 @@ impl Default for Limits {
             sweep_interval_ms: 30_000,
             join_timeout_ms: 10_000,
             max_sockets: 24,
+            socket_rate: Rate {
+                per_sec: 1.0,
+                burst: 60.0,
+            },
             max_knocking: 8,
             knock_rate: Rate {
                 per_sec: 10.0 / 60.0,
@@ -132,6 +139,14 @@ impl Limits {
             sweep_interval_ms: read_ms("SWEEP_INTERVAL_MS", d.sweep_interval_ms),
             join_timeout_ms: read_ms("JOIN_TIMEOUT_MS", d.join_timeout_ms),
             max_sockets: read("MAX_SOCKETS", d.max_sockets, 10_000),
+            socket_rate: Rate {
+                per_sec: read("ROOM_SOCKET_RATE_PER_MIN", 60, 1_000_000) as f64 / 60.0,
+                burst: read(
+                    "ROOM_SOCKET_RATE_BURST",
+                    d.socket_rate.burst as usize,
+                    100_000,
+                ) as f64,
+            },
             max_knocking: read("MAX_KNOCKING", d.max_knocking, 1000),
             knock_rate: Rate {
                 per_sec: read("KNOCK_RATE_PER_MIN", 10, 10_000) as f64 / 60.0,
@@ -195,6 +210,15 @@ mod tests {
             Rate {
                 per_sec: 0.5,
                 burst: 5.0
+            }
+        );
+        let sockets =
+            Limits::from_vars(|name| (name == "ROOM_SOCKET_RATE_PER_MIN").then(|| "120".into()));
+        assert_eq!(
+            sockets.socket_rate,
+            Rate {
+                per_sec: 2.0,
+                burst: 60.0
             }
         );
     }

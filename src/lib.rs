@@ -68,9 +68,6 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             if !admission::admit(&env, Limit::SocketsPerNetwork, &network).await {
                 return Limit::SocketsPerNetwork.refuse();
             }
-            if !admission::admit(&env, Limit::SocketsPerRoom, name.as_str()).await {
-                return Limit::SocketsPerRoom.refuse();
-            }
             let room = room::stub(&env, name.as_str())?;
             room.fetch_with_request(req).await
         }

@@ -141,9 +141,13 @@ impl RealtimeConfig {
                 }
                 Ok(self.clean(raw))
             }
-            404 | 410 if call.session().is_some() => Err(ApiFailure::SessionGone),
             400..=499 => {
                 let raw = parsed().unwrap_or_default();
+                // The service answers an unknown or expired session with 410 `session_error`.
+                let gone = status == 410 || raw.error_code.as_deref() == Some("session_error");
+                if gone && call.session().is_some() {
+                    return Err(ApiFailure::SessionGone);
+                }
                 let code = raw.error_code.unwrap_or_else(|| format!("http_{status}"));
                 let described = self.describe(&code, raw.error_description.as_deref());
                 Err(ApiFailure::Refused(described))
@@ -360,7 +364,7 @@ pub enum ApiFailure {
     Unavailable(String),
     /// The API refused the call: its error, described (see `RealtimeConfig::describe`).
     Refused(String),
-    /// The API does not know the session the call named (404).
+    /// The API does not know the session the call named (410 `session_error`).
     SessionGone,
 }
 
@@ -551,13 +555,25 @@ mod tests {
             config.interpret(&publish(), 403, "<html>"),
             Err(ApiFailure::Refused("http_403".into()))
         );
+        let expired = r#"{"errorCode":"session_error","errorDescription":"expired"}"#;
         assert_eq!(
-            config.interpret(&publish(), 404, ""),
+            config.interpret(&publish(), 410, expired),
             Err(ApiFailure::SessionGone)
         );
-        // Without a session in the path a 404 is the app's, not a session's.
+        assert_eq!(
+            config.interpret(&publish(), 400, expired),
+            Err(ApiFailure::SessionGone)
+        );
+        // An unknown app is not a lost session.
+        let no_app = r#"{"errorCode":"not_found","errorDescription":"The SFU app was not found"}"#;
+        assert_eq!(
+            config.interpret(&publish(), 404, no_app),
+            Err(ApiFailure::Refused(
+                "not_found: The SFU app was not found".into()
+            ))
+        );
         assert!(matches!(
-            config.interpret(&ApiCall::NewSession, 404, ""),
+            config.interpret(&ApiCall::NewSession, 410, ""),
             Err(ApiFailure::Refused(_))
         ));
         assert!(matches!(

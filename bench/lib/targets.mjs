@@ -18,6 +18,13 @@ import { childrenNamed } from "./proc.mjs";
 const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const NODE = process.execPath;
 
+/**
+ * The vars every Room-like target runs with: room for the crowded-room and join-storm
+ * workloads, and Room's per-socket chat budget (5/s by default) and socket cap lifted, since
+ * the load is the point here.
+ */
+export const BENCH_VARS = { MAX_PEERS: "1000", MAX_SOCKETS: "10000", CHAT_RATE_PER_SEC: "10000", CHAT_RATE_BURST: "100000" };
+
 const roomPath = (name) => `/ws/rooms/${encodeURIComponent(name)}`;
 
 /**

@@ -210,7 +210,7 @@ export async function knee(
   return { kneeSize, thresholdMs, rate, atKnee, beyond: results.find((step) => step.size > kneeSize), steps: results, reachedEnd: kneeSize === steps.at(-1) };
 }
 
-export async function joinStorm(target, { clients = 100 } = {}) {
+export async function joinStorm(target, { clients = 100, allIn = async () => {} } = {}) {
   const [group] = newGroups(1, "storm");
   const tracker = new Tracker();
   const pids = target.pids();
@@ -218,7 +218,9 @@ export async function joinStorm(target, { clients = 100 } = {}) {
   const t0 = performance.now();
   try {
     const joins = await fill(target, group, clients, tracker, clients);
-    return { join: summary(joins), allInMs: performance.now() - t0, serverCpuMs: (cpuSeconds(pids) - cpu0) * 1000 };
+    const result = { join: summary(joins), allInMs: performance.now() - t0, serverCpuMs: (cpuSeconds(pids) - cpu0) * 1000 };
+    await allIn();
+    return result;
   } finally {
     await closeAll([group]);
   }

@@ -74,6 +74,8 @@ pub struct Room {
     /// The room's knock budget (`Limits::knock_rate`). In memory only: a room is only evicted
     /// after a quiet while, in which the bucket would have refilled anyway.
     knocks: RefCell<Bucket>,
+    /// The room's budget of new sockets (`Limits::socket_rate`), in memory like `knocks`.
+    upgrades: RefCell<Bucket>,
 }
 
 /// Whether a departure can be undone with the resume token: a lost connection can, leaving on
@@ -111,6 +113,7 @@ impl DurableObject for Room {
             lobby_reports: LobbyReports::default(),
             alarm_at: Cell::new(None),
             knocks: RefCell::new(Bucket::default()),
+            upgrades: RefCell::new(Bucket::default()),
         }
     }
 
@@ -228,15 +231,20 @@ impl RoomIo for Room {
 }
 
 impl Room {
-    /// Upgrades a connection (the front door has checked the room's name, and the limits on
-    /// the caller's network and on this room). A room holds at most `max_sockets` sockets,
-    /// and the first socket into an empty room creates it, which is limited per network.
+    /// Upgrades a connection (the front door has checked the room's name and the limit on
+    /// the caller's network). A room holds at most `max_sockets` sockets and takes new ones at
+    /// `socket_rate`, counted here rather than by a rate-limiting binding in the front door:
+    /// the room is the one place that sees every socket opened to it, and the count costs
+    /// nothing on the way in. The first socket into an empty room creates it, which is
+    /// limited per network.
     async fn accept(&self, req: &Request) -> Result<Response> {
         if self.name.is_none() {
             return http::error(400, "bad_room_name", "rooms are reached by name");
         }
         let open = self.sockets.all().iter().count();
-        if open >= self.limits.max_sockets {
+        let within_rate =
+            || (self.upgrades.borrow_mut()).take(self.now_ms(), self.limits.socket_rate);
+        if open >= self.limits.max_sockets || !within_rate() {
             return Limit::SocketsPerRoom.refuse();
         }
         let creating = open == 0 && self.store.oldest_departure().is_none();

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ROOT } from "./worker.mjs";
+import { LIFTED_ROOM_VARS, ROOT } from "./worker.mjs";
 import { within } from "./wait.mjs";
 import { freePort } from "./net.mjs";
 import { processTree } from "../../bench/lib/proc.mjs";
@@ -26,7 +26,8 @@ function liftedConfig() {
  * Starts `scripts/dev.sh` (which builds first) and resolves once wrangler says "Ready on".
  * @param {object} [options]
  * @param {Record<string,string>} [options.vars] `--var` overrides of wrangler.toml [vars]
- * @param {boolean} [options.liftLimits] lift wrangler.toml's `[[ratelimits]]`
+ * @param {boolean} [options.liftLimits] lift wrangler.toml's `[[ratelimits]]` and the room's
+ *   own budget of new sockets
  * @param {number} [options.inspectorPort] V8's inspector port (default: a free one)
  */
 export async function startDevServer({ vars = {}, liftLimits = false, inspectorPort } = {}) {
@@ -34,6 +35,7 @@ export async function startDevServer({ vars = {}, liftLimits = false, inspectorP
   inspectorPort ??= await freePort();
   const persist = mkdtempSync(path.join(tmpdir(), "room-dev-"));
   const config = liftLimits ? liftedConfig() : null;
+  if (liftLimits) vars = { ...LIFTED_ROOM_VARS, ...vars };
   const args = [
     path.join(ROOT, "scripts/dev.sh"),
     ...(config ? ["--config", config] : []),

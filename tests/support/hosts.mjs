@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Client } from "./client.mjs";
 
 /** The keys of a `<peer>` (docs/protocol.md). */
-export const PEER_KEYS = ["camera", "hand", "host", "id", "joinedAt", "muted", "nick", "screen", "webrtc"];
+export const PEER_KEYS = ["camera", "hand", "host", "id", "joinedAt", "muted", "nick", "screen", "tracks", "webrtc"];
 
 /** A peer id nobody has: well-formed, never made by a room. */
 export const NOBODY = "0000000000000000";

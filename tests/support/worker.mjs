@@ -9,6 +9,8 @@ import { freePort } from "./net.mjs";
 import { lobbyObjects } from "./lobby.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** The room's own budget of new sockets, lifted along with the rate-limiting bindings. */
+export const LIFTED_ROOM_VARS = { ROOM_SOCKET_RATE_BURST: "100000", ROOM_SOCKET_RATE_PER_MIN: "1000000" };
 const SCRIPT_NAME = "room";
 
 /**
@@ -19,8 +21,9 @@ const SCRIPT_NAME = "room";
  * @param {string} [options.persistTo] keep Durable Object storage here, in `do/` (default:
  *   a temporary directory)
  * @param {number} [options.inspectorPort] open V8's inspector here (bench/profile.mjs)
- * @param {boolean} [options.liftLimits] lift the limits per network and per room
- *   (wrangler.toml `[[ratelimits]]`): for browsers, which all come from 127.0.0.1
+ * @param {boolean} [options.liftLimits] lift the limits per network (wrangler.toml
+ *   `[[ratelimits]]`) and the room's own budget of new sockets: for browsers, which all come
+ *   from 127.0.0.1
  * @param {string} [options.site] serve the site from this directory instead of `site/` (another
  *   revision's web client, for bench/call-setup.mjs's comparisons)
  * @param {object[]} [options.extraWorkers] more workers beside Room's, in Miniflare 4's shape
@@ -35,6 +38,7 @@ export async function startWorker({ vars = {}, host = "127.0.0.1", port = 0, per
   if (!loopback && port === 0) port = await freePort({ host });
   if (liftLimits) {
     for (const limit of Object.values(workerOptions.ratelimits ?? {})) limit.simple.limit = 1e9;
+    vars = { ...LIFTED_ROOM_VARS, ...vars };
   }
   // Wrangler hands out worker options in Miniflare 4's shape; Miniflare 5 converts them itself.
   // Miniflare 5 takes the modules as a list, not as rules.
