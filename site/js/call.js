@@ -480,6 +480,9 @@ export class Call extends EventTarget {
     if (!peer || !this.calls(peer) || !data || typeof data !== "object") return;
     if (data.sfu === "playing") {
       peer.playsMine = true;
+      // Until the connection closes, what it sends them is shown nowhere: spare every page the
+      // encoding (during the move each one encodes and decodes both copies).
+      peer.link?.stopSending();
       return this.#retireLink(peer);
     }
     let link = peer.link;

@@ -87,6 +87,8 @@ export class PeerLink extends EventTarget {
   #settingAnswer = false;
   #queue = Promise.resolve();
   #closed = false;
+  /** Whether sending stopped for good (stopSending). */
+  #silent = false;
   #meter = new AudioMeter();
 
   /**
@@ -230,12 +232,25 @@ export class PeerLink extends EventTarget {
 
   /** A new microphone or camera track (or none): no renegotiation. */
   setTrack(kind, track) {
+    if (this.#silent) return;
     const transceiver = this.main[kind];
     if (transceiver && !transceiver.stopped) transceiver.sender.replaceTrack(track).catch((e) => console.warn(e));
   }
 
+  /**
+   * Sends nothing more, for good, without renegotiating: the other side no longer shows what
+   * this connection carries (it shows the SFU's copy), and encoding it would cost for nothing.
+   */
+  stopSending() {
+    this.#silent = true;
+    for (const transceiver of [this.main.audio, this.main.video, this.screenTx]) {
+      if (transceiver && !transceiver.stopped) transceiver.sender.replaceTrack(null).catch((e) => console.warn(e));
+    }
+  }
+
   /** Starts (a stream) or stops (null) sending the screen; renegotiates. */
   setScreen(stream) {
+    if (this.#silent) return;
     const track = stream?.getVideoTracks()[0] ?? null;
     const tx = this.screenTx;
     if (track) {

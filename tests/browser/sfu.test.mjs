@@ -8,7 +8,7 @@
 // others, its tracks closed on the SFU).
 //
 // The third person is Firefox, through the switch and on the SFU; the others are Chromium.
-// Cameras send 320×180 at 15 frames a second: six pages share two cores with the SFU.
+// Cameras send 320×180 at 10 frames a second: six pages share two cores with the SFU.
 //
 // The tests build on each other, in file order: each needs the call as the one before left it.
 import { after, before, test } from "node:test";
@@ -60,7 +60,7 @@ const othersOf = (me) => inCall.filter((p) => p !== me).map((p) => p.id);
 const measured = {};
 
 /**
- * An init script for every page (`pageScript({ microphone })`): the camera at 320×180 and 15
+ * An init script for every page (`setUpPage({ microphone })`): the camera at 320×180 and 10
  * frames a second, no microphone unless `microphone`, and a watch
  * on every remote tile's video (`window.frameWatch`, by tile key) that counts the frames it
  * presents (requestVideoFrameCallback), notes when the first came, and every 50 ms samples the
@@ -78,7 +78,7 @@ const setUpPage = ({ microphone }) => {
       // The page then asks for the camera alone, and says that no microphone was found.
       if (constraints.audio && !microphone) return Promise.reject(new DOMException("no microphone", "NotFoundError"));
       if (!constraints.video) return getUserMedia(constraints);
-      const video = { ...(constraints.video === true ? {} : constraints.video), width: 320, height: 180, frameRate: 15 };
+      const video = { ...(constraints.video === true ? {} : constraints.video), width: 320, height: 180, frameRate: 10 };
       return getUserMedia({ ...constraints, video });
     };
   }
