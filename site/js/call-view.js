@@ -210,6 +210,7 @@ export class CallView {
       });
     });
     on("link", ({ peer, state }) => grid.camera(peer.id)?.setConnection(state));
+    on("media", () => this.#showRelayWarning());
     on("chat", (frame) => chat.message(frame, frame.from === current.me?.id));
     on("me", ({ me }) => this.#showMe(me));
     on("renamed", ({ person, was }) => {
@@ -285,17 +286,17 @@ export class CallView {
 
   /**
    * Warns when I asked to hide my network address and the server has no relay to do it with
-   * (chat-only, I call nobody: nobody sees it).
+   * (chat-only, I call nobody: nobody sees it; on the SFU, the others see only the SFU's).
    */
   #showRelayWarning() {
     const call = this.#call;
-    $("#no-relay").hidden = !(call?.me && call.webrtc && call.hideAddress && !call.hasRelay);
+    $("#no-relay").hidden = !(call?.me && call.webrtc && call.mode !== "sfu" && call.hideAddress && !call.hasRelay);
   }
 
   #showSpeaking(call) {
     for (const peer of call.peers.values()) {
-      peer.link
-        ?.audioLevel()
+      call
+        .audioLevel(peer)
         .then((level) => this.#grid.camera(peer.id)?.setSpeaking(!peer.muted && level > SPEAKING_LEVEL))
         .catch(() => {});
     }

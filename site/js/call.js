@@ -1,4 +1,6 @@
-// A call: the room socket plus a full mesh of PeerLinks, one per other person.
+// A call: the room socket plus a full mesh of PeerLinks, one per other person, or, once the
+// room has moved to the SFU (docs/protocol.md, "Rooms that grow: mesh and SFU"), one SfuLink
+// (sfu.js) that carries everyone's media.
 //
 // Who starts a connection: whoever learns about the other from a `welcome` (the newcomer,
 // or anyone after reconnecting) makes a fresh link and offers; the others wait for that offer
@@ -10,6 +12,7 @@
 //   "peer" ({ peer, change: "join" | "update" | "leave", quiet }) "chat" (the chat frame)
 //   "me" ({ me }: my record changed: name, hand, host role, or a host's mute)
 //   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
+//   "media" ({ mode }: the room moved to the SFU while I was in it, see `mode`)
 //   "status" (socket status, see socket.js and signaling.js)   "error" (an error frame)
 //   "waiting" (the room is locked: I wait at its door until a host lets me in or not)
 //   "knocks" (who knocks changed, see `knocks`; for hosts)   "room" ({ locked, by })
@@ -26,12 +29,22 @@
 // no connections and sends no media state, and nobody offers it a connection. The others'
 // chat-only people (`peer.webrtc === false`) get no connection either.
 //
+// The move to the SFU is make-before-break: when the room says `media: "sfu"`, each person's
+// tile keeps its peer-to-peer stream until the SFU's copy of that person has decoded a frame;
+// then the tile gets the SFU's stream and that person is told (`{sfu: "playing"}` over the
+// signal relay). A peer-to-peer connection closes once both sides have said so, or, for a side
+// that never says it, once the SFU's copy plays here and SWITCH_PATIENCE_MS have passed since
+// the move. A newcomer to a room on the SFU makes no peer-to-peer connection at all. The view
+// needs to know none of this: "track" and "link" events say what a tile shows, from whichever
+// connection carries it.
+//
 // ICE servers come from the room: the welcome carries them (TURN credentials are only for
 // members, and short-lived), and while the call lasts the room is asked for fresh ones a
 // minute before they expire, so that an ICE restart late in a long call can still use the
 // relay.
 import { hasMessage } from "./i18n.js";
 import { PeerLink, canCall, usableIceServers } from "./peer.js";
+import { SfuLink } from "./sfu.js";
 import { RoomSocket } from "./signaling.js";
 import { browserKey } from "./storage.js";
 
@@ -49,6 +62,16 @@ const ICE_REFRESH_LEAD_MS = 60_000;
 /** …and not more often than this, however short their life or if no answer came. */
 const ICE_REFRESH_GAP_MS = 30_000;
 
+/** An SFU call the room has not answered in this long has failed (the queue moves on). */
+const SFU_ANSWER_MS = 15_000;
+/**
+ * After the move to the SFU, how long a peer-to-peer connection waits for the other side to say
+ * it plays my SFU copy, once its SFU copy plays here.
+ */
+const SWITCH_PATIENCE_MS = 30_000;
+/** A failed connection to the SFU is made anew (a new session) after this pause. */
+const SFU_RETRY_MS = 2000;
+
 export class Call extends EventTarget {
   /**
    * My record as the others see it, once welcomed: { id, nick, host, hand, … }. Its media state
@@ -63,8 +86,23 @@ export class Call extends EventTarget {
   knocks = new Map();
   /** Whether this browser can make calls; without WebRTC I am here chat-only. */
   webrtc = canCall;
-  /** Other people by id: { id, nick, muted, camera, screen, joinedAt, link }. */
+  /**
+   * Other people by id: { id, nick, muted, camera, screen, joinedAt, tracks, link, via,
+   * sfuStreams, playsMine }: `link` is the peer-to-peer connection (null without one), `via`
+   * "sfu" once their tile shows the SFU's copy, `sfuStreams` the SFU's streams of their camera
+   * and screen, `playsMine` whether they said they show my SFU copy.
+   */
   peers = new Map();
+  /** How the room carries media: "mesh" (a connection per person) or "sfu". */
+  mode = "mesh";
+  /** The connection to the SFU while the room is on it (null in a mesh, or chat-only). */
+  sfu = null;
+  /** SFU calls sent and not answered, by request number: { call, sfu, resolve, reject, timer }. */
+  #sfuCalls = new Map();
+  #nextReq = 1;
+  /** Whether peer-to-peer connections may close without the other side's word (see SWITCH_PATIENCE_MS). */
+  #patienceOver = false;
+  #patienceTimer = 0;
   /** From the room: { iceServers, expiresAt } (unix seconds, or null when nothing expires). */
   #ice = NO_ICE;
   /** The timer that asks the room for fresh TURN credentials, and when it last asked. */
@@ -100,9 +138,11 @@ export class Call extends EventTarget {
 
     this.onTrack = ({ detail: { kind, track } }) => {
       for (const peer of this.peers.values()) peer.link?.setTrack(kind, track);
+      this.sfu?.setTrack(kind, track);
     };
     this.onScreen = () => {
       for (const peer of this.peers.values()) peer.link?.setScreen(this.media.screen);
+      this.sfu?.screenChanged();
       this.sendState();
     };
     this.onMediaChange = () => this.sendState();
@@ -176,6 +216,21 @@ export class Call extends EventTarget {
   }
 
   /**
+   * The connection that brings `peer`'s media to their tile: the peer-to-peer one, or the SFU's
+   * (null if neither).
+   */
+  carrier(peer) {
+    return peer.link && peer.via !== "sfu" ? peer.link : this.sfu;
+  }
+
+  /** How loud `peer`'s microphone was lately (0 to 1), from whichever connection brings it. */
+  audioLevel(peer) {
+    const carrier = this.carrier(peer);
+    if (!carrier) return Promise.resolve(0);
+    return carrier === this.sfu ? carrier.audioLevel(peer.id) : carrier.audioLevel();
+  }
+
+  /**
    * Tells the others whether my mic, camera and screen are on (when that changed). Not when
    * chat-only: the room already tells them I send neither.
    */
@@ -201,6 +256,10 @@ export class Call extends EventTarget {
     this.#over = true;
     this.waiting = false;
     clearTimeout(this.#iceTimer);
+    clearTimeout(this.#patienceTimer);
+    this.#failSfuCalls("the call ended");
+    this.sfu?.close();
+    this.sfu = null;
     this.media.removeEventListener("track", this.onTrack);
     this.media.removeEventListener("screen", this.onScreen);
     this.media.removeEventListener("change", this.onMediaChange);
@@ -211,6 +270,8 @@ export class Call extends EventTarget {
   }
 
   #onStatus(status) {
+    // Answers to what the lost socket sent will not come.
+    if (status.state === "reconnecting") this.#failSfuCalls("the connection to the room was lost");
     this.#emit("status", status);
     if (status.state === "ended") this.#finish({ key: status.message });
     else if (status.state === "reconnecting" && !this.#welcomed && status.failedOpens >= JOIN_ATTEMPTS) this.#giveUpJoining();
@@ -236,20 +297,33 @@ export class Call extends EventTarget {
       case "welcome":
         return this.#onWelcome(frame);
       case "peer_joined": {
-        const peer = { ...frame.peer, link: null };
+        const peer = newPeer(frame.peer);
         this.peers.get(peer.id)?.link?.close();
         this.peers.set(peer.id, peer);
         this.#emit("count", { count: frame.count });
-        return this.#emit("peer", { peer, change: "join" });
+        this.#emit("peer", { peer, change: "join" });
+        return this.#receiveFromSfu(peer);
       }
       case "peer_left": {
         const peer = this.peers.get(frame.id);
         this.#emit("count", { count: frame.count });
         if (!peer) return;
         peer.link?.close();
+        this.sfu?.want(peer.id, []);
         this.peers.delete(frame.id);
         return this.#emit("peer", { peer, change: "leave" });
       }
+      case "media":
+        if (frame.mode === "sfu" && this.mode !== "sfu") this.#moveToSfu();
+        return;
+      case "tracks": {
+        const peer = this.peers.get(frame.id);
+        if (!peer) return;
+        peer.tracks = frame.tracks;
+        return this.#receiveFromSfu(peer);
+      }
+      case "sfu":
+        return this.#onSfuAnswer(frame);
       case "signal":
         return this.#onSignal(frame.from, frame.data);
       case "state":
@@ -283,6 +357,7 @@ export class Call extends EventTarget {
         this.#setIce(frame);
         // Open connections keep their servers until told: the next ICE restart needs these.
         for (const peer of this.peers.values()) peer.link?.setIceServers(this.#ice.iceServers);
+        this.sfu?.setIceServers(this.#ice.iceServers);
         return;
       case "error":
         // Refused before we were in (a full room, a bad name, a knock turned away), or removed
@@ -307,6 +382,8 @@ export class Call extends EventTarget {
     // or seen nothing at all), start every connection over from this side: the others replace
     // their link when our new connection's offer arrives. Signals lost in the gap cannot
     // leave a connection stuck half-negotiated.
+    // On the SFU, likewise: a new session (the room dropped my old one), published and
+    // subscribed anew.
     const old = this.peers;
     this.peers = new Map();
     const changes = [];
@@ -314,15 +391,20 @@ export class Call extends EventTarget {
       const previous = old.get(info.id);
       old.delete(info.id);
       previous?.link?.close();
-      const peer = { ...info, link: null };
+      const peer = newPeer(info);
       this.peers.set(peer.id, peer);
       // Quiet: people already here when I arrive are not news.
       changes.push({ peer, change: previous ? "update" : "join", quiet: !rejoined });
     }
+    this.mode = frame.media === "sfu" ? "sfu" : "mesh";
+    this.sfu?.close();
+    this.sfu = null;
     // The offers first: the browser makes them while the page shows everyone (their tiles,
     // the chat's history), which takes a while and is not on the way to the first picture.
-    for (const peer of this.peers.values()) if (this.calls(peer)) this.#connect(peer).offer();
+    if (this.mode === "sfu") this.#startSfu();
+    else for (const peer of this.peers.values()) if (this.calls(peer)) this.#connect(peer).offer();
     for (const change of changes) this.#emit("peer", change);
+    this.#showSfuState();
     for (const gone of old.values()) {
       gone.link?.close();
       this.#emit("peer", { peer: gone, change: "leave" });
@@ -396,13 +478,149 @@ export class Call extends EventTarget {
   #onSignal(from, data) {
     const peer = this.peers.get(from);
     if (!peer || !this.calls(peer) || !data || typeof data !== "object") return;
+    if (data.sfu === "playing") {
+      peer.playsMine = true;
+      // Until the connection closes, what it sends them is shown nowhere: spare every page the
+      // encoding (during the move each one encodes and decodes both copies).
+      peer.link?.stopSending();
+      return this.#retireLink(peer);
+    }
     let link = peer.link;
     if (data.description && (!link || (link.remotePcId !== null && link.remotePcId !== data.pc))) {
+      // On the SFU, no new peer-to-peer connection: this one is going, or never was.
+      if (this.mode === "sfu") return;
       // Their first offer, or a new connection from their side: answer it with a fresh link.
       link?.close();
       link = this.#connect(peer);
     }
     link?.receive(data);
+  }
+
+  /**
+   * The room moved to the SFU while I was in it: the SFU's copies come in beside the
+   * peer-to-peer connections, which close one by one as both sides show the SFU's copy.
+   */
+  #moveToSfu() {
+    this.mode = "sfu";
+    this.#startSfu();
+    this.#emit("media", { mode: this.mode });
+    this.#patienceTimer = setTimeout(() => {
+      this.#patienceOver = true;
+      for (const peer of this.peers.values()) this.#retireLink(peer);
+    }, SWITCH_PATIENCE_MS);
+  }
+
+  /** A new connection to the SFU (a new session), receiving what everyone publishes. */
+  #startSfu() {
+    this.sfu?.close();
+    this.sfu = null;
+    if (!this.webrtc || this.#over) return;
+    const sfu = new SfuLink({
+      config: { iceServers: this.#ice.iceServers },
+      media: this.media,
+      request: (fields) => this.#sfuCall(fields, sfu),
+    });
+    this.sfu = sfu;
+    for (const peer of this.peers.values()) peer.sfuStreams = {};
+    const on = (type, handler) => sfu.addEventListener(type, ({ detail }) => this.sfu === sfu && handler(detail));
+    on("track", ({ id, stream, screen }) => {
+      const peer = this.peers.get(id);
+      if (!peer) return;
+      peer.sfuStreams[screen ? "screen" : "camera"] = stream;
+      // Shown at once, unless the peer-to-peer picture stays until this one plays.
+      if (this.carrier(peer) !== sfu) return;
+      this.#emit("track", { peer, stream, screen });
+      this.#showSfuState();
+    });
+    on("playing", ({ id, screen }) => {
+      const peer = this.peers.get(id);
+      if (peer && !screen && this.carrier(peer) !== sfu) this.#showSfuCopy(peer);
+    });
+    on("state", ({ state }) => {
+      this.#showSfuState();
+      // Lost for good (the network changed, say): start over with a new session.
+      if (state === "failed") setTimeout(() => this.sfu === sfu && this.#startSfu(), SFU_RETRY_MS);
+    });
+    sfu.start();
+    for (const peer of this.peers.values()) this.#receiveFromSfu(peer);
+  }
+
+  /** Receives from the SFU what `peer` publishes there (if we are on it and call them). */
+  #receiveFromSfu(peer) {
+    if (this.sfu && this.calls(peer)) this.sfu.want(peer.id, peer.tracks ?? []);
+    this.#showSfuState();
+  }
+
+  /**
+   * The SFU's copy of `peer` plays here: their tile shows it from now on, they are told, and
+   * the peer-to-peer connection closes if they show mine.
+   */
+  #showSfuCopy(peer) {
+    peer.via = "sfu";
+    const { camera, screen } = peer.sfuStreams;
+    if (camera) this.#emit("track", { peer, stream: camera, screen: false });
+    if (screen) this.#emit("track", { peer, stream: screen, screen: true });
+    this.#showSfuState();
+    this.socket.send({ type: "signal", to: peer.id, data: { sfu: "playing" } });
+    this.#retireLink(peer);
+  }
+
+  /** Closes the peer-to-peer connection with `peer` once neither side shows what it carries. */
+  #retireLink(peer) {
+    const link = peer.link;
+    if (!link || peer.via !== "sfu" || !(peer.playsMine || this.#patienceOver)) return;
+    peer.link = null; // before closing: its last events are no news for the tile
+    link.close();
+  }
+
+  /**
+   * Tells the tiles whose media comes from the SFU the state of the connection to it: still
+   * "connecting" for someone whose microphone or camera has not come yet.
+   */
+  #showSfuState() {
+    const { sfu } = this;
+    if (!sfu) return;
+    for (const peer of this.peers.values()) {
+      if (!this.calls(peer) || this.carrier(peer) !== sfu) continue;
+      const coming = !peer.sfuStreams.camera && (peer.tracks ?? []).some((kind) => kind !== "screen");
+      this.#emit("link", { peer, state: coming && sfu.state === "connected" ? "connecting" : sfu.state });
+    }
+  }
+
+  /** Sends one SFU call of `sfu` to the room; resolves with its answer, or rejects with its error. */
+  #sfuCall(fields, sfu) {
+    return new Promise((resolve, reject) => {
+      const req = this.#nextReq++;
+      if (!this.socket.send({ type: "sfu", req, ...fields })) return reject(new Error(`${fields.call}: not connected to the room`));
+      const timer = setTimeout(() => {
+        this.#sfuCalls.delete(req);
+        reject(new Error(`${fields.call}: no answer in ${SFU_ANSWER_MS} ms`));
+      }, SFU_ANSWER_MS);
+      this.#sfuCalls.set(req, { call: fields.call, sfu, resolve, reject, timer });
+    });
+  }
+
+  #onSfuAnswer(frame) {
+    const pending = this.#sfuCalls.get(frame.req);
+    if (!pending) return;
+    this.#sfuCalls.delete(frame.req);
+    clearTimeout(pending.timer);
+    if (!frame.error) return pending.resolve(frame);
+    const { code, message } = frame.error;
+    pending.reject(Object.assign(new Error(`${pending.call}: ${code}: ${message}`), { code }));
+    // The SFU forgot my session (after its inactivity timeout): start over with a new one.
+    if (code === "session_gone" && pending.sfu === this.sfu) return this.#startSfu();
+    // Without a session, or with my media refused, nobody sees or hears me: say so. A refused
+    // subscription (someone left meanwhile) is only for the console.
+    if (pending.call === "session" || pending.call === "publish") this.#emit("error", { type: "error", code, message });
+  }
+
+  #failSfuCalls(why) {
+    for (const { call, reject, timer } of this.#sfuCalls.values()) {
+      clearTimeout(timer);
+      reject(new Error(`${call}: ${why}`));
+    }
+    this.#sfuCalls.clear();
   }
 
   /** A new link to `peer`, wired to the socket and to the UI events. */
@@ -413,11 +631,13 @@ export class Call extends EventTarget {
       media: this.media,
       send: (data) => this.socket.send({ type: "signal", to: peer.id, data }),
     });
+    // Once the tile shows the SFU's copy, what this connection carries is no news for it.
+    const shown = () => peer.link === link && peer.via !== "sfu";
     link.addEventListener("track", ({ detail }) => {
-      if (peer.link === link) this.#emit("track", { peer, ...detail });
+      if (shown()) this.#emit("track", { peer, ...detail });
     });
     link.addEventListener("state", ({ detail }) => {
-      if (peer.link === link) this.#emit("link", { peer, state: detail.state });
+      if (shown()) this.#emit("link", { peer, state: detail.state });
     });
     peer.link = link;
     this.#emit("link", { peer, state: link.state });
@@ -427,6 +647,11 @@ export class Call extends EventTarget {
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+/** A person's record from the room, with what the call keeps beside it. */
+function newPeer(info) {
+  return { ...info, link: null, via: null, sfuStreams: {}, playsMine: false };
 }
 
 /**

@@ -51,6 +51,29 @@ function refusal(iceServers) {
   }
 }
 
+/**
+ * How loud (0 to 1, RMS) the sound an RTCRtpReceiver received was since the last reading: from
+ * the receiver's total audio energy, so a short sound between two readings still counts. One
+ * meter per receiver (a new receiver, a new meter).
+ */
+export class AudioMeter {
+  #last = null;
+
+  /** @param {RTCRtpReceiver} receiver */
+  async read(receiver) {
+    return this.measure([...(await receiver.getStats()).values()].find((s) => s.type === "inbound-rtp"));
+  }
+
+  /** The same from the receiver's `inbound-rtp` stats, read by the caller. */
+  measure(stats) {
+    if (!stats?.totalSamplesDuration) return 0;
+    const last = this.#last;
+    this.#last = { energy: stats.totalAudioEnergy, duration: stats.totalSamplesDuration };
+    const duration = stats.totalSamplesDuration - (last?.duration ?? 0);
+    return last && duration > 0 ? Math.sqrt(Math.max(0, stats.totalAudioEnergy - last.energy) / duration) : 0;
+  }
+}
+
 export class PeerLink extends EventTarget {
   /** This connection's id, sent with every signal. */
   pcId = crypto.randomUUID();
@@ -64,7 +87,9 @@ export class PeerLink extends EventTarget {
   #settingAnswer = false;
   #queue = Promise.resolve();
   #closed = false;
-  #energy = null;
+  /** Whether sending stopped for good (stopSending). */
+  #silent = false;
+  #meter = new AudioMeter();
 
   /**
    * @param {object} options
@@ -207,12 +232,25 @@ export class PeerLink extends EventTarget {
 
   /** A new microphone or camera track (or none): no renegotiation. */
   setTrack(kind, track) {
+    if (this.#silent) return;
     const transceiver = this.main[kind];
     if (transceiver && !transceiver.stopped) transceiver.sender.replaceTrack(track).catch((e) => console.warn(e));
   }
 
+  /**
+   * Sends nothing more, for good, without renegotiating: the other side no longer shows what
+   * this connection carries (it shows the SFU's copy), and encoding it would cost for nothing.
+   */
+  stopSending() {
+    this.#silent = true;
+    for (const transceiver of [this.main.audio, this.main.video, this.screenTx]) {
+      if (transceiver && !transceiver.stopped) transceiver.sender.replaceTrack(null).catch((e) => console.warn(e));
+    }
+  }
+
   /** Starts (a stream) or stops (null) sending the screen; renegotiates. */
   setScreen(stream) {
+    if (this.#silent) return;
     const track = stream?.getVideoTracks()[0] ?? null;
     const tx = this.screenTx;
     if (track) {
@@ -229,19 +267,10 @@ export class PeerLink extends EventTarget {
     }
   }
 
-  /**
-   * How loud (0 to 1, RMS) the other side's microphone was since the last call of this: from
-   * the receiver's total audio energy, so a short sound between two calls still counts.
-   */
-  async audioLevel() {
+  /** How loud the other side's microphone was since the last call of this (see AudioMeter). */
+  audioLevel() {
     const receiver = this.main.audio?.receiver;
-    if (!receiver || this.#closed) return 0;
-    const stats = [...(await receiver.getStats()).values()].find((s) => s.type === "inbound-rtp");
-    if (!stats?.totalSamplesDuration) return 0;
-    const last = this.#energy;
-    this.#energy = { energy: stats.totalAudioEnergy, duration: stats.totalSamplesDuration };
-    const duration = stats.totalSamplesDuration - (last?.duration ?? 0);
-    return last && duration > 0 ? Math.sqrt(Math.max(0, stats.totalAudioEnergy - last.energy) / duration) : 0;
+    return receiver && !this.#closed ? this.#meter.read(receiver) : Promise.resolve(0);
   }
 
   /** New ICE servers (fresh TURN credentials) for the next gathering, such as an ICE restart. */

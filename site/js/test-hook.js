@@ -12,23 +12,47 @@ export function exposeTestHook(currentCall) {
     get me() {
       return currentCall()?.me ?? null;
     },
+    /** How the room carries media: "mesh" or "sfu" (null outside a call). */
+    get media() {
+      return currentCall()?.mode ?? null;
+    },
     /**
      * Each other person: id, nick, whether they can be called (`webrtc`: false when chat-only),
-     * their RTCPeerConnection's states ("none" without one), sent tracks, ICE transport policy
-     * and TURN username (the credentials it would use for an ICE restart).
+     * what brings their media (`via`: "p2p", "sfu" or "none") and whether a peer-to-peer
+     * connection to them is still open (`p2p`), that connection's states ("none" without one:
+     * on the SFU, the SFU connection's), sent tracks, ICE transport policy and TURN username
+     * (the credentials it would use for an ICE restart).
      */
     peers() {
-      return [...(currentCall()?.peers.values() ?? [])].map((p) => ({
-        id: p.id,
-        nick: p.nick,
-        webrtc: p.webrtc,
-        connectionState: p.link?.pc.connectionState ?? "none",
-        iceConnectionState: p.link?.pc.iceConnectionState ?? "none",
-        signalingState: p.link?.pc.signalingState ?? "none",
-        sending: p.link?.sending() ?? null,
-        iceTransportPolicy: p.link?.pc.getConfiguration().iceTransportPolicy ?? null,
-        turnUsername: p.link?.pc.getConfiguration().iceServers.find((s) => s.username)?.username ?? null,
-      }));
+      const call = currentCall();
+      return [...(call?.peers.values() ?? [])].map((p) => {
+        const carrier = call.carrier(p);
+        return {
+          id: p.id,
+          nick: p.nick,
+          webrtc: p.webrtc,
+          via: carrier ? (carrier === call.sfu ? "sfu" : "p2p") : "none",
+          p2p: Boolean(p.link),
+          connectionState: carrier?.pc.connectionState ?? "none",
+          iceConnectionState: carrier?.pc.iceConnectionState ?? "none",
+          signalingState: carrier?.pc.signalingState ?? "none",
+          sending: carrier?.sending() ?? null,
+          iceTransportPolicy: carrier?.pc.getConfiguration().iceTransportPolicy ?? null,
+          turnUsername: carrier?.pc.getConfiguration().iceServers.find((s) => s.username)?.username ?? null,
+        };
+      });
+    },
+    /** On the SFU, the kinds received of each member, by id (null in a mesh). */
+    sfuReceiving() {
+      return currentCall()?.sfu?.receiving() ?? null;
+    },
+    /** RTP payload bytes sent so far over every connection of the call (outbound-rtp bytesSent). */
+    async bytesSent() {
+      let total = 0;
+      for (const pc of connections(currentCall())) {
+        for (const s of (await pc.getStats()).values()) if (s.type === "outbound-rtp") total += s.bytesSent;
+      }
+      return total;
     },
     /**
      * Each other person: the candidate types (host, srflx, relay) of the pair in use, and every
@@ -36,8 +60,9 @@ export function exposeTestHook(currentCall) {
      */
     async routes() {
       const routes = [];
-      for (const p of currentCall()?.peers.values() ?? []) {
-        const stats = [...((await p.link?.pc.getStats()) ?? new Map()).values()];
+      const call = currentCall();
+      for (const p of call?.peers.values() ?? []) {
+        const stats = [...((await call.carrier(p)?.pc.getStats()) ?? new Map()).values()];
         const byId = new Map(stats.map((s) => [s.id, s]));
         const transport = stats.find((s) => s.type === "transport");
         const pair = byId.get(transport?.selectedCandidatePairId);
@@ -53,8 +78,8 @@ export function exposeTestHook(currentCall) {
     /** The codecs of what this page receives, over every connection (e.g. "video/VP8"). */
     async codecs() {
       const seen = new Set();
-      for (const p of currentCall()?.peers.values() ?? []) {
-        const stats = new Map([...((await p.link?.pc.getStats()) ?? new Map()).entries()]);
+      for (const pc of connections(currentCall())) {
+        const stats = await pc.getStats();
         for (const s of stats.values()) {
           if (s.type === "inbound-rtp" && stats.has(s.codecId)) seen.add(stats.get(s.codecId).mimeType);
         }
@@ -70,4 +95,11 @@ export function exposeTestHook(currentCall) {
       for (const p of currentCall()?.peers.values() ?? []) p.link?.pc.restartIce();
     },
   };
+}
+
+/** Every RTCPeerConnection of the call: the peer-to-peer ones and the SFU's. */
+function connections(call) {
+  if (!call) return [];
+  const links = [...call.peers.values()].map((p) => p.link?.pc);
+  return [...links, call.sfu?.pc].filter(Boolean);
 }

@@ -44,13 +44,16 @@ export function watchErrors(page) {
  * The hooks a browser test file needs: one worker (`startWorker(options)`) and one browser
  * for the whole file, handed to `started({ worker, browser })` before the first test and
  * stopped after the last, and a failed test for any page that threw (`checkPageErrors`).
+ * `options` may be an async function that gives them, for a worker configured with what
+ * another server started first tells (its address).
  */
 export function browserSuite(options, started) {
   let running = {};
   before(async () => {
     // Both started side by side; if one fails, the other is kept so that `after` stops it
     // (a worker left running kept the test process, and its workerd, alive for hours).
-    const [worker, browser] = await Promise.allSettled([startWorker(options), launchBrowser()]);
+    const workerOptions = typeof options === "function" ? options() : options;
+    const [worker, browser] = await Promise.allSettled([Promise.resolve(workerOptions).then(startWorker), launchBrowser()]);
     running = { worker: worker.value, browser: browser.value };
     for (const outcome of [worker, browser]) if (outcome.status === "rejected") throw outcome.reason;
     started(running);

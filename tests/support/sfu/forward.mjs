@@ -30,7 +30,7 @@ const FIR_FORMAT = 4;
  * setLocalDescription(): a STUN address nothing listens on and no wait keep it offline and fast.
  */
 export function newPeerConnection() {
-  return new RTCPeerConnection({
+  const pc = new RTCPeerConnection({
     iceServers: [{ urls: "stun:127.0.0.1:9" }],
     iceStunGatherTimeout: 0,
     iceUseIpv6: false,
@@ -44,6 +44,29 @@ export function newPeerConnection() {
       audio: [useSdesMid()],
       video: [useSdesMid(), useSdesRTPStreamId()],
     },
+  });
+  withoutConsentExpiry(pc);
+  return pc;
+}
+
+/**
+ * Turns werift's consent freshness checks (RFC 7675) off once `pc` is connected. The service is
+ * an ICE-lite agent and sends no such checks. werift's wait 500 ms for each response, never
+ * retry, and take the connection for failed after 30 s without one: with six browsers on a
+ * loaded two-core machine the stand-in's event loop ran 0.5 to 3 s late, every check "timed
+ * out", and sessions failed 30 s after connecting while their browsers went on sending (their
+ * published tracks closed, the SFU's copies froze). werift 0.25.2 internals: its connection's
+ * `queryConsent` runs the checks and `consentFresh` gates sending.
+ */
+function withoutConsentExpiry(pc) {
+  pc.iceConnectionStateChange.subscribe((state) => {
+    if (state !== "connected" && state !== "completed") return;
+    for (const { iceTransport } of pc.dtlsTransports) {
+      const connection = iceTransport.connection;
+      connection.stopConsentLifecycle();
+      connection.queryConsent = () => (connection.consentFresh = true);
+      connection.consentFresh = true;
+    }
   });
 }
 
