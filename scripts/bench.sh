@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks Room against a plain-JavaScript Durable Object and a Node socket.io server, in one
 # run on this machine, and writes the table to docs/benchmarks.md (see that file).
-# Environment: BENCH_TARGETS=room,wrangler,floor,jsdo,socketio and BENCH_WORKLOADS=standard,burst,manyRooms,
-# joinStorm,wakeUp,knee (subsets), BENCH_OUT=<file> or "-".
+# Environment: BENCH_TARGETS=room,wrangler,floor,jsdo,socketio and BENCH_WORKLOADS=coldStart,sfuRoom,
+# standard,burst,manyRooms,joinStorm,wakeUp,knee,lobby (subsets), BENCH_OUT=<file> or "-".
 source "$(dirname "$0")/tools.sh"
 cd "$ROOT"
 
