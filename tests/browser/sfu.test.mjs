@@ -106,6 +106,14 @@ const setUpPage = ({ microphone }) => {
     if (frame?.type === "join" || frame?.type === "sfu") timeline.push([Date.now(), frame.type === "join" ? "join" : `${frame.call} ${frame.req}`]);
     return send.call(this, data);
   };
+  // And when a connection connected (for a joiner of a room on the SFU, its one connection).
+  const Connection = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Connection {
+    constructor(config) {
+      super(config);
+      this.addEventListener("connectionstatechange", () => this.connectionState === "connected" && timeline.push([Date.now(), "connected"]));
+    }
+  };
   const tiles = (window.frameWatch = new Map());
   setInterval(() => {
     const now = Date.now();
@@ -274,6 +282,7 @@ test("the fifth joiner moves everyone to the SFU, and no remote video stands sti
 
 test("a sixth joiner on the SFU sees everyone play soon after Join, and everyone sees five videos", async (t) => {
   const callsBefore = await sfu.calls();
+  await sfu.loopDelay();
   const clicked = await join(sam);
   // The first frame of each of the five others' videos, as the page's watch saw it come.
   const firstFrames = await until(
@@ -288,17 +297,22 @@ test("a sixth joiner on the SFU sees everyone play soon after Join, and everyone
   const timeline = await sam.page.evaluate(() => window.timeline);
   const steps = [...timeline.map(([time, what]) => [time, what]), ...firstFrames.map((time) => [time, "first frame"])].sort(([a], [b]) => a - b);
   t.diagnostic(`sixth joiner, Join click to every video's first frame: ${againstGoal(setup, SFU_JOIN_GOAL_MS)} (${steps.map(([time, what]) => `${what} ${time - clicked}`).join(", ")})`);
+  // How much of that the stand-in itself took: each call's time in it, and how late its event
+  // loop (which also forwards every packet) ran meanwhile.
+  const late = await sfu.loopDelay();
   await everyoneOnSfu();
   for (const person of inCall) assert.equal((await peers(person.page)).length, 5);
   const calls = (await sfu.calls()).slice(callsBefore.length);
   measured.joinCalls = calls.length;
   const byCall = {};
-  for (const { method, path } of calls) {
-    const name = `${method} ${path.replace(/^.*\/sessions\/(new|[^/]+)/, (_, id) => (id === "new" ? "sessions/new" : "sessions/:id"))}`;
-    byCall[name] = (byCall[name] ?? 0) + 1;
-  }
+  const callName = ({ method, path }) => `${method} ${path.replace(/^.*\/sessions\/(new|[^/]+)/, (_, id) => (id === "new" ? "sessions/new" : "sessions/:id"))}`;
+  for (const call of calls) byCall[callName(call)] = (byCall[callName(call)] ?? 0) + 1;
   measured.joinCallsByPath = byCall;
   t.diagnostic(`SFU API calls for one join into a room of 5: ${calls.length} ${JSON.stringify(byCall)}`);
+  t.diagnostic(
+    `the stand-in's time per call, in order: ${calls.map((call) => `${callName(call).replace(/^.*sessions\/(:id\/)?/, "")} ${call.ms}`).join(", ")} ms; ` +
+      `its event loop ran late by p50 ${late.p50.toFixed(0)} / p99 ${late.p99.toFixed(0)} / max ${late.max.toFixed(0)} ms`,
+  );
   await screenshot(sam.page, "call-sfu.png");
   measured.sfuUpstreamAt6 = await upstreamKbps(ana.page);
   t.diagnostic(`Ana's upstream on the SFU at 6 (1 copy): ${measured.sfuUpstreamAt6} kbit/s; in the mesh of 4 (3 copies): ${measured.meshUpstreamAt4} kbit/s`);

@@ -312,12 +312,15 @@ test("tracks/update points a receiving transceiver at another track, and refuses
   await until(async () => (await forwarded()) > before + 10, { what: "packets from the second publisher" });
 });
 
-test("the API calls are recorded for tests to count", async () => {
+test("the API calls are recorded for tests to count and time", async () => {
   const before = (await sfu.calls()).length;
+  const sent = Date.now();
   await newSession();
   const calls = await sfu.calls();
   assert.equal(calls.length, before + 1);
-  assert.deepEqual(calls.at(-1), { method: "POST", path: `/v1/apps/${APP}/sessions/new`, status: 201 });
+  const { at, ms, ...call } = calls.at(-1);
+  assert.deepEqual(call, { method: "POST", path: `/v1/apps/${APP}/sessions/new`, status: 201 });
+  assert.ok(at >= sent && at <= Date.now() && ms >= 0, JSON.stringify({ sent, at, ms }));
 });
 
 test("VP8 keyframe starts are told apart from the rest, also in short or empty payloads", () => {

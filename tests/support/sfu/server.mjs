@@ -7,9 +7,12 @@
 //
 // prints `REALTIME_API_URL=… REALTIME_APP_ID=… REALTIME_APP_SECRET=…` once it listens.
 // Besides the API, `GET /_standin/state` (same bearer secret) gives every session, its tracks
-// and packet counts, and the API calls made so far, for tests to assert on.
+// and packet counts, and the API calls made so far (each with when it came, `at`, and the
+// milliseconds it took here, `ms`), for tests to assert on, and how late its event loop ran
+// since the last such request.
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import {
@@ -143,6 +146,10 @@ function trackList(body, { max = MAX_TRACKS_PER_CALL } = {}) {
 export function createSfu({ appId, secret }) {
   const sessions = new Map();
   const calls = [];
+  // How late the event loop ran since the last state() (it forwards every packet too): when
+  // calls are slow, this tells a busy stand-in from a slow caller.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
 
   function session(id) {
     const found = sessions.get(id);
@@ -302,6 +309,8 @@ export function createSfu({ appId, secret }) {
   }
 
   function state() {
+    const late = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+    loopDelay.reset();
     return {
       sessions: [...sessions.values()].map((s) => ({
         sessionId: s.id,
@@ -314,6 +323,7 @@ export function createSfu({ appId, secret }) {
         })),
       })),
       calls,
+      loopDelayMs: late,
     };
   }
 
@@ -358,6 +368,8 @@ export function createSfu({ appId, secret }) {
 
   async function handle(request, response) {
     const path = new URL(request.url, "http://stand-in").pathname;
+    const at = Date.now();
+    const ms = () => Date.now() - at;
     let status;
     let body;
     try {
@@ -366,18 +378,19 @@ export function createSfu({ appId, secret }) {
         [status, body] = [200, state()];
       } else {
         [status, body] = await route(request.method, path, await readJson(request));
-        calls.push({ method: request.method, path, status });
+        calls.push({ method: request.method, path, status, at, ms: ms() });
       }
     } catch (error) {
       if (!(error instanceof ApiError)) error = new ApiError(500, "internal_error", error.message);
       [status, body] = [error.status, { errorCode: error.errorCode, errorDescription: error.message }];
-      if (path.startsWith("/v1/")) calls.push({ method: request.method, path, status, errorCode: error.errorCode });
+      if (path.startsWith("/v1/")) calls.push({ method: request.method, path, status, errorCode: error.errorCode, at, ms: ms() });
     }
     response.writeHead(status, { "content-type": "application/json", vary: "Origin" });
     response.end(JSON.stringify(body));
   }
 
   async function close() {
+    loopDelay.disable();
     for (const s of sessions.values()) await s.pc?.close();
     sessions.clear();
   }
