@@ -48,6 +48,7 @@ pub use api::{kick, peers, stub, Kicked, Peers};
 use history::History;
 use lobby_report::LobbyReports;
 use relay::{Bucket, Conn, Incoming, Member, Outcome, Resumed, RoomIo, RoomView, Send};
+use sfu_calls::CallLines;
 use sockets::Sockets;
 use storage::RoomStore;
 
@@ -76,6 +77,8 @@ pub struct Room {
     knocks: RefCell<Bucket>,
     /// The room's budget of new sockets (`Limits::socket_rate`), in memory like `knocks`.
     upgrades: RefCell<Bucket>,
+    /// Each member's calls to the SFU under way or waiting, so they go one at a time.
+    sfu_lines: CallLines,
 }
 
 /// Whether a departure can be undone with the resume token: a lost connection can, leaving on
@@ -114,6 +117,7 @@ impl DurableObject for Room {
             alarm_at: Cell::new(None),
             knocks: RefCell::new(Bucket::default()),
             upgrades: RefCell::new(Bucket::default()),
+            sfu_lines: CallLines::default(),
         }
     }
 
@@ -285,6 +289,9 @@ impl Room {
             sfu,
         } = outcome;
         let sender = conn.member.as_ref().map(|m| m.peer.id.clone());
+        // Before anything awaits: the sender's calls to the SFU go in the order of their frames.
+        let place = (sfu.iter().find_map(|p| p.asked.as_ref()))
+            .map(|asked| self.sfu_lines.place(&asked.member));
         // The attachment is written when the person on the socket changes (a join, a rename,
         // a media state, a knock), not for every frame's budget and time.
         if conn.member == before.member && conn.knock == before.knock {
@@ -327,7 +334,7 @@ impl Room {
         if count_changed || lock.is_some() || !self.lobby_reports.sent_since_wake() {
             self.report().await;
         }
-        self.call_sfu(ws, sfu).await;
+        self.call_sfu(ws, sfu, place).await;
         Ok(())
     }
 

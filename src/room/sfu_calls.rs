@@ -6,7 +6,15 @@
 //! call was made from: the caller's attachment is read again when the answer is back, and
 //! `relay::sfu::answered` decides with what it says then (a newer session, new tracks, or a
 //! closed socket).
-use futures::future::join_all;
+//!
+//! A member's calls are made one at a time, in the order their frames came (`CallLines`): the
+//! SFU takes one change to a session at a time, and a page need not wait for one answer
+//! before sending its next call (on joining, it sends its publish and its subscribe together).
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+
+use futures::channel::oneshot;
+use futures::future::{join, join_all};
 use worker::{console_warn, WebSocket};
 
 use super::relay::sfu::{self, Asked, Pending};
@@ -14,16 +22,101 @@ use super::relay::Conn;
 use super::Room;
 use crate::realtime::{ApiCall, ApiFailure, ApiResult};
 
-impl Room {
-    /// Makes the calls a frame asked for, side by side, each answered as it comes back.
-    pub(super) async fn call_sfu(&self, ws: &WebSocket, calls: Vec<Pending>) {
-        let calls = calls.into_iter().map(|pending| async move {
-            match &pending.asked {
-                Some(asked) => self.answer(ws, &pending.call, asked).await,
-                None => self.close_unused(&pending.call).await,
+/// Each member's line of calls to the SFU (by member id): a member is in here while a call of
+/// theirs is under way, with the frames waiting behind it, each told when its turn comes.
+#[derive(Default)]
+pub(super) struct CallLines(RefCell<HashMap<String, VecDeque<oneshot::Sender<()>>>>);
+
+impl CallLines {
+    /// A place in `member`'s line, behind the calls already in it. Taken while the frame is
+    /// handled, before anything awaits, so that calls keep the order of their frames.
+    pub(super) fn place(&self, member: &str) -> Place<'_> {
+        let mut lines = self.0.borrow_mut();
+        let turn = match lines.get_mut(member) {
+            Some(waiting) => {
+                let (tell, turn) = oneshot::channel();
+                waiting.push_back(tell);
+                Some(turn)
             }
-        });
-        join_all(calls).await;
+            None => {
+                lines.insert(member.to_owned(), VecDeque::new());
+                None
+            }
+        };
+        Place {
+            lines: self,
+            member: member.to_owned(),
+            turn,
+        }
+    }
+
+    /// The call at the head of `member`'s line is done: the next one goes.
+    fn next(&self, member: &str) {
+        let mut lines = self.0.borrow_mut();
+        let Some(waiting) = lines.get_mut(member) else {
+            return;
+        };
+        // A frame whose handling was dropped while it waited has left the line.
+        while let Some(tell) = waiting.pop_front() {
+            if tell.send(()).is_ok() {
+                return;
+            }
+        }
+        lines.remove(member);
+    }
+}
+
+/// A call's place in its member's line; the next call goes once this one is dropped.
+pub(super) struct Place<'a> {
+    lines: &'a CallLines,
+    member: String,
+    /// Told when the calls ahead are done; `None` once it is this call's turn.
+    turn: Option<oneshot::Receiver<()>>,
+}
+
+impl Place<'_> {
+    async fn my_turn(&mut self) {
+        if let Some(turn) = self.turn.take() {
+            // An error is a line dropped altogether: nobody is ahead any more either.
+            let _ = turn.await;
+        }
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        // Still waiting: it leaves the line without a turn (`next` skips it).
+        if self.turn.is_none() {
+            self.lines.next(&self.member);
+        }
+    }
+}
+
+impl Room {
+    /// Makes the calls a frame caused: closing what nobody uses at once, and the call its
+    /// sender waits for once its turn in the sender's line comes (`place`, taken when the frame
+    /// came), answered as it comes back.
+    pub(super) async fn call_sfu(
+        &self,
+        ws: &WebSocket,
+        calls: Vec<Pending>,
+        place: Option<Place<'_>>,
+    ) {
+        let (asked, unused): (Vec<_>, Vec<_>) = calls.into_iter().partition(|p| p.asked.is_some());
+        let closing = join_all(unused.iter().map(|p| self.close_unused(&p.call)));
+        let answering = async {
+            // Dropped (and the line moves on) once the calls are answered.
+            let mut place = place;
+            if let Some(place) = place.as_mut() {
+                place.my_turn().await;
+            }
+            for pending in &asked {
+                if let Some(asked) = &pending.asked {
+                    self.answer(ws, &pending.call, asked).await;
+                }
+            }
+        };
+        join(closing, answering).await;
     }
 
     /// Makes a call a member is waiting for, and answers it.
@@ -63,5 +156,72 @@ impl Room {
                 "this deployment has no SFU any more".to_owned(),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use futures::executor::block_on;
+    use futures::future::join_all;
+
+    use super::CallLines;
+
+    /// Lines up a call for each name in one member's line, in that order (as their frames
+    /// came), and returns the order they got their turns in. The calls are polled last first, so
+    /// only the line can put them in order. `leaves` stops waiting before its turn (its frame's
+    /// handling was dropped).
+    fn turns(names: &[&'static str], leaves: Option<&str>) -> Vec<&'static str> {
+        let lines = CallLines::default();
+        let order = RefCell::new(Vec::new());
+        let places: Vec<_> = names
+            .iter()
+            .map(|&name| (name, lines.place("ann")))
+            .collect();
+        let calls = (places.into_iter().rev())
+            .filter_map(|(name, mut place)| {
+                if Some(name) == leaves {
+                    return None;
+                }
+                let order = &order;
+                Some(async move {
+                    place.my_turn().await;
+                    order.borrow_mut().push(name);
+                })
+            })
+            .collect::<Vec<_>>();
+        block_on(join_all(calls));
+        assert!(lines.0.borrow().is_empty(), "a line is forgotten once done");
+        order.into_inner()
+    }
+
+    #[test]
+    fn calls_take_their_turns_in_the_order_their_frames_came() {
+        assert_eq!(
+            turns(&["session", "publish", "subscribe"], None),
+            ["session", "publish", "subscribe"]
+        );
+    }
+
+    #[test]
+    fn a_call_that_stops_waiting_leaves_the_line_to_the_next() {
+        assert_eq!(
+            turns(&["publish", "subscribe", "close"], Some("subscribe")),
+            ["publish", "close"]
+        );
+        assert_eq!(
+            turns(&["publish", "subscribe"], Some("publish")),
+            ["subscribe"]
+        );
+    }
+
+    #[test]
+    fn members_have_lines_of_their_own() {
+        let lines = CallLines::default();
+        let _ann = lines.place("ann");
+        let mut bob = lines.place("bob");
+        // Bob's call does not wait behind Ann's.
+        block_on(bob.my_turn());
     }
 }

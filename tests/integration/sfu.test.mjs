@@ -204,6 +204,33 @@ test("frames handled while a call is under way are kept: the answer changes only
   assert.deepEqual([seen.nick, seen.muted, seen.tracks], ["ann renamed", true, ["camera"]]);
 });
 
+test("a member's calls go one at a time in the order sent: a publish and a subscribe sent together", async () => {
+  const { people } = await sfuRoom("inline");
+  const [ann, bob] = people;
+  const annSession = await startSession(ann);
+  await ann.publish(["camera"]);
+  await mediaArrives(annSession);
+  const bobSession = await startSession(bob);
+  const callsBefore = (await sfu.calls()).length;
+  // As a joining page does: the subscribe right behind the publish, before its answer.
+  const { sdp, mids } = await bob.endpoint.publish(["video"]);
+  bob.client.send({ type: "sfu", req: 200, call: "publish", offer: sdp, tracks: [{ mid: mids[0], kind: "camera" }] });
+  bob.client.send({ type: "sfu", req: 201, call: "subscribe", tracks: [{ id: ann.id, kind: "camera" }] });
+  // As a page does, the publish's answer is applied as it comes, the SFU's offer after it.
+  const published = await bob.answer(200);
+  await bob.endpoint.accept(published.answer);
+  const subscribed = await bob.answer(201);
+  assert.deepEqual(bob.aside.filter((f) => f.type === "sfu"), [], "the answers came in order");
+  assert.equal(subscribed.renegotiate, true, JSON.stringify(subscribed));
+  bob.client.send({ type: "sfu", req: 202, call: "renegotiate", answer: await bob.endpoint.answer(subscribed.offer) });
+  assert.equal((await bob.answer(202)).error, undefined);
+  const [camera] = subscribed.tracks;
+  await until(() => bob.endpoint.received.get(camera.mid) > 0, { what: "ann's camera at bob's" });
+  // The SFU got the subscribe only once it had answered the publish.
+  const [publish, subscribe] = (await sfu.calls()).slice(callsBefore).filter((c) => c.path.includes(bobSession));
+  assert.ok(subscribe.at >= publish.at + publish.ms, JSON.stringify({ publish, subscribe }));
+});
+
 test("departures and resumes: what a member published is closed on the SFU, and the room is told", async () => {
   const { room, people } = await sfuRoom("leaving");
   const [ann, bob, cy, dee, eve] = people;
