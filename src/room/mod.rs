@@ -287,6 +287,7 @@ impl Room {
             ban,
             to_sfu,
             sfu,
+            retired,
         } = outcome;
         let sender = conn.member.as_ref().map(|m| m.peer.id.clone());
         // Before anything awaits: the sender's calls to the SFU go in the order of their frames.
@@ -335,6 +336,9 @@ impl Room {
             self.report().await;
         }
         self.call_sfu(ws, sfu, place).await;
+        if let Some(retired) = &retired {
+            self.retire(retired).await;
+        }
         Ok(())
     }
 
@@ -392,8 +396,8 @@ impl Room {
         }
     }
 
-    /// Everyone left hears that `member` is gone, and the room settles who is host; then what
-    /// they published on the SFU is closed.
+    /// Everyone left hears that `member` is gone, and the room settles who is host; then
+    /// everything still active on their SFU session is closed (`retire`).
     async fn depart(&self, ws: &WebSocket, member: &Member, how: Departure) {
         if how == Departure::Lost {
             self.store.record_departure(member, self.now_ms());
@@ -412,8 +416,8 @@ impl Room {
         }
         self.settle().await;
         self.report().await;
-        if let Some(closing) = relay::sfu::departure(member) {
-            self.close_unused(&closing.call).await;
+        if let Some(retired) = relay::sfu::departure(member) {
+            self.retire(&retired).await;
         }
     }
 

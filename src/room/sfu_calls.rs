@@ -17,7 +17,7 @@ use futures::channel::oneshot;
 use futures::future::{join, join_all};
 use worker::{console_warn, WebSocket};
 
-use super::relay::sfu::{self, Asked, Pending};
+use super::relay::sfu::{self, Asked, Pending, Retired};
 use super::relay::Conn;
 use super::Room;
 use crate::realtime::{ApiCall, ApiFailure, ApiResult};
@@ -136,7 +136,22 @@ impl Room {
             }
         }
         self.deliver(Some(ws), Some(&asked.member), &answered.sends);
+        if let Some(retired) = &answered.retired {
+            self.retire(retired).await;
+        }
         join_all(answered.cleanup.iter().map(|p| self.close_unused(&p.call))).await;
+    }
+
+    /// Closes everything still active on a session nobody will use again (`sfu::Retired`):
+    /// asks the SFU what the session has, then closes it. Nobody waits for it; a failure only
+    /// leaves the SFU tracks it collects itself once no media comes (its inactivity timeout).
+    pub(super) async fn retire(&self, retired: &Retired) {
+        let found = self.call_api(&retired.look_up()).await;
+        if let Err(why) = &found {
+            console_warn!("looking up a session to close on the SFU failed: {why:?}");
+        }
+        let closing = retired.closing(found);
+        join_all(closing.iter().map(|call| self.close_unused(call))).await;
     }
 
     /// Closes tracks nobody uses any more (their sender left, or a newer session or track took

@@ -86,6 +86,21 @@ async function mediaArrives(id) {
   }
 }
 
+/** The tracks of session `id` that are still active at the stand-in, published or received. */
+async function activeTracks(id) {
+  return (await tracksOf(id)).filter((t) => t.status === "active");
+}
+
+/** Waits until nothing is active on session `id`: what it published and what it subscribed to. */
+async function sessionEmptied(id, tracks = tracksOf) {
+  let last;
+  try {
+    await until(async () => (last = await tracks(id)).every((t) => t.status === "inactive"));
+  } catch {
+    assert.fail(`session ${id} still has active tracks: ${JSON.stringify(last)}`);
+  }
+}
+
 function tracksClosed(id) {
   return until(async () => (await tracksOf(id)).filter((t) => t.location === "local").every((t) => t.status === "inactive"), {
     what: `tracks of session ${id} closed`,
@@ -265,6 +280,54 @@ test("departures and resumes: what a member published is closed on the SFU, and 
   await cy.client.kill();
   for (const other of [bobAgain, dee, eve]) assert.equal((await other.take("peer_left")).id, cy.id);
   await tracksClosed(sessions[cy.id]);
+});
+
+test("a departure closes what the member subscribed to as well: its session has no active track left", async () => {
+  const { room, people } = await sfuRoom("emptied");
+  const [ann, bob, cy, dee] = people;
+  const annSession = await startSession(ann);
+  await ann.publish(["camera", "mic"]);
+  await mediaArrives(annSession);
+  // Bob publishes and receives; Cy and Dee only receive (they publish nothing).
+  const bobSession = await startSession(bob);
+  await bob.publish(["camera"]);
+  await mediaArrives(bobSession);
+  const sessions = { [annSession]: ann, [bobSession]: bob };
+  for (const member of [cy, dee]) sessions[await startSession(member)] = member;
+  const id = (member) => Object.keys(sessions).find((s) => sessions[s] === member);
+  for (const member of [bob, cy, dee]) {
+    const { tracks } = await member.subscribe([
+      { id: ann.id, kind: "camera" },
+      { id: ann.id, kind: "mic" },
+    ]);
+    await until(() => tracks.every((t) => member.endpoint.received.get(t.mid) > 0), { what: `ann's media at ${member.id}` });
+  }
+  assert.deepEqual((await activeTracks(id(bob))).map((t) => `${t.location} ${t.trackName}`).sort(), ["local camera", "remote camera", "remote mic"]);
+  const callsBefore = (await sfu.calls()).length;
+
+  // Bob leaves: what he published and what he received are closed, in one look-up and one close.
+  await bob.client.close();
+  await sessionEmptied(id(bob));
+  const onBob = (await sfu.calls()).slice(callsBefore).filter((c) => c.path.endsWith(`/sessions/${id(bob)}`) || c.path.includes(`/sessions/${id(bob)}/`));
+  assert.deepEqual(onBob.map((c) => `${c.method} ${c.path.replace(/^.*\/sessions\/[^/]+/, "")} ${c.status}`), ["GET  200", "PUT /tracks/close 200"]);
+  // Nobody else's tracks: ann still publishes, and Cy and Dee still receive her.
+  assert.equal((await activeTracks(annSession)).length, 2);
+  for (const member of [cy, dee]) assert.equal((await activeTracks(id(member))).length, 2);
+
+  // Cy, who only receives, comes back on a new page while the old one is still open: the old
+  // page's session is emptied.
+  const cyAgain = await join(room, "emptied 2", { extra: { resume: cy.welcome.resume } });
+  assert.equal(cyAgain.id, cy.id);
+  await sessionEmptied(id(cy));
+
+  // Dee makes a new session: the one it replaces is emptied.
+  await dee.session();
+  await sessionEmptied(id(dee));
+  assert.equal((await activeTracks(annSession)).length, 2);
+
+  // Ann's connection is lost without a close: once the room notices, her session is emptied.
+  await ann.client.kill();
+  await sessionEmptied(annSession);
 });
 
 test("authorization: only one's own session, only people of one's own room, only what they publish", async () => {
