@@ -335,10 +335,10 @@ impl Room {
         if count_changed || lock.is_some() || !self.lobby_reports.sent_since_wake() {
             self.report().await;
         }
-        self.call_sfu(ws, sfu, place).await;
-        if let Some(retired) = &retired {
-            self.retire(retired).await;
+        if let Some(retired) = retired {
+            self.retire(retired);
         }
+        self.call_sfu(ws, sfu, place).await;
         Ok(())
     }
 
@@ -397,7 +397,8 @@ impl Room {
     }
 
     /// Everyone left hears that `member` is gone, and the room settles who is host; then
-    /// everything still active on their SFU session is closed (`retire`).
+    /// everything still active on their SFU session is closed, in the background (`retire`):
+    /// nothing waits on the SFU for that.
     async fn depart(&self, ws: &WebSocket, member: &Member, how: Departure) {
         if how == Departure::Lost {
             self.store.record_departure(member, self.now_ms());
@@ -417,7 +418,7 @@ impl Room {
         self.settle().await;
         self.report().await;
         if let Some(retired) = relay::sfu::departure(member) {
-            self.retire(&retired).await;
+            self.retire(retired);
         }
     }
 
@@ -533,7 +534,8 @@ impl Room {
     }
 
     /// An operator removes someone: their socket is closed with 4003, the others are told,
-    /// and the resume token dies with it.
+    /// and the resume token dies with it. The answer does not wait on the SFU: closing their
+    /// session there goes on in the background (`retire`).
     async fn kick(&self, id: &str) -> Result<Response> {
         let sockets = self.sockets.all();
         let Some(socket) = sockets.of_id(id).filter(|s| s.member().is_some()).cloned() else {
