@@ -166,6 +166,7 @@ impl RealtimeConfig {
                 mid: track.mid,
                 session_id: track.session_id,
                 track_name: track.track_name,
+                inactive: track.status.as_deref() == Some("inactive"),
             })
             .collect();
         ApiAnswer {
@@ -229,6 +230,8 @@ pub enum ApiCall {
         session: String,
         body: CloseTracksRequest,
     },
+    /// `GET /apps/{appId}/sessions/{session}`: the session's tracks and their status.
+    GetSession { session: String },
 }
 
 impl ApiCall {
@@ -236,6 +239,7 @@ impl ApiCall {
         match self {
             ApiCall::NewSession | ApiCall::NewTracks { .. } => Method::Post,
             ApiCall::Renegotiate { .. } | ApiCall::CloseTracks { .. } => Method::Put,
+            ApiCall::GetSession { .. } => Method::Get,
         }
     }
 
@@ -248,13 +252,14 @@ impl ApiCall {
             ApiCall::NewTracks { session, .. } => under(session, "tracks/new"),
             ApiCall::Renegotiate { session, .. } => under(session, "renegotiate"),
             ApiCall::CloseTracks { session, .. } => under(session, "tracks/close"),
+            ApiCall::GetSession { session } => format!("sessions/{}", path_segment(session)),
         }
     }
 
     /// The JSON body, if the call has one.
     pub fn body(&self) -> Option<String> {
         let json = match self {
-            ApiCall::NewSession => return None,
+            ApiCall::NewSession | ApiCall::GetSession { .. } => return None,
             ApiCall::NewTracks { body, .. } => serde_json::to_string(body),
             ApiCall::Renegotiate { body, .. } => serde_json::to_string(body),
             ApiCall::CloseTracks { body, .. } => serde_json::to_string(body),
@@ -268,7 +273,8 @@ impl ApiCall {
             ApiCall::NewSession => None,
             ApiCall::NewTracks { session, .. }
             | ApiCall::Renegotiate { session, .. }
-            | ApiCall::CloseTracks { session, .. } => Some(session),
+            | ApiCall::CloseTracks { session, .. }
+            | ApiCall::GetSession { session } => Some(session),
         }
     }
 
@@ -369,7 +375,8 @@ pub enum ApiFailure {
 }
 
 /// A successful answer: the fields of `NewSessionResponse`, `TracksResponse`,
-/// `CloseTracksResponse` and `RenegotiateResponse` that Room uses (each has a subset).
+/// `CloseTracksResponse`, `RenegotiateResponse` and of a session's state (`GetSession`) that
+/// Room uses (each has a subset).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApiAnswer {
     pub session_id: Option<String>,
@@ -386,6 +393,8 @@ pub struct TrackResult {
     pub session_id: Option<String>,
     pub track_name: Option<String>,
     pub error: Option<String>,
+    /// `status: "inactive"` in a session's state (`GetSession`): closed, or collected by the SFU.
+    pub inactive: bool,
 }
 
 /// The answer as the API sends it.
@@ -419,6 +428,9 @@ struct RawTrack {
     error_code: Option<String>,
     #[serde(default)]
     error_description: Option<String>,
+    /// `active`, `inactive` or `waiting`, in a session's state.
+    #[serde(default)]
+    status: Option<String>,
 }
 
 #[cfg(test)]
@@ -518,6 +530,14 @@ mod tests {
             },
         };
         assert_eq!(renegotiate.path(), "sessions/s/renegotiate");
+        let state = ApiCall::GetSession {
+            session: "sess/1".into(),
+        };
+        assert_eq!(
+            config.url(&state),
+            "http://127.0.0.1:9000/v1/apps/app1/sessions/sess%2F1"
+        );
+        assert_eq!((state.method(), state.body()), (Method::Get, None));
         assert_eq!(
             renegotiate.body().unwrap(),
             r#"{"sessionDescription":{"type":"answer","sdp":"v=0"}}"#
@@ -536,6 +556,27 @@ mod tests {
         assert_eq!(
             answer.tracks[1].error.as_deref(),
             Some("bad_mid: no such mid")
+        );
+    }
+
+    #[test]
+    fn a_sessions_state_says_which_tracks_are_inactive() {
+        let call = ApiCall::GetSession {
+            session: "s".into(),
+        };
+        let body = r#"{"tracks":[
+            {"location":"local","mid":"0","trackName":"camera","status":"active"},
+            {"location":"remote","mid":"1","sessionId":"t","trackName":"mic","status":"inactive"},
+            {"location":"remote","mid":"2","sessionId":"t","trackName":"camera","status":"waiting"}],
+            "dataChannels":[]}"#;
+        let state = config().interpret(&call, 200, body).unwrap();
+        let seen: Vec<_> = (state.tracks.iter())
+            .map(|t| (t.mid.as_deref().unwrap(), t.inactive))
+            .collect();
+        assert_eq!(seen, [("0", false), ("1", true), ("2", false)]);
+        assert_eq!(
+            config().interpret(&call, 410, r#"{"errorCode":"session_error"}"#),
+            Err(ApiFailure::SessionGone)
         );
     }
 

@@ -109,12 +109,16 @@ export class SfuLink extends EventTarget {
     return this.pc.connectionState;
   }
 
-  /** Makes my session (replacing any I had) and publishes what I have. */
+  /** Makes my session (replacing any I had), publishes what I have and receives what is wanted. */
   start() {
     this.#enqueue("session", async () => {
       // The offer needs no session: the browser makes it while the room makes the session.
       const [, added] = await Promise.all([this.request({ call: "session" }), this.#offerNewTracks()]);
-      await this.#publish(added);
+      // The subscribe goes right behind the publish, without waiting for its answer: the room
+      // makes a member's calls in order, and a joiner sees the others one round trip sooner.
+      // Its answer (the SFU's offer) is applied after the publish's answer, as the SFU made it.
+      const published = this.#publish(added);
+      await Promise.all([published, this.#syncSubscriptions(published.catch(() => {}))]);
     });
   }
 
@@ -242,8 +246,11 @@ export class SfuLink extends EventTarget {
     }
   }
 
-  /** Subscribes to what is wanted and not received, and closes what is received and not wanted. */
-  async #syncSubscriptions() {
+  /**
+   * Subscribes to what is wanted and not received, and closes what is received and not wanted.
+   * The first subscribe's answer is applied once `before` (a call sent ahead of it) settled.
+   */
+  async #syncSubscriptions(before = undefined) {
     const held = new Map([...this.#held].map(([id, kinds]) => [id, new Map([...kinds].map(([kind, t]) => [kind, t.mid]))]));
     const { subscribe, close } = subscriptionChanges(this.#wanted, held);
     if (close.length) {
@@ -254,11 +261,17 @@ export class SfuLink extends EventTarget {
         transceivers,
       );
     }
-    for (const batch of batches(subscribe, TRACKS_PER_CALL)) await this.#subscribe(batch);
+    for (const batch of batches(subscribe, TRACKS_PER_CALL)) {
+      await this.#subscribe(batch, before);
+      before = undefined;
+    }
   }
 
-  async #subscribe(tracks) {
-    const answer = await this.request({ call: "subscribe", tracks });
+  async #subscribe(tracks, before) {
+    const answering = this.request({ call: "subscribe", tracks });
+    answering.catch(() => {}); // its failure is thrown below, once awaited
+    await before;
+    const answer = await answering;
     await this.#apply(answer);
     const changed = new Set();
     for (const result of answer.tracks ?? []) {

@@ -42,6 +42,15 @@ export function exposeTestHook(currentCall) {
         };
       });
     },
+    /**
+     * What can carry `id`'s camera to their tile, as this page's own objects (for a watch run
+     * in the page, not serialisable): the peer-to-peer connection (null without one) and the
+     * SFU's stream of their camera (null before it came, or in a mesh).
+     */
+    carriers(id) {
+      const peer = currentCall()?.peers.get(id);
+      return { p2p: peer?.link?.pc ?? null, sfuCamera: peer?.sfuStreams?.camera ?? null };
+    },
     /** On the SFU, the kinds received of each member, by id (null in a mesh). */
     sfuReceiving() {
       return currentCall()?.sfu?.receiving() ?? null;

@@ -6,7 +6,8 @@
 //! - `GET /internal/peers`: the room's own account of itself (`Peers`), after a sweep for
 //!   vanished sockets. The lobby uses it to repair lost reports, the operator to list people.
 //! - `POST /internal/kick` with `{"id": "<peer id>"}`: the room closes that person's socket
-//!   with 4003, tells the others, and their resume token dies. 200, or 404 `unknown_peer`.
+//!   with 4003, tells the others, and their resume token dies. 200, or 404 `unknown_peer`;
+//!   neither waits on the SFU (their session is closed there in the background).
 use serde::{Deserialize, Serialize};
 use worker::{Env, Error, Method, Request, RequestInit, Result, Stub};
 

@@ -287,6 +287,7 @@ impl Room {
             ban,
             to_sfu,
             sfu,
+            retired,
         } = outcome;
         let sender = conn.member.as_ref().map(|m| m.peer.id.clone());
         // Before anything awaits: the sender's calls to the SFU go in the order of their frames.
@@ -333,6 +334,9 @@ impl Room {
         }
         if count_changed || lock.is_some() || !self.lobby_reports.sent_since_wake() {
             self.report().await;
+        }
+        if let Some(retired) = retired {
+            self.retire(retired);
         }
         self.call_sfu(ws, sfu, place).await;
         Ok(())
@@ -392,8 +396,9 @@ impl Room {
         }
     }
 
-    /// Everyone left hears that `member` is gone, and the room settles who is host; then what
-    /// they published on the SFU is closed.
+    /// Everyone left hears that `member` is gone, and the room settles who is host; then
+    /// everything still active on their SFU session is closed, in the background (`retire`):
+    /// nothing waits on the SFU for that.
     async fn depart(&self, ws: &WebSocket, member: &Member, how: Departure) {
         if how == Departure::Lost {
             self.store.record_departure(member, self.now_ms());
@@ -412,8 +417,8 @@ impl Room {
         }
         self.settle().await;
         self.report().await;
-        if let Some(closing) = relay::sfu::departure(member) {
-            self.close_unused(&closing.call).await;
+        if let Some(retired) = relay::sfu::departure(member) {
+            self.retire(retired);
         }
     }
 
@@ -529,7 +534,8 @@ impl Room {
     }
 
     /// An operator removes someone: their socket is closed with 4003, the others are told,
-    /// and the resume token dies with it.
+    /// and the resume token dies with it. The answer does not wait on the SFU: closing their
+    /// session there goes on in the background (`retire`).
     async fn kick(&self, id: &str) -> Result<Response> {
         let sockets = self.sockets.all();
         let Some(socket) = sockets.of_id(id).filter(|s| s.member().is_some()).cloned() else {

@@ -166,7 +166,8 @@ pub enum Resumed {
 /// What a host does to others comes between 3 and 4: `updates` replace their records,
 /// `lock` and `ban` are stored, and so is a move to the SFU (`to_sfu`); and after the sends,
 /// `close_others` closes their sockets. Last come the calls to the SFU (`sfu`), whose answers
-/// are handled as they arrive (`sfu::answered`).
+/// are handled as they arrive (`sfu::answered`), and the closing of a `retired` session, which
+/// nothing waits for.
 #[derive(Debug, Default, PartialEq)]
 pub struct Outcome {
     /// The sender's attachment after this frame (budgets spent, member joined or changed).
@@ -197,6 +198,9 @@ pub struct Outcome {
     pub to_sfu: bool,
     /// Calls to the SFU to make.
     pub sfu: Vec<sfu::Pending>,
+    /// A session nobody will use again (a resume took its page's place): what is active on
+    /// it is closed on the SFU, after everything else and without holding anything up.
+    pub retired: Option<sfu::Retired>,
 }
 
 impl Outcome {
@@ -490,7 +494,7 @@ fn join(
             ..old.clone()
         };
         // The old page's session goes with it: the new page makes its own.
-        let (closing, told) = sfu::drop_session(&mut member);
+        let (retired, told) = sfu::drop_session(&mut member);
         let rest: Vec<&Member> = (others.iter().copied())
             .filter(|m| m.peer.id != old.peer.id)
             .collect();
@@ -498,7 +502,7 @@ fn join(
             resumed: Some(Resumed::TookOver {
                 old_id: old.peer.id.clone(),
             }),
-            sfu: closing.into_iter().collect(),
+            retired,
             ..Outcome::default()
         };
         let welcome = welcome(Target::Sender, &member, &rest, true, room, limits, io);

@@ -10,6 +10,10 @@
 //! A member's calls are made one at a time, in the order their frames came (`CallLines`): the
 //! SFU takes one change to a session at a time, and a page need not wait for one answer
 //! before sending its next call (on joining, it sends its publish and its subscribe together).
+//!
+//! Closing a session nobody will use again (`Room::retire`) is not awaited by anything: it is
+//! handed to the runtime, so that a departure, and whatever caused it (an operator's kick, a
+//! host's removal, a sweep), is not held up by the SFU, and neither is the member's line.
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 
@@ -17,7 +21,7 @@ use futures::channel::oneshot;
 use futures::future::{join, join_all};
 use worker::{console_warn, WebSocket};
 
-use super::relay::sfu::{self, Asked, Pending};
+use super::relay::sfu::{self, Asked, Pending, Retired};
 use super::relay::Conn;
 use super::Room;
 use crate::realtime::{ApiCall, ApiFailure, ApiResult};
@@ -136,7 +140,34 @@ impl Room {
             }
         }
         self.deliver(Some(ws), Some(&asked.member), &answered.sends);
+        if let Some(retired) = answered.retired {
+            self.retire(retired);
+        }
         join_all(answered.cleanup.iter().map(|p| self.close_unused(&p.call))).await;
+    }
+
+    /// Closes everything still active on a session nobody will use again (`sfu::Retired`):
+    /// asks the SFU what the session has, then closes it. Returns at once: the calls go on in
+    /// the background (the Durable Object's `waitUntil`; a Durable Object also stays up while a
+    /// fetch of its own is under way), each bounded by `REALTIME_TIMEOUT_MS`. A failure only
+    /// leaves the SFU tracks it collects itself once no media comes (its inactivity timeout).
+    pub(super) fn retire(&self, retired: Retired) {
+        let Some(realtime) = self.realtime.clone() else {
+            console_warn!("a session to close on the SFU, and no SFU configured any more");
+            return;
+        };
+        self.state.wait_until(async move {
+            let found = realtime.call(&retired.look_up()).await;
+            if let Err(why) = &found {
+                console_warn!("looking up a session to close on the SFU failed: {why:?}");
+            }
+            let closing = retired.closing(found);
+            for result in join_all(closing.iter().map(|call| realtime.call(call))).await {
+                if let Err(why) = result {
+                    console_warn!("closing a session's tracks on the SFU failed: {why:?}");
+                }
+            }
+        });
     }
 
     /// Closes tracks nobody uses any more (their sender left, or a newer session or track took

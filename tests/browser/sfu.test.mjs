@@ -1,7 +1,8 @@
 // Rooms that grow: six people join one room through the UI, one after another, with the real
 // worker in SFU mode pointed at the stand-in SFU (tests/support/sfu/). The first four are a
-// mesh, and the SFU has no session; the fifth moves everyone to the SFU, make-before-break, and
-// no remote video stops for long; the sixth, on the SFU from the start, sees everyone play soon
+// mesh, and the SFU has no session; the fifth moves everyone to the SFU, make-before-break (on
+// every page, each tile's peer-to-peer connection stops only once the tile has the SFU's copy,
+// which then presents frames), and no remote video stops for long; the sixth, on the SFU from the start, sees everyone play soon
 // after its Join click, and one browser's upstream at six on the SFU is less than at four in
 // the mesh. Then, on the SFU: a camera switch, a dropped socket (a new session,
 // published and subscribed anew), a screen share, and a browser that closes (gone for the
@@ -76,6 +77,13 @@ const measured = {};
  * when that began, `stillSince`) and when the tile last got another stream (`swappedAt`); and
  * when the Join button was clicked (`joinClickedAt`: the click event, not the driver's call,
  * which first waits for the button to be stable, two animation frames of a busy page).
+ *
+ * And a watch of the move to the SFU (`window.switchWatch`, by peer id), for what each camera
+ * tile shows against the peer-to-peer connection that carried it (`window.room.carriers`):
+ * when the tile was given the SFU's stream of that person (`sfuShownAt`, from the `srcObject`
+ * setter) and presented its first frame of it (`sfuFirstFrameAt`, requestVideoFrameCallback),
+ * and when that connection stopped (`p2pDownAt`: this page closed it, the time of its `close()`,
+ * or its state left new/connecting/connected, as when the other side closed it).
  */
 const setUpPage = ({ microphone }) => {
   // Not on Firefox's first blank document, which has no media devices.
@@ -91,6 +99,27 @@ const setUpPage = ({ microphone }) => {
     };
   }
   addEventListener("click", ({ target }) => target.closest?.("#join") && (window.joinClickedAt = Date.now()), true);
+  // When this page closed each connection, and when each <video> was given its stream.
+  if (window.RTCPeerConnection) {
+    const close = RTCPeerConnection.prototype.close;
+    RTCPeerConnection.prototype.close = function () {
+      this.closedAt ??= Date.now();
+      return close.call(this);
+    };
+  }
+  const srcObject = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, "srcObject");
+  Object.defineProperty(HTMLMediaElement.prototype, "srcObject", {
+    ...srcObject,
+    set(stream) {
+      this.srcObjectSetAt = Date.now();
+      srcObject.set.call(this, stream);
+    },
+  });
+  const switches = (window.switchWatch = new Map());
+  const switchOf = (id) => {
+    if (!switches.has(id)) switches.set(id, { p2p: null, p2pDownAt: null, sfuShownAt: null, sfuFirstFrameAt: null });
+    return switches.get(id);
+  };
   // When the room socket sent `join` and each SFU call, and when the welcome and each answer came
   // (`timeline`: [time, what]), to say where a join's time went.
   const timeline = (window.timeline = []);
@@ -126,9 +155,21 @@ const setUpPage = ({ microphone }) => {
       const count = () => {
         entry.frames++;
         entry.firstFrameAt ??= Date.now();
+        const sfuCamera = tile.dataset.kind === "screen" ? null : window.room?.carriers(key).sfuCamera;
+        if (sfuCamera && video.srcObject === sfuCamera) switchOf(key).sfuFirstFrameAt ??= Date.now();
         video.requestVideoFrameCallback(count);
       };
       video.requestVideoFrameCallback(count);
+    }
+    for (const video of document.querySelectorAll(".tile[data-peer]:not([data-kind=screen]) video")) {
+      const watch = switchOf(video.closest(".tile").dataset.peer);
+      const { p2p, sfuCamera } = window.room?.carriers(video.closest(".tile").dataset.peer) ?? {};
+      // A new connection (one side started over) is the one to watch from now on.
+      if (p2p && p2p !== watch.p2p) Object.assign(watch, { p2p, p2pDownAt: null });
+      if (watch.p2p && watch.p2pDownAt === null && !["new", "connecting", "connected"].includes(watch.p2p.connectionState)) {
+        watch.p2pDownAt = watch.p2p.closedAt ?? now;
+      }
+      if (sfuCamera && video.srcObject === sfuCamera) watch.sfuShownAt ??= video.srcObjectSetAt ?? now;
     }
     for (const entry of tiles.values()) {
       if (entry.video.srcObject !== entry.stream) {
@@ -216,6 +257,24 @@ function longestStillness(page) {
   });
 }
 
+/**
+ * What `page`'s switch watch saw of each of `ids`: when the tile got the SFU's stream
+ * (`sfuShownAt`) and showed its first frame (`sfuFirstFrameAt`), and when the peer-to-peer
+ * connection stopped (`p2pDownAt`), by id.
+ */
+function switchOrder(page, ids) {
+  return page.evaluate(
+    (ids) =>
+      Object.fromEntries(
+        ids.map((id) => {
+          const { sfuShownAt = null, sfuFirstFrameAt = null, p2pDownAt = null, p2p = null } = window.switchWatch.get(id) ?? {};
+          return [id, { sfuShownAt, sfuFirstFrameAt, p2pDownAt, p2pState: p2p?.connectionState ?? null }];
+        }),
+      ),
+    ids,
+  );
+}
+
 /** One page's upstream, in kbit/s: RTP bytes sent over every connection in BITRATE_WINDOW_MS. */
 async function upstreamKbps(page) {
   const bytes = () => page.evaluate(() => window.room.bytesSent());
@@ -274,6 +333,49 @@ test("the fifth joiner moves everyone to the SFU, and no remote video stands sti
       `still from ${worst.stillFrom} ms after the fifth's click; that tile got the SFU's stream at ${worst.swappedAt} ms)`,
   );
   t.diagnostic(`SFU API calls for the switch of 5 people: ${measured.switchCalls}`);
+  // Make before break, as each person sees it: every tile of the others came to show the SFU's
+  // copy and present frames of it, and the peer-to-peer connection that carried the tile's
+  // picture stopped only once the tile had the SFU's copy instead (by then nothing on the page
+  // shows what the connection carries).
+  const seen = new Map();
+  for (const person of mesh) {
+    const ids = mesh.filter((p) => p !== person).map((p) => p.id);
+    const order = await until(
+      async () => {
+        const order = await switchOrder(person.page, ids);
+        return Object.values(order).every((tile) => tile.sfuFirstFrameAt !== null) && order;
+      },
+      { ms: 15_000, what: `${person.nick}'s tiles showing a frame of the SFU's copy` },
+    ).catch(() => switchOrder(person.page, ids));
+    seen.set(person, order);
+  }
+  const order = [];
+  const broken = [];
+  let before = { count: 0, ms: 0 };
+  for (const person of mesh) {
+    for (const other of mesh.filter((p) => p !== person)) {
+      const { sfuShownAt, sfuFirstFrameAt, p2pDownAt, p2pState } = seen.get(person)[other.id];
+      const at = (time) => (time === null ? "never" : `${time - clicked}`);
+      const pair = `${person.nick}→${other.nick}`;
+      order.push(`${pair} SFU copy shown ${at(sfuShownAt)}, its first frame ${at(sfuFirstFrameAt)}, p2p down ${at(p2pDownAt)} (${p2pState})`);
+      if (sfuShownAt === null) broken.push(`${pair}: the tile never showed the SFU's copy`);
+      else if (sfuFirstFrameAt === null) broken.push(`${pair}: the tile never presented a frame of the SFU's copy`);
+      if (p2pDownAt === null) broken.push(`${pair}: the peer-to-peer connection never stopped (${p2pState})`);
+      else if (sfuShownAt === null || p2pDownAt < sfuShownAt) {
+        const when = sfuShownAt === null ? "" : ` ${sfuShownAt - p2pDownAt} ms`;
+        broken.push(`${pair}: the peer-to-peer connection stopped (${p2pState})${when} before the tile had the SFU's copy`);
+      }
+      if (p2pDownAt !== null && sfuFirstFrameAt !== null && p2pDownAt < sfuFirstFrameAt) {
+        before = { count: before.count + 1, ms: Math.max(before.ms, sfuFirstFrameAt - p2pDownAt) };
+      }
+    }
+  }
+  t.diagnostic(`the switch per tile, ms after the fifth's click: ${order.join("; ")}`);
+  t.diagnostic(
+    `tiles whose peer-to-peer connection stopped after the SFU's copy was on the tile but before its first frame was presented: ` +
+      `${before.count} of ${order.length} (at most ${before.ms} ms before)`,
+  );
+  assert.deepEqual(broken, [], "make before break");
   assert.ok(worst.ms <= SWITCH_FREEZE_BOUND_MS, `${worst.viewer}'s video of ${worst.of} stood still for ${worst.ms} ms`);
   await everyoneOnSfu();
   assert.equal((await publishingSessions()).length, 5);

@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import { startWorker, uniqueRoom } from "../support/worker.mjs";
 import { Client } from "../support/client.mjs";
 import { startSfu } from "../support/sfu/index.mjs";
-import { serve } from "../support/sfu/server.mjs";
+import { createSfu, serve } from "../support/sfu/server.mjs";
 import { SfuMember, realtimeVars } from "../support/sfu-member.mjs";
 import { freePort } from "../support/net.mjs";
 import { until } from "../support/wait.mjs";
@@ -83,6 +83,21 @@ async function mediaArrives(id) {
     await until(async () => (last = await tracksOf(id)).filter((t) => t.location === "local").every((t) => t.packetsReceived > 0));
   } catch {
     assert.fail(`no media of session ${id} at the SFU: ${JSON.stringify(last)}; ${JSON.stringify(await sfu.sessions())}`);
+  }
+}
+
+/** The tracks of session `id` that are still active at the stand-in, published or received. */
+async function activeTracks(id) {
+  return (await tracksOf(id)).filter((t) => t.status === "active");
+}
+
+/** Waits until nothing is active on session `id`: what it published and what it subscribed to. */
+async function sessionEmptied(id, tracks = tracksOf) {
+  let last;
+  try {
+    await until(async () => (last = await tracks(id)).every((t) => t.status === "inactive"));
+  } catch {
+    assert.fail(`session ${id} still has active tracks: ${JSON.stringify(last)}`);
   }
 }
 
@@ -267,6 +282,54 @@ test("departures and resumes: what a member published is closed on the SFU, and 
   await tracksClosed(sessions[cy.id]);
 });
 
+test("a departure closes what the member subscribed to as well: its session has no active track left", async () => {
+  const { room, people } = await sfuRoom("emptied");
+  const [ann, bob, cy, dee] = people;
+  const annSession = await startSession(ann);
+  await ann.publish(["camera", "mic"]);
+  await mediaArrives(annSession);
+  // Bob publishes and receives; Cy and Dee only receive (they publish nothing).
+  const bobSession = await startSession(bob);
+  await bob.publish(["camera"]);
+  await mediaArrives(bobSession);
+  const sessions = { [annSession]: ann, [bobSession]: bob };
+  for (const member of [cy, dee]) sessions[await startSession(member)] = member;
+  const id = (member) => Object.keys(sessions).find((s) => sessions[s] === member);
+  for (const member of [bob, cy, dee]) {
+    const { tracks } = await member.subscribe([
+      { id: ann.id, kind: "camera" },
+      { id: ann.id, kind: "mic" },
+    ]);
+    await until(() => tracks.every((t) => member.endpoint.received.get(t.mid) > 0), { what: `ann's media at ${member.id}` });
+  }
+  assert.deepEqual((await activeTracks(id(bob))).map((t) => `${t.location} ${t.trackName}`).sort(), ["local camera", "remote camera", "remote mic"]);
+  const callsBefore = (await sfu.calls()).length;
+
+  // Bob leaves: what he published and what he received are closed, in one look-up and one close.
+  await bob.client.close();
+  await sessionEmptied(id(bob));
+  const onBob = (await sfu.calls()).slice(callsBefore).filter((c) => c.path.endsWith(`/sessions/${id(bob)}`) || c.path.includes(`/sessions/${id(bob)}/`));
+  assert.deepEqual(onBob.map((c) => `${c.method} ${c.path.replace(/^.*\/sessions\/[^/]+/, "")} ${c.status}`), ["GET  200", "PUT /tracks/close 200"]);
+  // Nobody else's tracks: ann still publishes, and Cy and Dee still receive her.
+  assert.equal((await activeTracks(annSession)).length, 2);
+  for (const member of [cy, dee]) assert.equal((await activeTracks(id(member))).length, 2);
+
+  // Cy, who only receives, comes back on a new page while the old one is still open: the old
+  // page's session is emptied.
+  const cyAgain = await join(room, "emptied 2", { extra: { resume: cy.welcome.resume } });
+  assert.equal(cyAgain.id, cy.id);
+  await sessionEmptied(id(cy));
+
+  // Dee makes a new session: the one it replaces is emptied.
+  await dee.session();
+  await sessionEmptied(id(dee));
+  assert.equal((await activeTracks(annSession)).length, 2);
+
+  // Ann's connection is lost without a close: once the room notices, her session is emptied.
+  await ann.client.kill();
+  await sessionEmptied(annSession);
+});
+
 test("authorization: only one's own session, only people of one's own room, only what they publish", async () => {
   const { people } = await sfuRoom("mine");
   const { people: strangers } = await sfuRoom("theirs");
@@ -387,6 +450,90 @@ test("an SFU that hangs or cannot be reached: sfu_unavailable within REALTIME_TI
   } finally {
     if (silent.listening) silent.close();
     await down.stop();
+  }
+});
+
+/**
+ * The stand-in in this process, behind a door: `hold()` makes it keep every request unanswered
+ * until `release()` hands them on, as a slow or hung SFU would.
+ */
+async function heldSfu(app) {
+  const sfu = createSfu(app);
+  let held = null;
+  const server = createServer((request, response) => (held ? held.push([request, response]) : void sfu.handle(request, response)));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v1`,
+    ...app,
+    sessions: async () => sfu.state().sessions,
+    held: () => held?.length ?? 0,
+    hold: () => (held = []),
+    release() {
+      for (const [request, response] of held ?? []) void sfu.handle(request, response);
+      held = null;
+    },
+    async close() {
+      await sfu.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+test("an operator's kick and a host's removal are answered while the SFU hangs; the session is emptied once it answers", async (t) => {
+  const slow = await heldSfu({ appId: "held-app", secret: "held-secret" });
+  const token = "sfu-admin-token-0123456789abcdef";
+  // The default REALTIME_TIMEOUT_MS (10 s): a departure that waited on the SFU would take that long.
+  const held = await startWorker({ vars: realtimeVars(slow, { ADMIN_TOKEN: token }) });
+  try {
+    const { room, people } = await sfuRoom("held", held);
+    const [ann, bob, cy, dee, eve] = people;
+    assert.equal(ann.welcome.you.host, true);
+    const sessions = {};
+    for (const member of [bob, cy]) {
+      await member.session();
+      sessions[member.id] = (await slow.sessions()).at(-1).sessionId;
+      await member.publish(["camera"]);
+    }
+    const active = async (member) => (await slow.sessions()).find((s) => s.sessionId === sessions[member.id]).tracks.filter((t) => t.status === "active");
+    await until(async () => (await active(bob)).length === 1 && (await active(cy)).length === 1);
+
+    slow.hold();
+    let started = Date.now();
+    const kicked = await fetch(`${held.url}/api/admin/rooms/${encodeURIComponent(room)}/kick`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, Connection: "close" },
+      body: JSON.stringify({ id: bob.id }),
+    });
+    const kickMs = Date.now() - started;
+    assert.equal(kicked.status, 200);
+    assert.equal((await bob.client.closed).code, 4003);
+    for (const other of [ann, cy, dee, eve]) assert.equal((await other.take("peer_left")).id, bob.id);
+
+    // A host's removal: the others hear it at once, and the host's next frame is answered.
+    started = Date.now();
+    ann.client.send({ type: "remove", id: cy.id });
+    assert.equal((await cy.client.closed).code, 4003);
+    for (const other of [ann, dee, eve]) assert.equal((await other.take("peer_left")).id, cy.id);
+    ann.client.send({ type: "chat", text: "after the removal" });
+    await ann.take("chat", (f) => f.text === "after the removal");
+    const removeMs = Date.now() - started;
+    t.diagnostic(`with the SFU holding every call: the kick answered in ${kickMs} ms, the removal and a chat after it in ${removeMs} ms`);
+    assert.ok(kickMs < 3000, `the kick was answered after ${kickMs} ms`);
+    assert.ok(removeMs < 3000, `the removal took ${removeMs} ms`);
+    // Their sessions' look-ups wait at the SFU's door meanwhile.
+    await until(() => slow.held() >= 2, { what: "the look-ups of both sessions, held" });
+    assert.equal((await active(bob)).length, 1);
+
+    // The SFU answers (within REALTIME_TIMEOUT_MS): both sessions are emptied.
+    slow.release();
+    for (const member of [bob, cy]) {
+      await until(async () => (await active(member)).length === 0, { ms: 8000, what: `${member.id}'s session emptied` });
+    }
+  } finally {
+    slow.release();
+    await held.stop();
+    await slow.close();
   }
 });
 

@@ -355,23 +355,73 @@ fn record(member: &mut Member) -> Option<Send> {
     })
 }
 
-/// Drops `member`'s session, as a resume does: what it published is closed on the SFU (no one
-/// waits for that), and the others are told when there was something to tell.
-pub fn drop_session(member: &mut Member) -> (Option<Pending>, Option<Send>) {
-    let closing = member.sfu.as_ref().and_then(closing);
-    (closing, set_session(member, None))
+/// Drops `member`'s session, as a resume does: everything still active on it is closed on the
+/// SFU (`Retired`; no one waits for that), and the others are told when there was something to
+/// tell.
+pub fn drop_session(member: &mut Member) -> (Option<Retired>, Option<Send>) {
+    let retired = member.sfu.as_ref().map(Retired::from);
+    (retired, set_session(member, None))
 }
 
-/// Closing what a member publishes, once it left: nobody waits for the answer.
-pub fn departure(member: &Member) -> Option<Pending> {
-    member.sfu.as_ref().and_then(closing)
+/// The session of a member who left, to close everything still active on it.
+pub fn departure(member: &Member) -> Option<Retired> {
+    member.sfu.as_ref().map(Retired::from)
 }
 
-fn closing(session: &SfuSession) -> Option<Pending> {
-    (!session.published.is_empty()).then(|| Pending {
-        call: ApiCall::force_close(&session.id, session.mids()),
-        asked: None,
-    })
+/// A session nobody will use again: its member left, came back on a new page, or made a new
+/// session. Everything still active on it is closed on the SFU, what it subscribed to as well
+/// as what it published, or the SFU would go on forwarding to it until its inactivity timeout.
+/// The room records only what a member publishes (a member of a room of 32 can hold 90-odd
+/// subscriptions: too many for its attachment), so it asks the SFU for the session's tracks
+/// (`look_up`) and then closes each one not already inactive (`closing`). Nobody waits for
+/// either call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retired {
+    pub session: String,
+    /// The mids the room recorded as published: closed even when the SFU cannot say what the
+    /// session has.
+    pub published: Vec<String>,
+}
+
+impl From<&SfuSession> for Retired {
+    fn from(session: &SfuSession) -> Self {
+        Self {
+            session: session.id.clone(),
+            published: session.mids(),
+        }
+    }
+}
+
+impl Retired {
+    /// The first call: the session's tracks as the SFU has them.
+    pub fn look_up(&self) -> ApiCall {
+        ApiCall::GetSession {
+            session: self.session.clone(),
+        }
+    }
+
+    /// The calls that close what is still active, given the answer to `look_up`: every track
+    /// not inactive, at most `MAX_TRACKS` a call. Without an answer, what the room knows is
+    /// published; for a session the SFU no longer knows, nothing.
+    pub fn closing(&self, found: ApiResult) -> Vec<ApiCall> {
+        let mids: Vec<String> = match found {
+            Ok(state) => {
+                let mut mids: Vec<String> = vec![];
+                let active = (state.tracks.into_iter()).filter(|track| !track.inactive);
+                for mid in active.filter_map(|track| track.mid) {
+                    if !mids.contains(&mid) {
+                        mids.push(mid);
+                    }
+                }
+                mids
+            }
+            Err(ApiFailure::SessionGone) => vec![],
+            Err(_) => self.published.clone(),
+        };
+        (mids.chunks(MAX_TRACKS))
+            .map(|chunk| ApiCall::force_close(&self.session, chunk.to_vec()))
+            .collect()
+    }
 }
 
 /// What an answer of the API means, once it is back.
@@ -383,6 +433,8 @@ pub struct Answered {
     pub sends: Vec<Send>,
     /// Calls nobody waits for: tracks made or left that nobody will use.
     pub cleanup: Vec<Pending>,
+    /// A session the answer replaced, to close everything on.
+    pub retired: Option<Retired>,
 }
 
 /// The answer to `asked`, made as `call`. `caller` is the member on the calling socket now (the
@@ -448,8 +500,7 @@ pub fn answered(
                     .push(refusal(asked.req, ErrorCode::SfuUnavailable, message));
                 return answered;
             };
-            let old = member.sfu.as_ref().and_then(closing);
-            answered.cleanup.extend(old);
+            answered.retired = member.sfu.as_ref().map(Retired::from);
             let session = SfuSession {
                 id,
                 published: vec![],

@@ -6,7 +6,9 @@ use crate::protocol::{SfuRequest, TrackKind};
 use crate::realtime::{
     ApiAnswer, ApiCall, ApiFailure, CloseTracksRequest, SdpType, SessionDescription, TrackResult,
 };
-use crate::room::relay::sfu::{self as rules, answered, Asked, Pending, Published, Purpose};
+use crate::room::relay::sfu::{
+    self as rules, answered, Asked, Pending, Published, Purpose, Retired,
+};
 
 /// A deployment with an SFU: mesh up to 4, then up to 32 on the SFU.
 fn sfu_limits() -> Limits {
@@ -107,6 +109,7 @@ fn result(mid: &str, session: Option<&str>, name: &str, error: Option<&str>) -> 
         session_id: session.map(Into::into),
         track_name: Some(name.into()),
         error: error.map(Into::into),
+        inactive: false,
     }
 }
 
@@ -120,6 +123,14 @@ fn forced_close(session: &str, mids: &[&str]) -> Pending {
     Pending {
         call: ApiCall::force_close(session, mids.iter().map(|m| m.to_string())),
         asked: None,
+    }
+}
+
+/// `session`, retired with the room's record of what it publishes.
+fn retired(session: &str, published: &[&str]) -> Retired {
+    Retired {
+        session: session.into(),
+        published: published.iter().map(|m| m.to_string()).collect(),
     }
 }
 
@@ -423,8 +434,9 @@ fn a_session_call_asks_for_one_and_its_answer_replaces_the_old_session() {
             ),
         ]
     );
-    // The old session's tracks are closed on the SFU.
-    assert_eq!(done.cleanup, [forced_close("session-a", &["0", "1"])]);
+    // Everything on the old session is closed on the SFU.
+    assert_eq!(done.retired, Some(retired("session-a", &["0", "1"])));
+    assert!(done.cleanup.is_empty());
 
     // A failed call leaves the old session as it was.
     let failed = answered(
@@ -435,6 +447,7 @@ fn a_session_call_asks_for_one_and_its_answer_replaces_the_old_session() {
     );
     assert_eq!(failed.member, None);
     assert!(failed.cleanup.is_empty());
+    assert_eq!(failed.retired, None);
     assert_eq!(
         answer_frames(&failed),
         [(
@@ -730,13 +743,94 @@ fn a_session_the_sfu_forgot_is_forgotten_by_the_room() {
 }
 
 #[test]
-fn a_departure_closes_what_the_member_published() {
+fn a_departure_retires_the_members_session_publishing_or_not() {
     assert_eq!(
         rules::departure(&on_sfu("a", "ann", &[Mic, Screen])),
-        Some(forced_close("session-a", &["0", "1"]))
+        Some(retired("session-a", &["0", "1"]))
     );
-    assert_eq!(rules::departure(&on_sfu("a", "ann", &[])), None);
+    // Someone who only receives has subscriptions to close.
+    assert_eq!(
+        rules::departure(&on_sfu("a", "ann", &[])),
+        Some(retired("session-a", &[]))
+    );
     assert_eq!(rules::departure(&member("a", "ann")), None);
+}
+
+/// A track of a session's state, as `GET …/sessions/{id}` lists it.
+fn listed(mid: Option<&str>, inactive: bool) -> TrackResult {
+    TrackResult {
+        mid: mid.map(Into::into),
+        inactive,
+        ..TrackResult::default()
+    }
+}
+
+#[test]
+fn a_retired_session_is_looked_up_then_everything_active_on_it_is_closed() {
+    let old = retired("session-a", &["0", "1"]);
+    assert_eq!(
+        old.look_up(),
+        ApiCall::GetSession {
+            session: "session-a".into()
+        }
+    );
+    // What it published and what it subscribed to, but not what is closed already (nor a
+    // track without a mid, nor a mid twice).
+    let state = ApiAnswer {
+        tracks: vec![
+            listed(Some("0"), false),
+            listed(Some("1"), true),
+            listed(Some("2"), false),
+            listed(None, false),
+            listed(Some("7"), false),
+            listed(Some("7"), false),
+        ],
+        ..ApiAnswer::default()
+    };
+    assert_eq!(
+        old.closing(Ok(state)),
+        [forced_close("session-a", &["0", "2", "7"]).call]
+    );
+    // Nothing active: no call.
+    let closed = ApiAnswer {
+        tracks: vec![listed(Some("0"), true)],
+        ..ApiAnswer::default()
+    };
+    assert_eq!(old.closing(Ok(closed)), []);
+    // A room of 32: 3 published and 31 × 3 subscribed, in calls of at most 64.
+    let many = ApiAnswer {
+        tracks: (0..96)
+            .map(|i| listed(Some(&i.to_string()), false))
+            .collect(),
+        ..ApiAnswer::default()
+    };
+    let calls = old.closing(Ok(many));
+    let sizes: Vec<usize> = (calls.iter())
+        .map(|call| match call {
+            ApiCall::CloseTracks { session, body } => {
+                assert_eq!((session.as_str(), body.force), ("session-a", true));
+                body.tracks.len()
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(sizes, [64, 32]);
+    // The SFU could not say: what the room knows is published is closed all the same.
+    let unavailable = Err(ApiFailure::Unavailable("no answer".into()));
+    assert_eq!(
+        old.closing(unavailable),
+        [forced_close("session-a", &["0", "1"]).call]
+    );
+    assert_eq!(
+        old.closing(Err(ApiFailure::Refused("x".into()))),
+        [forced_close("session-a", &["0", "1"]).call]
+    );
+    assert_eq!(
+        retired("session-a", &[]).closing(Err(ApiFailure::Unavailable("x".into()))),
+        []
+    );
+    // The SFU forgot the session: nothing is left on it.
+    assert_eq!(old.closing(Err(ApiFailure::SessionGone)), []);
 }
 
 #[test]
@@ -764,9 +858,10 @@ fn a_resume_drops_the_old_pages_session() {
             json!({"type":"tracks","id":"a","tracks":[]})
         )
     );
-    assert_eq!(outcome.sfu, [forced_close("session-a", &["0", "1"])]);
+    assert_eq!(outcome.retired, Some(retired("session-a", &["0", "1"])));
+    assert!(outcome.sfu.is_empty());
 
-    // The old socket was gone (its tracks were closed then): nothing more to close.
+    // The old socket was gone (its session was closed then): nothing more to close.
     let mut io = FakeIo::new();
     io.departed = vec![old];
     let returned = on_frame(
@@ -779,6 +874,7 @@ fn a_resume_drops_the_old_pages_session() {
     let back = returned.conn.member.as_ref().unwrap();
     assert_eq!((back.sfu.as_ref(), back.peer.tracks.len()), (None, 0));
     assert!(returned.sfu.is_empty());
+    assert_eq!(returned.retired, None);
 }
 
 #[test]
