@@ -19,6 +19,10 @@ import {
 
 /** How often a subscription waiting for a keyframe asks again (a request or its answer can be lost). */
 const KEYFRAME_RETRY_MS = 500;
+/** A simulcast layer with no packet for this long is not being sent (Chromium sends one layer of a small camera). */
+const LAYER_GONE_MS = 1000;
+/** How often a subscription checks that the layer it forwards is still the one to send. */
+const LAYER_CHECK_MS = 250;
 
 /** Feedback message types of payload-specific RTCP: PLI (RFC 4585) and FIR (RFC 5104). */
 const PLI_FORMAT = 1;
@@ -158,12 +162,18 @@ export class Publication {
     this.packets = 0;
     this.keyframeRequests = 0;
     this.lastSsrc = new Map();
+    /** When each layer's last packet came (Date.now()), by rid. */
+    this.lastPacketAt = new Map();
     this.firstPacket = new Promise((resolve) => (this.gotFirstPacket = resolve));
     this.stops = [...this.layers].map(
       ([rid, track]) =>
         track.onReceiveRtp.subscribe((rtp) => {
+          // Firefox names a layer's rid only in its first packets, and werift sends the rest,
+          // by SSRC, to a track of its own made from the offer's a=ssrc lines: to this one now.
+          if (rid) receiver.trackBySSRC[rtp.header.ssrc] = track;
           this.packets++;
           this.lastSsrc.set(rid, rtp.header.ssrc);
+          this.lastPacketAt.set(rid, Date.now());
           this.gotFirstPacket();
         }).unSubscribe,
     );
@@ -175,9 +185,17 @@ export class Publication {
     return [...this.layers.keys()].filter(Boolean);
   }
 
-  /** The layer to send for a preferred rid: that one if it exists, else the first offered. */
-  layer(preferredRid) {
-    return this.layers.has(preferredRid) ? preferredRid : [...this.layers.keys()][0];
+  /**
+   * The layer to send for a subscription's `simulcast` object: the preferred rid if it exists,
+   * else the first layer offered; and with `ridNotAvailable: "asciibetical"`, when that one is
+   * not being sent, the first in a-z order that is.
+   */
+  layer({ preferredRid, ridNotAvailable } = {}) {
+    const offered = [...this.layers.keys()];
+    const preferred = this.layers.has(preferredRid) ? preferredRid : offered[0];
+    const sending = (rid) => Date.now() - (this.lastPacketAt.get(rid) ?? -Infinity) < LAYER_GONE_MS;
+    if (ridNotAvailable !== "asciibetical" || sending(preferred)) return preferred;
+    return offered.filter(sending).sort()[0] ?? preferred;
   }
 
   requestKeyframe(rid) {
@@ -220,21 +238,24 @@ export function startsKeyframe({ payload }) {
  * The subscriber's keyframe requests come through its session (onKeyframeRequest).
  */
 export class Subscription {
-  constructor(publication, transceiver, preferredRid) {
+  /** @param {object} [simulcast] the track's `simulcast` object ({ preferredRid, ridNotAvailable, … }) */
+  constructor(publication, transceiver, simulcast) {
     this.transceiver = transceiver;
     this.packets = 0;
-    this.attach(publication, preferredRid);
+    this.attach(publication, simulcast);
   }
 
   /**
-   * Forwards `publication`'s layer nearest `preferredRid` from its next keyframe on (the
-   * frames before it could not be decoded), asking for one until it comes.
+   * Forwards `publication`'s layer for `simulcast` (Publication.layer) from its next keyframe
+   * on (the frames before it could not be decoded), asking for one until it comes; and another
+   * layer as soon as that one is the layer to send.
    */
-  attach(publication, preferredRid) {
+  attach(publication, simulcast) {
     this.detach();
     const sender = this.transceiver.sender;
     this.publication = publication;
-    this.rid = publication.layer(preferredRid);
+    this.rid = publication.layer(simulcast);
+    this.layerCheck = setInterval(() => publication.layer(simulcast) !== this.rid && this.attach(publication, simulcast), LAYER_CHECK_MS);
     publication.subscriptions.add(this);
     // The sequence numbers and timestamps of a new source continue the old ones.
     sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
@@ -267,6 +288,7 @@ export class Subscription {
   }
 
   detach() {
+    clearInterval(this.layerCheck);
     this.stopRtp?.();
     this.stopRtp = undefined;
     this.publication?.subscriptions.delete(this);

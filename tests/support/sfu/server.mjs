@@ -211,7 +211,7 @@ export function createSfu({ appId, secret }) {
         sessionId,
         trackName,
         simulcast,
-        media: new Subscription(publication, transceiver, simulcast?.preferredRid),
+        media: new Subscription(publication, transceiver, simulcast),
       };
       self.tracks.push(record);
       added.push([record, transceiver, asked]);
@@ -278,7 +278,7 @@ export function createSfu({ appId, secret }) {
         const wrongKind = `mid ${mid} carries ${record.media.transceiver.kind}, not ${publication.kind}`;
         return trackError(asked, "update_track_error", wrongKind);
       }
-      record.media.attach(publication, simulcast?.preferredRid);
+      record.media.attach(publication, simulcast);
       Object.assign(record, { sessionId, trackName, simulcast });
       return asked;
     });
