@@ -88,6 +88,31 @@ export function acceptBundleOnly(sdp) {
 }
 
 /**
+ * werift's offers leave out the simulcast lines (`a=rid`, `a=simulcast`) of an m-line on which
+ * it receives a publisher's layers, and a browser answering such an offer stops sending
+ * simulcast (Firefox sends one stream, Chromium its first layer only). Puts them back into
+ * `offer` as sent to the endpoint, as the endpoint's own description (`remote`) has them,
+ * `send` made `recv`. (werift keeps its own offer: it refuses a changed local description, and
+ * takes the layers from the endpoint's answer.)
+ */
+export function keepSimulcast(offer, remote) {
+  const sections = (sdp) => sdp.split(/\r\n(?=m=)/);
+  const mid = (section) => section.match(/\r\na=mid:(\S+)/)?.[1];
+  const published = new Map(sections(remote).slice(1).map((section) => [mid(section), section]));
+  const [head, ...media] = sections(offer);
+  const kept = media.map((section) => {
+    const lines = (published.get(mid(section)) ?? "")
+      .split("\r\n")
+      .filter((line) => /^a=(rid:\S+ |simulcast:)send\b/.test(line))
+      .map((line) => line.replace(/\bsend\b/, "recv"));
+    if (!lines.length || /\r\na=simulcast:/.test(section)) return section;
+    const last = section.endsWith("\r\n");
+    return [last ? section.slice(0, -2) : section, ...lines].join("\r\n") + (last ? "\r\n" : "");
+  });
+  return [head, ...kept].join("\r\n");
+}
+
+/**
  * Numbers a transceiver we are about to offer as the session already does: werift numbers
  * payload types and header extensions afresh, and a browser mis-reads or refuses a number that
  * changes meaning within a bundle (Chromium's 96 is VP8 and 97 its RTX, werift's next VP8
@@ -162,8 +187,9 @@ export class Publication {
     this.packets = 0;
     this.keyframeRequests = 0;
     this.lastSsrc = new Map();
-    /** When each layer's last packet came (Date.now()), by rid. */
+    /** When each layer's last packet came (Date.now()), and how many came, by rid. */
     this.lastPacketAt = new Map();
+    this.packetsByRid = new Map();
     this.firstPacket = new Promise((resolve) => (this.gotFirstPacket = resolve));
     this.stops = [...this.layers].map(
       ([rid, track]) =>
@@ -174,6 +200,7 @@ export class Publication {
           this.packets++;
           this.lastSsrc.set(rid, rtp.header.ssrc);
           this.lastPacketAt.set(rid, Date.now());
+          this.packetsByRid.set(rid, (this.packetsByRid.get(rid) ?? 0) + 1);
           this.gotFirstPacket();
         }).unSubscribe,
     );

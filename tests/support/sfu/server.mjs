@@ -20,6 +20,7 @@ import {
   Subscription,
   acceptBundleOnly,
   alignWithSession,
+  keepSimulcast,
   newPeerConnection,
   onKeyframeRequest,
 } from "./forward.mjs";
@@ -223,7 +224,7 @@ export function createSfu({ appId, secret }) {
     return {
       requiresImmediateRenegotiation: true,
       tracks: results,
-      sessionDescription: { type: "offer", sdp: pc.localDescription.sdp },
+      sessionDescription: { type: "offer", sdp: keepSimulcast(pc.localDescription.sdp, pc.remoteDescription?.sdp ?? "") },
     };
   }
 
@@ -318,7 +319,12 @@ export function createSfu({ appId, secret }) {
         tracks: s.tracks.map((t) => ({
           ...apiTrack(t),
           ...(t.location === "local"
-            ? { packetsReceived: t.media.packets, keyframeRequests: t.media.keyframeRequests, rids: t.media.rids }
+            ? {
+                packetsReceived: t.media.packets,
+                keyframeRequests: t.media.keyframeRequests,
+                rids: t.media.rids,
+                packetsByRid: Object.fromEntries(t.media.packetsByRid),
+              }
             : { packetsSent: t.media.packets, rid: t.media.rid }),
         })),
       })),
