@@ -427,6 +427,10 @@ async function readJson(request) {
 export async function serve({ host = "127.0.0.1", port = 0, appId, secret }) {
   const sfu = createSfu({ appId, secret });
   const server = createServer((request, response) => void sfu.handle(request, response));
+  // Node closes a keep-alive connection after 5 s idle, and a client that sends its next
+  // request on it at that moment loses it (workerd: "Network connection lost"): leave closing
+  // idle connections to the client.
+  server.keepAliveTimeout = 0;
   await new Promise((resolve) => server.listen(port, host, resolve));
   const url = `http://${host}:${server.address().port}/v1`;
   return {
