@@ -9,10 +9,11 @@
 // only changes if the layer choice reaches the SFU and the SFU forwards the other layer.
 // Cameras send 640×360 (Room's own request) at 10 frames a second, and only Ann has a
 // microphone: three pages encoding two layers each share two cores with the SFU.
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchFirefox } from "../support/firefox.mjs";
+import { firefoxForFile } from "../support/firefox.mjs";
 import { startSfu } from "../support/sfu/index.mjs";
+import { realtimeVars } from "../support/sfu-member.mjs";
 import { LOCAL_ICE, browserSuite, joinRoom, myId, openLobby, waitPlaying } from "../support/ui.mjs";
 import { sleep, until } from "../support/wait.mjs";
 
@@ -20,22 +21,16 @@ const ROOM = "layers";
 const LARGE = { width: 1600, height: 900 };
 const SMALL = { width: 480, height: 400 };
 
-let worker, chromium, firefox, sfu;
+let worker, chromium, sfu;
 browserSuite(
   async () => {
     sfu = await startSfu();
-    const realtime = { REALTIME_APP_ID: sfu.appId, REALTIME_APP_SECRET: sfu.secret, REALTIME_API_URL: sfu.url };
-    return { vars: { ...LOCAL_ICE, ...realtime, MESH_MAX: "1" }, liftLimits: true };
+    return { vars: realtimeVars(sfu, { ...LOCAL_ICE, MESH_MAX: "1" }), liftLimits: true };
   },
   (started) => ({ worker, browser: chromium } = started),
 );
-before(async () => {
-  firefox = await launchFirefox();
-});
-after(async () => {
-  await firefox?.close();
-  await sfu?.stop();
-});
+after(() => sfu?.stop());
+const firefox = firefoxForFile();
 
 /**
  * An init script for every page (`setUpPage({ microphone })`): the camera at 10 frames a second
@@ -65,7 +60,7 @@ const setUpPage = ({ microphone }) => {
 
 const ann = { nick: "Ann", engine: () => chromium, viewport: LARGE, microphone: true };
 const bob = { nick: "Bob", engine: () => chromium, viewport: LARGE };
-const fox = { nick: "Fox", engine: () => firefox, viewport: LARGE };
+const fox = { nick: "Fox", engine: firefox, viewport: LARGE };
 const people = [ann, bob, fox];
 const othersOf = (me) => people.filter((p) => p !== me);
 

@@ -10,25 +10,18 @@ import { startSfu } from "../support/sfu/index.mjs";
 import { SfuMember, realtimeVars } from "../support/sfu-member.mjs";
 import { until } from "../support/wait.mjs";
 
-let sfu;
-let worker;
-const everyone = [];
-
+let sfu, worker;
 before(async () => {
   sfu = await startSfu();
   // A room of two is on the SFU already.
   worker = await startWorker({ vars: realtimeVars(sfu, { MESH_MAX: "1" }) });
 });
+after(() => Promise.all([worker?.stop(), sfu?.stop()]));
 
-after(async () => {
-  await Promise.all(everyone.map((member) => member.close()));
-  await worker?.stop();
-  await sfu?.stop();
-});
-
-async function join(room, nick) {
+/** Joins `room` as `nick`; the member leaves when test `t` ends. */
+async function join(t, room, nick) {
   const member = new SfuMember(await worker.join(room, nick));
-  everyone.push(member);
+  t.after(() => member.close());
   return member;
 }
 
@@ -51,12 +44,12 @@ async function callsSince(count) {
 
 const SIMULCAST = { priorityOrdering: "asciibetical", ridNotAvailable: "asciibetical" };
 
-test("a layer is asked for on subscribe and changed with `layer`: tracks/update of the caller's own mid", async () => {
+test("a layer is asked for on subscribe and changed with `layer`: tracks/update of the caller's own mid", async (t) => {
   const room = uniqueRoom("layers");
-  const cy = await join(room, "Cy");
-  const ann = await join(room, "Ann");
+  const cy = await join(t, room, "Cy");
+  const ann = await join(t, room, "Ann");
   assert.equal(ann.welcome.media, "sfu");
-  const bob = await join(room, "Bob");
+  const bob = await join(t, room, "Bob");
   const cySession = await startSession(cy);
   await cy.publish(["camera", "mic"]);
   await until(async () => (await sfu.sessions())[0].tracks.every((t) => t.packetsReceived > 0), { what: "Cy's media at the SFU" });
@@ -103,14 +96,14 @@ test("a layer is asked for on subscribe and changed with `layer`: tracks/update 
   assert.equal((await receiving(bobSession, bobMid)).simulcast.preferredRid, "l");
 });
 
-test("a layer of a camera one does not receive, of someone who publishes none, or of nobody here is refused", async () => {
+test("a layer of a camera one does not receive, of someone who publishes none, or of nobody here is refused", async (t) => {
   const room = uniqueRoom("layer-refusals");
-  const cy = await join(room, "Cy");
-  const dee = await join(room, "Dee");
+  const cy = await join(t, room, "Cy");
+  const dee = await join(t, room, "Dee");
   // Zed is in a room of two (on the SFU too).
   const elsewhere = uniqueRoom("elsewhere");
-  const stranger = await join(elsewhere, "Zed");
-  await join(elsewhere, "Yul");
+  const stranger = await join(t, elsewhere, "Zed");
+  await join(t, elsewhere, "Yul");
   await startSession(cy);
   await cy.publish(["camera"]);
   const deeSession = await startSession(dee);
