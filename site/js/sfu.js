@@ -38,14 +38,14 @@ const MEDIA_KIND = { mic: "audio", camera: "video", screen: "video" };
 /** The SFU takes at most this many tracks in one call. */
 export const TRACKS_PER_CALL = 64;
 /**
- * The layers a camera is published in (docs/protocol.md, "Simulcast"): at half its width and
- * height ("l"), and as captured ("h"). Lowest first: Chromium takes the first for its base
- * layer, the one it keeps sending when bandwidth or CPU runs short (with "h" first it dropped
- * "l" and sent "h" alone); Firefox sends both right in either order.
+ * The layers a camera is published in (docs/protocol.md, "Simulcast"): as captured ("h"), and
+ * at half its width and height ("l"). Highest first: Chromium sends only the first layer of a
+ * small camera (320×180), which then goes out at its own size rather than at half of it; the
+ * SFU gives that one to whoever asked for the other. Firefox sends both in either order.
  */
 const CAMERA_LAYERS = [
-  { rid: "l", scaleResolutionDownBy: 2 },
   { rid: "h", scaleResolutionDownBy: 1 },
+  { rid: "l", scaleResolutionDownBy: 2 },
 ];
 /**
  * A camera tile that needs a picture this wide or wider (device pixels) gets the high layer; one
