@@ -146,6 +146,8 @@ pub enum SfuCall {
     },
     /// Receive these members' tracks.
     Subscribe { tracks: Vec<SubscribeTrack> },
+    /// Receive another layer of cameras I receive already.
+    Layer { tracks: Vec<LayerTrack> },
     /// The answer to an offer the SFU made.
     Renegotiate { answer: String },
     /// Close these transceivers; with an offer the close is negotiated, without it forced.
@@ -167,6 +169,39 @@ pub struct SubscribeTrack {
     /// The member whose track this is.
     pub id: String,
     pub kind: TrackKind,
+    /// The layer wanted of a camera (none: the SFU's choice).
+    #[serde(default)]
+    pub layer: Option<Layer>,
+}
+
+/// A camera received already, and the layer now wanted of it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LayerTrack {
+    /// The member whose camera this is.
+    pub id: String,
+    pub kind: TrackKind,
+    pub layer: Layer,
+}
+
+/// A layer of a camera published with simulcast (docs/protocol.md, "Simulcast"): the picture
+/// as captured, or at half its width and height. Only cameras have layers: a screen is
+/// published as one picture, and sound has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    High,
+    Low,
+}
+
+impl Layer {
+    /// The RTP stream id (`rid`) the camera's encoding of this layer has. In a-z order, the
+    /// high layer first: the SFU's fallback order (`asciibetical`) goes from the first down.
+    pub fn rid(self) -> &'static str {
+        match self {
+            Layer::High => "h",
+            Layer::Low => "l",
+        }
+    }
 }
 
 /// What a member can publish on the SFU; also the track's name there (names are per session).

@@ -166,7 +166,8 @@ impl RealtimeConfig {
                 mid: track.mid,
                 session_id: track.session_id,
                 track_name: track.track_name,
-                inactive: track.status.as_deref() == Some("inactive"),
+                location: track.location,
+                status: track.status,
             })
             .collect();
         ApiAnswer {
@@ -230,7 +231,14 @@ pub enum ApiCall {
         session: String,
         body: CloseTracksRequest,
     },
-    /// `GET /apps/{appId}/sessions/{session}`: the session's tracks and their status.
+    /// `PUT /apps/{appId}/sessions/{session}/tracks/update`: point receiving transceivers (by
+    /// mid) at a track or a simulcast layer, without renegotiation. Its body,
+    /// `UpdateTracksRequest`, has the fields of `TracksRequest`.
+    UpdateTracks {
+        session: String,
+        body: TracksRequest,
+    },
+    /// `GET /apps/{appId}/sessions/{session}`: the session's tracks, with their status.
     GetSession { session: String },
 }
 
@@ -238,7 +246,9 @@ impl ApiCall {
     pub fn method(&self) -> Method {
         match self {
             ApiCall::NewSession | ApiCall::NewTracks { .. } => Method::Post,
-            ApiCall::Renegotiate { .. } | ApiCall::CloseTracks { .. } => Method::Put,
+            ApiCall::Renegotiate { .. }
+            | ApiCall::CloseTracks { .. }
+            | ApiCall::UpdateTracks { .. } => Method::Put,
             ApiCall::GetSession { .. } => Method::Get,
         }
     }
@@ -252,6 +262,7 @@ impl ApiCall {
             ApiCall::NewTracks { session, .. } => under(session, "tracks/new"),
             ApiCall::Renegotiate { session, .. } => under(session, "renegotiate"),
             ApiCall::CloseTracks { session, .. } => under(session, "tracks/close"),
+            ApiCall::UpdateTracks { session, .. } => under(session, "tracks/update"),
             ApiCall::GetSession { session } => format!("sessions/{}", path_segment(session)),
         }
     }
@@ -260,7 +271,9 @@ impl ApiCall {
     pub fn body(&self) -> Option<String> {
         let json = match self {
             ApiCall::NewSession | ApiCall::GetSession { .. } => return None,
-            ApiCall::NewTracks { body, .. } => serde_json::to_string(body),
+            ApiCall::NewTracks { body, .. } | ApiCall::UpdateTracks { body, .. } => {
+                serde_json::to_string(body)
+            }
             ApiCall::Renegotiate { body, .. } => serde_json::to_string(body),
             ApiCall::CloseTracks { body, .. } => serde_json::to_string(body),
         };
@@ -274,6 +287,7 @@ impl ApiCall {
             ApiCall::NewTracks { session, .. }
             | ApiCall::Renegotiate { session, .. }
             | ApiCall::CloseTracks { session, .. }
+            | ApiCall::UpdateTracks { session, .. }
             | ApiCall::GetSession { session } => Some(session),
         }
     }
@@ -337,6 +351,32 @@ pub struct TrackObject {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     pub track_name: String,
+    /// For a remote track published with simulcast: the layer to receive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulcast: Option<Simulcast>,
+}
+
+/// The `simulcast` object of a remote `TrackObject`: the layer (`rid`) preferred, and what the
+/// SFU may do instead. Both fallbacks are `asciibetical` (the default, `none`, leaves a
+/// subscriber with no picture when the publisher stops sending the preferred layer): on too
+/// little bandwidth, or when that layer is not sent, the SFU takes the next layer in a-z
+/// order of their rids.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Simulcast {
+    pub preferred_rid: String,
+    priority_ordering: &'static str,
+    rid_not_available: &'static str,
+}
+
+impl Simulcast {
+    pub fn preferring(rid: &str) -> Self {
+        Simulcast {
+            preferred_rid: rid.to_owned(),
+            priority_ordering: "asciibetical",
+            rid_not_available: "asciibetical",
+        }
+    }
 }
 
 /// `RenegotiateRequest` of the schema.
@@ -375,8 +415,8 @@ pub enum ApiFailure {
 }
 
 /// A successful answer: the fields of `NewSessionResponse`, `TracksResponse`,
-/// `CloseTracksResponse`, `RenegotiateResponse` and of a session's state (`GetSession`) that
-/// Room uses (each has a subset).
+/// `CloseTracksResponse`, `RenegotiateResponse`, `UpdateTracksResponse` and
+/// `GetSessionStateResponse` that Room uses (each has a subset).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApiAnswer {
     pub session_id: Option<String>,
@@ -386,15 +426,25 @@ pub struct ApiAnswer {
     pub tracks: Vec<TrackResult>,
 }
 
-/// One track's result, its error described.
+/// One track's result, its error described; or, in a session's state (`GetSession`), one of
+/// its tracks.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrackResult {
     pub mid: Option<String>,
     pub session_id: Option<String>,
     pub track_name: Option<String>,
     pub error: Option<String>,
-    /// `status: "inactive"` in a session's state (`GetSession`): closed, or collected by the SFU.
-    pub inactive: bool,
+    /// `local` or `remote` (in a session's state).
+    pub location: Option<String>,
+    /// `active`, `inactive` or `initializing` (in a session's state).
+    pub status: Option<String>,
+}
+
+impl TrackResult {
+    /// Closed, or collected by the SFU (`status: "inactive"` in a session's state).
+    pub fn inactive(&self) -> bool {
+        self.status.as_deref() == Some("inactive")
+    }
 }
 
 /// The answer as the API sends it.
@@ -428,7 +478,8 @@ struct RawTrack {
     error_code: Option<String>,
     #[serde(default)]
     error_description: Option<String>,
-    /// `active`, `inactive` or `waiting`, in a session's state.
+    #[serde(default)]
+    location: Option<String>,
     #[serde(default)]
     status: Option<String>,
 }
@@ -460,6 +511,7 @@ mod tests {
                     mid: Some("0".into()),
                     session_id: None,
                     track_name: "mic".into(),
+                    simulcast: None,
                 }],
             },
         }
@@ -542,6 +594,62 @@ mod tests {
             renegotiate.body().unwrap(),
             r#"{"sessionDescription":{"type":"answer","sdp":"v=0"}}"#
         );
+        let read = ApiCall::GetSession {
+            session: "s/1".into(),
+        };
+        assert_eq!(
+            (read.method(), read.path(), read.body()),
+            (Method::Get, "sessions/s%2F1".to_owned(), None)
+        );
+        let update = ApiCall::UpdateTracks {
+            session: "s".into(),
+            body: TracksRequest {
+                session_description: None,
+                tracks: vec![TrackObject {
+                    location: Location::Remote,
+                    mid: Some("7".into()),
+                    session_id: Some("other".into()),
+                    track_name: "camera".into(),
+                    simulcast: Some(Simulcast::preferring("h")),
+                }],
+            },
+        };
+        assert_eq!(
+            (update.method(), update.path()),
+            (Method::Put, "sessions/s/tracks/update".to_owned())
+        );
+        assert_eq!(
+            update.body().unwrap(),
+            r#"{"tracks":[{"location":"remote","mid":"7","sessionId":"other","trackName":"camera","simulcast":{"preferredRid":"h","priorityOrdering":"asciibetical","ridNotAvailable":"asciibetical"}}]}"#
+        );
+    }
+
+    #[test]
+    fn a_sessions_state_says_where_each_track_is_and_whether_it_is_active() {
+        let body = r#"{"tracks":[
+            {"location":"local","mid":"0","trackName":"camera","status":"active"},
+            {"location":"remote","mid":"3","sessionId":"other","trackName":"camera",
+             "simulcast":{"preferredRid":"l"},"status":"inactive"}],"dataChannels":[]}"#;
+        let read = ApiCall::GetSession {
+            session: "s".into(),
+        };
+        let state = config().interpret(&read, 200, body).unwrap();
+        let seen: Vec<_> = (state.tracks.iter())
+            .map(|t| {
+                (
+                    t.location.as_deref(),
+                    t.status.as_deref(),
+                    t.session_id.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Some("local"), Some("active"), None),
+                (Some("remote"), Some("inactive"), Some("other"))
+            ]
+        );
     }
 
     #[test]
@@ -571,7 +679,7 @@ mod tests {
             "dataChannels":[]}"#;
         let state = config().interpret(&call, 200, body).unwrap();
         let seen: Vec<_> = (state.tracks.iter())
-            .map(|t| (t.mid.as_deref().unwrap(), t.inactive))
+            .map(|t| (t.mid.as_deref().unwrap(), t.inactive()))
             .collect();
         assert_eq!(seen, [("0", false), ("1", true), ("2", false)]);
         assert_eq!(

@@ -42,7 +42,7 @@ export class CallView {
   /** The room's name, or null for a private room (its name is its secret). */
   #roomName = null;
   #view = $("#call");
-  #grid = new Grid($("#grid"), $("#stage"));
+  #grid = new Grid($("#grid"), $("#stage"), (id, size) => this.#call?.showCamera(id, size));
   #settings = $("#settings");
   #hideAddress = $("#hide-address");
   #chat = new ChatPanel(

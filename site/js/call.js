@@ -99,6 +99,8 @@ export class Call extends EventTarget {
   sfu = null;
   /** SFU calls sent and not answered, by request number: { call, sfu, resolve, reject, timer }. */
   #sfuCalls = new Map();
+  /** How large each other person's camera tile is shown, by id (see showCamera). */
+  #cameraSizes = new Map();
   #nextReq = 1;
   /** Whether peer-to-peer connections may close without the other side's word (see SWITCH_PATIENCE_MS). */
   #patienceOver = false;
@@ -223,6 +225,15 @@ export class Call extends EventTarget {
     return peer.link && peer.via !== "sfu" ? peer.link : this.sfu;
   }
 
+  /**
+   * Person `id`'s camera tile is shown at `size` ({ width, height } in device pixels): on the
+   * SFU, the layer of their camera I receive follows it (sfu.js, `cameraLayer`).
+   */
+  showCamera(id, size) {
+    this.#cameraSizes.set(id, size);
+    this.sfu?.showCamera(id, size);
+  }
+
   /** How loud `peer`'s microphone was lately (0 to 1), from whichever connection brings it. */
   audioLevel(peer) {
     const carrier = this.carrier(peer);
@@ -311,6 +322,7 @@ export class Call extends EventTarget {
         peer.link?.close();
         this.sfu?.want(peer.id, []);
         this.peers.delete(frame.id);
+        this.#cameraSizes.delete(frame.id);
         return this.#emit("peer", { peer, change: "leave" });
       }
       case "media":
@@ -541,6 +553,7 @@ export class Call extends EventTarget {
       // Lost for good (the network changed, say): start over with a new session.
       if (state === "failed") setTimeout(() => this.sfu === sfu && this.#startSfu(), SFU_RETRY_MS);
     });
+    for (const [id, size] of this.#cameraSizes) sfu.showCamera(id, size);
     sfu.start();
     for (const peer of this.peers.values()) this.#receiveFromSfu(peer);
   }

@@ -3,6 +3,8 @@
 // is shared it takes the stage and the cameras line up in a strip below it.
 //
 // Tiles are found by peer id: grid.camera(id) and grid.screen(id); my own are under ME.
+// The size each other person's camera tile is shown at is reported as it changes (in device
+// pixels), for the SFU's choice of the layer of their camera to receive.
 import { el, icon } from "./dom.js";
 import { idTag, isolate } from "./format.js";
 import { parts, t } from "./i18n.js";
@@ -173,11 +175,26 @@ export class Grid {
   #tiles = new Map();
   /** The animation frame that lays the tiles out, once asked for. */
   #layoutFrame = 0;
+  /** Watches the videos of other people's camera tiles, each known by its peer id. */
+  #cameraSizes;
+  #cameraOf = new WeakMap();
 
-  constructor(container, stage) {
+  /**
+   * @param {HTMLElement} container
+   * @param {HTMLElement} stage
+   * @param {(id: string, size: { width: number, height: number }) => void} onCameraSize called
+   *   with the size (device pixels) another person's camera tile is shown at, when it changes
+   */
+  constructor(container, stage, onCameraSize) {
     this.container = container;
     this.stage = stage;
     new ResizeObserver(() => this.#layout()).observe(stage);
+    this.#cameraSizes = new ResizeObserver((entries) => {
+      for (const { target, contentRect } of entries) {
+        const size = { width: Math.round(contentRect.width * devicePixelRatio), height: Math.round(contentRect.height * devicePixelRatio) };
+        onCameraSize(this.#cameraOf.get(target), size);
+      }
+    });
   }
 
   /** The camera tile of a peer (ME: mine), if shown. */
@@ -225,8 +242,12 @@ export class Grid {
   }
 
   #add(key, tile) {
-    this.#tiles.get(key)?.el.remove();
+    this.#forget(this.#tiles.get(key));
     this.#tiles.set(key, tile);
+    if (!tile.local && !tile.screen) {
+      this.#cameraOf.set(tile.video, tile.id);
+      this.#cameraSizes.observe(tile.video);
+    }
     // Screens first (they lead the spotlight), then cameras in arrival order, mine first.
     if (tile.screen) this.container.prepend(tile.el);
     else this.container.append(tile.el);
@@ -238,9 +259,15 @@ export class Grid {
     const tile = this.#tiles.get(key);
     if (!tile) return;
     tile.video.srcObject = null;
-    tile.el.remove();
+    this.#forget(tile);
     this.#tiles.delete(key);
     this.#layoutSoon();
+  }
+
+  /** Takes a tile off the page (if any), and stops watching its size. */
+  #forget(tile) {
+    tile?.el.remove();
+    if (tile) this.#cameraSizes.unobserve(tile.video);
   }
 
   /**

@@ -19,6 +19,13 @@
 // the answers say which mid carries which member's kind, and the link builds one MediaStream per
 // member (microphone and camera) and one per shared screen.
 //
+// Cameras are published with simulcast, in two layers (CAMERA_LAYERS), and each camera received
+// comes in the layer its tile's size calls for (`showCamera`, `cameraLayer`): a small tile gets
+// the low layer, a large one the high layer. A screen is published as one picture: it is shown
+// large, and its text must stay readable. A change of tile size is acted on once sizes have
+// settled (LAYER_SETTLE_MS), and only where the layer changes, so a window being resized makes
+// one `layer` call, not one per frame.
+//
 // Events (CustomEvent detail in parentheses):
 //   "track" ({ id, stream, screen }: a member's stream, new or with other tracks than before)
 //   "playing" ({ id, screen }: that stream's video decoded its first frame; at once for a
@@ -30,6 +37,25 @@ import { AudioMeter } from "./peer.js";
 const MEDIA_KIND = { mic: "audio", camera: "video", screen: "video" };
 /** The SFU takes at most this many tracks in one call. */
 export const TRACKS_PER_CALL = 64;
+/**
+ * The layers a camera is published in (docs/protocol.md, "Simulcast"): as captured ("h"), and
+ * at half its width and height ("l"). Highest first: Chromium sends only the first layer of a
+ * small camera (320×180), which then goes out at its own size rather than at half of it; the
+ * SFU gives that one to whoever asked for the other. Firefox sends both in either order.
+ */
+const CAMERA_LAYERS = [
+  { rid: "h", scaleResolutionDownBy: 1 },
+  { rid: "l", scaleResolutionDownBy: 2 },
+];
+/**
+ * A camera tile that needs a picture this wide or wider (device pixels) gets the high layer; one
+ * that needs one this narrow or narrower (the low layer of a 640-pixel camera) the low one. In
+ * between, it keeps the layer it has, so a size near either bound does not flip between them.
+ */
+const HIGH_FROM_PX = 400;
+const LOW_UP_TO_PX = 320;
+/** A tile's size must hold this long before its camera is asked for in another layer. */
+const LAYER_SETTLE_MS = 500;
 /** How often a new stream's receiver is asked whether it decoded a frame yet. */
 const FRAME_POLL_MS = 100;
 /**
@@ -58,6 +84,37 @@ export function subscriptionChanges(wanted, held) {
   return { subscribe, close };
 }
 
+/**
+ * The layer ("high" or "low") a camera tile shown at `size` ({ width, height } in device pixels,
+ * null when not shown) calls for, given the layer it gets now (`current`, if any). A camera's
+ * picture covers its tile (cropped to fill it), so a tile taller than 16:9 needs a picture wider
+ * than itself.
+ */
+export function cameraLayer(size, current) {
+  const needed = size ? Math.max(size.width, (size.height * 16) / 9) : 0;
+  if (needed >= HIGH_FROM_PX) return "high";
+  if (needed <= LOW_UP_TO_PX) return "low";
+  return current ?? "high";
+}
+
+/**
+ * The `layer` call's tracks that bring each camera received (the ids in `received`) to the
+ * layer its tile's size calls for: [{ id, kind: "camera", layer }], for those whose layer
+ * (`layers`: id → the layer it comes in) is not that one.
+ *
+ * @param {Iterable<string>} received the members whose camera is received
+ * @param {Map<string, {width: number, height: number} | null>} sizes id → tile size
+ * @param {Map<string, string>} layers id → "high" | "low"
+ */
+export function layerChanges(received, sizes, layers) {
+  const changes = [];
+  for (const id of received) {
+    const layer = cameraLayer(sizes.get(id), layers.get(id));
+    if (layer !== layers.get(id)) changes.push({ id, kind: "camera", layer });
+  }
+  return changes;
+}
+
 /** `items` in runs of at most `size`. */
 export function batches(items, size) {
   const runs = [];
@@ -77,6 +134,12 @@ export class SfuLink extends EventTarget {
   #wanted = new Map();
   /** What is received: member id → kind → transceiver. */
   #held = new Map();
+  /** How large each member's camera is shown: member id → { width, height } (see showCamera). */
+  #cameraSizes = new Map();
+  /** The layer each camera received comes in (as last asked): member id → "high" | "low". */
+  #layers = new Map();
+  /** The timer that waits for tile sizes to settle (LAYER_SETTLE_MS). */
+  #layerTimer = 0;
   /** The streams built for the page, by streamKey. */
   #streams = new Map();
   /** Audio meters by receiver, for who is talking. */
@@ -129,6 +192,17 @@ export class SfuLink extends EventTarget {
     this.#enqueue("subscriptions", () => this.#syncSubscriptions());
   }
 
+  /**
+   * Member `id`'s camera is shown at `size` ({ width, height } in device pixels; null: not
+   * shown). Once sizes have settled, each camera received is asked for in the layer its size
+   * calls for.
+   */
+  showCamera(id, size) {
+    this.#cameraSizes.set(id, size);
+    clearTimeout(this.#layerTimer);
+    this.#layerTimer = setTimeout(() => this.#enqueue("layers", () => this.#syncLayers()), LAYER_SETTLE_MS);
+  }
+
   /** A new microphone or camera track (or none): onto the sender at once, or published. */
   setTrack(kind, track) {
     const transceiver = this.#published.get(kind === "audio" ? "mic" : "camera");
@@ -166,8 +240,14 @@ export class SfuLink extends EventTarget {
     return Object.fromEntries([...this.#held].map(([id, kinds]) => [id, [...kinds.keys()].sort()]));
   }
 
+  /** For the test hook: the layer each camera received comes in, by member id. */
+  layers() {
+    return Object.fromEntries(this.#layers);
+  }
+
   close() {
     this.#closed = true;
+    clearTimeout(this.#layerTimer);
     this.pc.close();
     this.#emit("state", { state: "closed" });
   }
@@ -219,7 +299,8 @@ export class SfuLink extends EventTarget {
     const added = [];
     for (const [kind, track] of Object.entries(this.#present())) {
       if (!track || this.#published.has(kind)) continue;
-      added.push({ kind, transceiver: this.pc.addTransceiver(track, { direction: "sendonly" }) });
+      const init = { direction: "sendonly", ...(kind === "camera" && { sendEncodings: CAMERA_LAYERS }) };
+      added.push({ kind, transceiver: this.pc.addTransceiver(track, init) });
     }
     if (added.length) await this.pc.setLocalDescription();
     return added;
@@ -268,7 +349,9 @@ export class SfuLink extends EventTarget {
   }
 
   async #subscribe(tracks, before) {
-    const answering = this.request({ call: "subscribe", tracks });
+    const layer = (id) => cameraLayer(this.#cameraSizes.get(id));
+    const asked = tracks.map((t) => (t.kind === "camera" ? { ...t, layer: layer(t.id) } : t));
+    const answering = this.request({ call: "subscribe", tracks: asked });
     answering.catch(() => {}); // its failure is thrown below, once awaited
     await before;
     const answer = await answering;
@@ -286,15 +369,34 @@ export class SfuLink extends EventTarget {
       }
       if (!this.#held.has(result.id)) this.#held.set(result.id, new Map());
       this.#held.get(result.id).set(result.kind, transceiver);
+      if (result.kind === "camera") this.#layers.set(result.id, asked.find((t) => t.id === result.id && t.kind === "camera").layer);
       changed.add(streamKey(result.id, result.kind === "screen"));
     }
     for (const key of changed) this.#showStream(key);
+  }
+
+  /**
+   * Asks for each camera received in the layer its tile's size calls for, where that is not
+   * the layer it comes in.
+   */
+  async #syncLayers() {
+    const cameras = [...this.#held].filter(([, kinds]) => kinds.has("camera")).map(([id]) => id);
+    const changes = layerChanges(cameras, this.#cameraSizes, this.#layers);
+    for (const batch of batches(changes, TRACKS_PER_CALL)) {
+      const answer = await this.request({ call: "layer", tracks: batch });
+      for (const result of answer.tracks ?? []) {
+        const { layer } = batch.find((t) => t.id === result.id);
+        if (result.error) console.warn(`the SFU cannot send the ${layer} layer of ${result.id}'s camera: ${result.error}`);
+        else this.#layers.set(result.id, layer);
+      }
+    }
   }
 
   /** Stops receiving a member's kind: its track ends, and its stream is built again without it. */
   #forget(id, kind) {
     const kinds = this.#held.get(id);
     kinds.delete(kind);
+    if (kind === "camera") this.#layers.delete(id);
     if (!kinds.size) this.#held.delete(id);
     this.#showStream(streamKey(id, kind === "screen"));
   }

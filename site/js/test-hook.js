@@ -55,6 +55,20 @@ export function exposeTestHook(currentCall) {
     sfuReceiving() {
       return currentCall()?.sfu?.receiving() ?? null;
     },
+    /** On the SFU, the layer ("high" or "low") of each member's camera received, by id (null in a mesh). */
+    sfuLayers() {
+      return currentCall()?.sfu?.layers() ?? null;
+    },
+    /**
+     * On the SFU, each video encoding this page is sending: "<rid> <width>x<height>" (rid
+     * "-" for none), sorted (null in a mesh). One that sends nothing (yet) is left out.
+     */
+    async sfuVideoSent() {
+      const pc = currentCall()?.sfu?.pc;
+      if (!pc) return null;
+      const sent = [...(await pc.getStats()).values()].filter((s) => s.type === "outbound-rtp" && s.kind === "video" && s.frameWidth);
+      return sent.map((s) => `${s.rid ?? "-"} ${s.frameWidth}x${s.frameHeight}`).sort();
+    },
     /** RTP payload bytes sent so far over every connection of the call (outbound-rtp bytesSent). */
     async bytesSent() {
       let total = 0;

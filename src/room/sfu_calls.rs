@@ -5,7 +5,8 @@
 //! that awaits a fetch lets the next one in. So an answer is never applied to the record the
 //! call was made from: the caller's attachment is read again when the answer is back, and
 //! `relay::sfu::answered` decides with what it says then (a newer session, new tracks, or a
-//! closed socket).
+//! closed socket). An answer may lead to a next call of the same `sfu` call (a layer change
+//! reads the session, then updates it), made and answered the same way, in the same turn.
 //!
 //! A member's calls are made one at a time, in the order their frames came (`CallLines`): the
 //! SFU takes one change to a session at a time, and a page need not wait for one answer
@@ -123,7 +124,8 @@ impl Room {
         join(closing, answering).await;
     }
 
-    /// Makes a call a member is waiting for, and answers it.
+    /// Makes a call a member is waiting for, and answers it (or makes the next call its answer
+    /// leads to, and answers that).
     async fn answer(&self, ws: &WebSocket, call: &ApiCall, asked: &Asked) {
         let result = self.call_api(call).await;
         // Read again: other frames may have changed the record while the call was under way.
@@ -144,6 +146,9 @@ impl Room {
             self.retire(retired);
         }
         join_all(answered.cleanup.iter().map(|p| self.close_unused(&p.call))).await;
+        if let Some((call, asked)) = answered.next {
+            Box::pin(self.answer(ws, &call, &asked)).await;
+        }
     }
 
     /// Closes everything still active on a session nobody will use again (`sfu::Retired`):

@@ -74,10 +74,17 @@ function installEndpoint() {
           ...(kind === "video" && sendEncodings && { sendEncodings }),
         }),
       );
+      window.endpoint.camera = video.sender;
       await pc.setLocalDescription();
       return { sdp: pc.localDescription.sdp, video: video.mid, audio: audio.mid };
     },
     accept: (sdp) => pc.setRemoteDescription({ type: "answer", sdp }),
+    /** Starts or stops sending the camera's simulcast layer `rid`. */
+    async sendLayer(rid, active) {
+      const parameters = window.endpoint.camera.getParameters();
+      parameters.encodings.find((e) => e.rid === rid).active = active;
+      await window.endpoint.camera.setParameters(parameters);
+    },
     async answer(sdp) {
       await pc.setRemoteDescription({ type: "offer", sdp });
       await pc.setLocalDescription();
@@ -195,5 +202,39 @@ test("Chromium simulcast: each subscriber gets the layer it prefers, tracks/upda
   const sameWidth = async () => (await lowWatches.width()) === (await highWatches.width());
   await until(sameWidth, { ms: 10_000, what: "the switched layer" });
   await advancing(lowWatches, "low, switched to h");
+  for (const page of [publisher, low, high].map((e) => e.page)) await page.close();
+});
+
+test("Firefox simulcast, and a layer the publisher stops sending: the next one comes instead", async (t) => {
+  const publisher = await endpoint(firefox, "firefox publisher");
+  // As Room publishes a camera: highest first.
+  await publish(publisher, [
+    { rid: "h", scaleResolutionDownBy: 1 },
+    { rid: "l", scaleResolutionDownBy: 2 },
+  ]);
+  const fallback = { ridNotAvailable: "asciibetical" };
+  const [low, high] = await Promise.all([endpoint(chromium, "low"), endpoint(chromium, "high")]);
+  const lowWatches = await subscribe(low, publisher, { preferredRid: "l", ...fallback });
+  const highWatches = await subscribe(high, publisher, { preferredRid: "h", ...fallback });
+  const wider = async () => (await highWatches.width()) >= 1.5 * (await lowWatches.width());
+  await until(wider, { ms: 15_000, what: "Firefox's high layer wider than its low one" });
+  const widths = { low: await lowWatches.width(), high: await highWatches.width() };
+  // Firefox names a layer's rid in its first packets only: the rest must reach that layer too.
+  await advancing(highWatches, "high");
+  const rids = async () => (await sfu.sessions()).find((s) => s.sessionId === low.sessionId).tracks[0].rid;
+  assert.equal(await rids(), "l");
+
+  // Firefox stops sending its low layer: the low subscriber gets the high one, then its own again.
+  await publisher.page.evaluate(() => window.endpoint.sendLayer("l", false));
+  await until(async () => (await lowWatches.width()) === (await highWatches.width()), { ms: 10_000, what: "the high layer instead" });
+  assert.equal(await rids(), "h");
+  await advancing(lowWatches, "low, on the high layer");
+  await publisher.page.evaluate(() => window.endpoint.sendLayer("l", true));
+  await until(async () => (await rids()) === "l" && (await lowWatches.width()) < (await highWatches.width()), {
+    ms: 10_000,
+    what: "the low layer back",
+  });
+  await advancing(lowWatches, "low, on its layer again");
+  t.diagnostic(`Firefox's layers received: l ${widths.low} wide, h ${widths.high}`);
   for (const page of [publisher, low, high].map((e) => e.page)) await page.close();
 });

@@ -7,6 +7,7 @@
 // tests/support/ui.mjs against what both drivers' pages share (goto, click, locator().fill,
 // waitForSelector, waitForFunction, evaluate, screenshot), so one test can put both browsers
 // in one call.
+import { after, before } from "node:test";
 import puppeteer from "puppeteer-core";
 
 const PREFS = {
@@ -28,4 +29,12 @@ export function launchFirefox() {
     headless: true,
     extraPrefsFirefox: PREFS,
   });
+}
+
+/** One Firefox for a test file: launched before its first test, closed after its last. Returns a getter. */
+export function firefoxForFile() {
+  let firefox;
+  before(async () => (firefox = await launchFirefox()));
+  after(() => firefox?.close());
+  return () => firefox;
 }

@@ -7,17 +7,22 @@
 //! The client never names a session or a track: the room keeps each member's session and what
 //! it publishes (`SfuSession`, in the member's attachment) and fills them in. So a member acts
 //! only on its own session, and subscribes only to tracks of people in the same room.
+//!
+//! A layer change (`layer`) takes two API calls: the room does not keep what each member
+//! receives (an attachment has room for about 2 KB, and a member of a full room receives 31
+//! cameras), so it first reads the caller's session from the SFU to find the mid that receives
+//! each camera named, then points those at the layer wanted (`tracks/update`).
 use serde::{Deserialize, Serialize};
 
 use super::{Member, Outcome, Refusal, RoomView, Send, Target};
 use crate::config::Limits;
 use crate::protocol::{
-    ErrorCode, MediaMode, PublishTrack, ServerFrame, SfuCall, SfuError, SfuRequest, SfuTrack,
-    SubscribeTrack, TrackKind,
+    ErrorCode, LayerTrack, MediaMode, PublishTrack, ServerFrame, SfuCall, SfuError, SfuRequest,
+    SfuTrack, SubscribeTrack, TrackKind,
 };
 use crate::realtime::{
     ApiAnswer, ApiCall, ApiFailure, ApiResult, Location, RenegotiateRequest, SdpType,
-    SessionDescription, TrackObject, TracksRequest,
+    SessionDescription, Simulcast, TrackObject, TrackResult, TracksRequest,
 };
 
 /// The most tracks one call may name: what the API takes in one call.
@@ -76,6 +81,11 @@ pub enum Purpose {
     Publish(Vec<PublishTrack>),
     /// Each track asked for, with its owner's session.
     Subscribe(Vec<(SubscribeTrack, String)>),
+    /// A layer change, first step (reading the caller's session): each camera named, with its
+    /// owner's session.
+    FindReceivers(Vec<(LayerTrack, String)>),
+    /// A layer change, second step (`tracks/update`): each camera, with the mid receiving it.
+    Layer(Vec<(LayerTrack, String)>),
     Renegotiate,
     /// Each mid closed, with the kind it published, if it did.
     Close(Vec<(String, Option<TrackKind>)>),
@@ -136,6 +146,7 @@ pub(super) fn call(
                     mid: Some(track.mid.clone()),
                     session_id: None,
                     track_name: track.kind.name().to_owned(),
+                    simulcast: None,
                 })
                 .collect();
             let body = TracksRequest {
@@ -150,18 +161,16 @@ pub(super) fn call(
         }
         SfuCall::Subscribe { tracks } => {
             let session = session_of(me, req)?.id.clone();
-            let wanted = (tracks.into_iter())
-                .map(|track| {
-                    let owner = publisher(me, &track, room, req)?;
-                    Ok((track, owner))
-                })
-                .collect::<Result<Vec<_>, Refusal>>()?;
+            let named = tracks.iter().map(|t| (t.id.as_str(), t.kind));
+            let owners = publishers(me, named, room, req)?;
+            let wanted: Vec<_> = tracks.into_iter().zip(owners).collect();
             let objects = (wanted.iter())
                 .map(|(track, owner)| TrackObject {
                     location: Location::Remote,
                     mid: None,
                     session_id: Some(owner.clone()),
                     track_name: track.kind.name().to_owned(),
+                    simulcast: track.layer.map(|layer| Simulcast::preferring(layer.rid())),
                 })
                 .collect();
             let body = TracksRequest {
@@ -171,6 +180,16 @@ pub(super) fn call(
             (
                 ApiCall::NewTracks { session, body },
                 Purpose::Subscribe(wanted),
+            )
+        }
+        SfuCall::Layer { tracks } => {
+            let session = session_of(me, req)?.id.clone();
+            let named = tracks.iter().map(|t| (t.id.as_str(), t.kind));
+            let owners = publishers(me, named, room, req)?;
+            let wanted = tracks.into_iter().zip(owners).collect();
+            (
+                ApiCall::GetSession { session },
+                Purpose::FindReceivers(wanted),
             )
         }
         SfuCall::Renegotiate { answer } => {
@@ -238,8 +257,16 @@ fn validate(req: u32, call: &SfuCall) -> Result<(), Refusal> {
         }
         SfuCall::Subscribe { tracks } => {
             count(tracks.len(), "tracks")?;
+            let layered = tracks.iter().filter(|t| t.layer.is_some());
+            cameras(layered.map(|t| t.kind))?;
             let pairs = tracks.iter().map(|t| (&t.id, t.kind));
             distinct(pairs, "each track may be asked for once")
+        }
+        SfuCall::Layer { tracks } => {
+            count(tracks.len(), "tracks")?;
+            cameras(tracks.iter().map(|t| t.kind))?;
+            let pairs = tracks.iter().map(|t| (&t.id, t.kind));
+            distinct(pairs, "each track may be named once")
         }
         SfuCall::Renegotiate { answer } if sdp(answer) => bad("`answer` must be an SDP answer"),
         SfuCall::Renegotiate { .. } => Ok(()),
@@ -254,6 +281,15 @@ fn validate(req: u32, call: &SfuCall) -> Result<(), Refusal> {
             mids(closed.iter())
         }
     }
+}
+
+/// Only cameras have layers (`Layer`).
+fn cameras(mut kinds: impl Iterator<Item = TrackKind>) -> Result<(), Refusal> {
+    if kinds.all(|kind| kind == TrackKind::Camera) {
+        return Ok(());
+    }
+    let message = "only a camera has layers: a screen is sent as one picture, and sound has none";
+    Err(Refusal::new(ErrorCode::BadMessage, message))
 }
 
 fn count(len: usize, field: &str) -> Result<(), Refusal> {
@@ -293,28 +329,30 @@ fn session_of(me: &Member, req: u32) -> Result<&SfuSession, Refusal> {
     })
 }
 
-/// The session of the member whose track `track` asks for: someone else in this room who
-/// publishes that kind now.
-fn publisher(
+/// The session of the member whose track each (`id`, `kind`) of a call names: someone else in
+/// this room who publishes that kind now.
+fn publishers<'a>(
     me: &Member,
-    track: &SubscribeTrack,
+    named: impl Iterator<Item = (&'a str, TrackKind)>,
     room: &RoomView,
     req: u32,
-) -> Result<String, Refusal> {
-    let id = &track.id;
-    let owner = (room.others.iter())
-        .find(|m| m.peer.id == *id && *id != me.peer.id)
-        .ok_or_else(|| {
-            let message = format!("no peer {id:?} in this room (other than you)");
-            Refusal::sfu(req, ErrorCode::UnknownPeer, &message)
-        })?;
-    let session = (owner.sfu.as_ref())
-        .filter(|session| session.publishes(track.kind))
-        .ok_or_else(|| {
-            let message = format!("peer {id:?} does not publish a {} now", track.kind.name());
-            Refusal::sfu(req, ErrorCode::NoTrack, &message)
-        })?;
-    Ok(session.id.clone())
+) -> Result<Vec<String>, Refusal> {
+    let publisher = |(id, kind): (&str, TrackKind)| {
+        let owner = (room.others.iter())
+            .find(|m| m.peer.id == id && id != me.peer.id)
+            .ok_or_else(|| {
+                let message = format!("no peer {id:?} in this room (other than you)");
+                Refusal::sfu(req, ErrorCode::UnknownPeer, &message)
+            })?;
+        let session = (owner.sfu.as_ref())
+            .filter(|session| session.publishes(kind))
+            .ok_or_else(|| {
+                let message = format!("peer {id:?} does not publish a {} now", kind.name());
+                Refusal::sfu(req, ErrorCode::NoTrack, &message)
+            })?;
+        Ok(session.id.clone())
+    };
+    named.map(publisher).collect()
 }
 
 fn description(kind: SdpType, sdp: String) -> SessionDescription {
@@ -407,7 +445,7 @@ impl Retired {
         let mids: Vec<String> = match found {
             Ok(state) => {
                 let mut mids: Vec<String> = vec![];
-                let active = (state.tracks.into_iter()).filter(|track| !track.inactive);
+                let active = (state.tracks.into_iter()).filter(|track| !track.inactive());
                 for mid in active.filter_map(|track| track.mid) {
                     if !mids.contains(&mid) {
                         mids.push(mid);
@@ -435,6 +473,9 @@ pub struct Answered {
     pub cleanup: Vec<Pending>,
     /// A session the answer replaced, to close everything on.
     pub retired: Option<Retired>,
+    /// The next call of the same `sfu` call, whose answer the caller waits for instead (a
+    /// layer change: the update, once the session's state said which mids to update).
+    pub next: Option<(ApiCall, Asked)>,
 }
 
 /// The answer to `asked`, made as `call`. `caller` is the member on the calling socket now (the
@@ -447,7 +488,10 @@ pub fn answered(
     result: ApiResult,
 ) -> Answered {
     let mut answered = Answered::default();
-    let made = result.as_ref().map(made_mids).unwrap_or_default();
+    let made = match (call, &result) {
+        (ApiCall::NewTracks { .. }, Ok(answer)) => made_mids(answer),
+        _ => vec![],
+    };
     let leftover = |answered: &mut Answered| {
         if let (Some(session), false) = (call.session(), made.is_empty()) {
             answered.cleanup.push(Pending {
@@ -509,6 +553,26 @@ pub fn answered(
         }
         Purpose::Publish(asked_for) => published(&mut member, asked_for, &answer, &mut answered),
         Purpose::Subscribe(asked_for) => (subscribed(asked_for, &answer), None),
+        // A layer change's first step: the update comes next, or the refusal now.
+        Purpose::FindReceivers(wanted) => {
+            let session = call.session().unwrap_or_default();
+            match update_layers(session, wanted, &answer) {
+                Ok((update, updated)) => {
+                    let purpose = Purpose::Layer(updated);
+                    let asked = Asked {
+                        purpose,
+                        ..asked.clone()
+                    };
+                    answered.next = Some((update, asked));
+                }
+                Err(message) => {
+                    let refused = refusal(asked.req, ErrorCode::NoTrack, &message);
+                    answered.sends.push(refused);
+                }
+            }
+            return answered;
+        }
+        Purpose::Layer(updated) => (layered(updated, &answer), None),
         Purpose::Renegotiate => (vec![], None),
         Purpose::Close(closed) => (closed_tracks(closed, &answer), None),
     };
@@ -545,19 +609,13 @@ fn published(
     let mut replaced = vec![];
     let tracks = (asked_for.iter())
         .map(|track| {
-            let result = (answer.tracks.iter())
-                .find(|r| r.mid.as_deref() == Some(&track.mid))
-                .or_else(|| {
-                    (answer.tracks.iter())
-                        .find(|r| r.track_name.as_deref() == Some(track.kind.name()))
-                });
+            let result = by_mid(answer, &track.mid).or_else(|| {
+                (answer.tracks.iter()).find(|r| r.track_name.as_deref() == Some(track.kind.name()))
+            });
             let mid = result
                 .and_then(|r| r.mid.clone())
                 .unwrap_or_else(|| track.mid.clone());
-            let error = match result {
-                None => Some("the SFU gave no result for this track".to_owned()),
-                Some(result) => result.error.clone(),
-            };
+            let error = outcome(result);
             if error.is_none() {
                 if let Some(older) = now.iter().position(|p| p.kind == track.kind) {
                     replaced.push(now.remove(older).mid);
@@ -589,7 +647,7 @@ fn published(
 fn subscribed(asked_for: &[(SubscribeTrack, String)], answer: &ApiAnswer) -> Vec<SfuTrack> {
     (asked_for.iter().enumerate())
         .map(|(i, (track, session))| {
-            let named = |r: &&crate::realtime::TrackResult| {
+            let named = |r: &&TrackResult| {
                 r.session_id.as_deref() == Some(session.as_str())
                     && r.track_name.as_deref() == Some(track.kind.name())
             };
@@ -598,29 +656,89 @@ fn subscribed(asked_for: &[(SubscribeTrack, String)], answer: &ApiAnswer) -> Vec
                 mid: result.and_then(|r| r.mid.clone()),
                 id: Some(track.id.clone()),
                 kind: Some(track.kind),
-                error: match result {
-                    None => Some("the SFU gave no result for this track".to_owned()),
-                    Some(result) => result.error.clone(),
-                },
+                error: outcome(result),
             }
         })
         .collect()
 }
 
+/// The update of `session` that points the mids receiving the cameras `wanted` at the layers
+/// wanted, found in the session's state (`state`): of its receiving tracks still active, the
+/// last one of each camera's owner session and name. Each camera comes back with its mid. A
+/// camera the caller does not receive refuses the whole call, with what to say.
+fn update_layers(
+    session: &str,
+    wanted: &[(LayerTrack, String)],
+    state: &ApiAnswer,
+) -> Result<(ApiCall, Vec<(LayerTrack, String)>), String> {
+    let receiving = |owner: &str, kind: TrackKind| {
+        (state.tracks.iter()).rfind(|t| {
+            t.location.as_deref() == Some("remote")
+                && t.status.as_deref() == Some("active")
+                && t.session_id.as_deref() == Some(owner)
+                && t.track_name.as_deref() == Some(kind.name())
+        })
+    };
+    let mut objects = vec![];
+    let mut updated = vec![];
+    for (track, owner) in wanted {
+        let Some(mid) = receiving(owner, track.kind).and_then(|t| t.mid.clone()) else {
+            let id = &track.id;
+            return Err(format!(
+                "you do not receive the {} of peer {id:?}: subscribe to it first",
+                track.kind.name()
+            ));
+        };
+        objects.push(TrackObject {
+            location: Location::Remote,
+            mid: Some(mid.clone()),
+            session_id: Some(owner.clone()),
+            track_name: track.kind.name().to_owned(),
+            simulcast: Some(Simulcast::preferring(track.layer.rid())),
+        });
+        updated.push((track.clone(), mid));
+    }
+    let body = TracksRequest {
+        session_description: None,
+        tracks: objects,
+    };
+    let session = session.to_owned();
+    Ok((ApiCall::UpdateTracks { session, body }, updated))
+}
+
+/// Each updated camera's result, found by its mid.
+fn layered(updated: &[(LayerTrack, String)], answer: &ApiAnswer) -> Vec<SfuTrack> {
+    (updated.iter())
+        .map(|(track, mid)| SfuTrack {
+            mid: Some(mid.clone()),
+            id: Some(track.id.clone()),
+            kind: Some(track.kind),
+            error: outcome(by_mid(answer, mid)),
+        })
+        .collect()
+}
+
+/// The result the SFU gave for `mid`, if any.
+fn by_mid<'a>(answer: &'a ApiAnswer, mid: &str) -> Option<&'a TrackResult> {
+    (answer.tracks.iter()).find(|r| r.mid.as_deref() == Some(mid))
+}
+
+/// A track's error, if the SFU refused it or gave no result for it.
+fn outcome(result: Option<&TrackResult>) -> Option<String> {
+    match result {
+        None => Some("the SFU gave no result for this track".to_owned()),
+        Some(result) => result.error.clone(),
+    }
+}
+
 /// Each closed mid's result (the SFU reports one per mid).
 fn closed_tracks(closed: &[(String, Option<TrackKind>)], answer: &ApiAnswer) -> Vec<SfuTrack> {
     (closed.iter())
-        .map(|(mid, kind)| {
-            let result = answer
-                .tracks
-                .iter()
-                .find(|r| r.mid.as_deref() == Some(mid.as_str()));
-            SfuTrack {
-                mid: Some(mid.clone()),
-                id: None,
-                kind: *kind,
-                error: result.and_then(|r| r.error.clone()),
-            }
+        .map(|(mid, kind)| SfuTrack {
+            mid: Some(mid.clone()),
+            id: None,
+            kind: *kind,
+            error: by_mid(answer, mid).and_then(|r| r.error.clone()),
         })
         .collect()
 }

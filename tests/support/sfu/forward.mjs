@@ -19,6 +19,10 @@ import {
 
 /** How often a subscription waiting for a keyframe asks again (a request or its answer can be lost). */
 const KEYFRAME_RETRY_MS = 500;
+/** A simulcast layer with no packet for this long is not being sent (Chromium sends one layer of a small camera). */
+const LAYER_GONE_MS = 1000;
+/** How often a subscription checks that the layer it forwards is still the one to send. */
+const LAYER_CHECK_MS = 250;
 
 /** Feedback message types of payload-specific RTCP: PLI (RFC 4585) and FIR (RFC 5104). */
 const PLI_FORMAT = 1;
@@ -81,6 +85,31 @@ export function acceptBundleOnly(sdp) {
     /\r\na=bundle-only\b/.test(section) ? section.replace(/^(m=\w+) 0 /, "$1 9 ") : section,
   );
   return [head, ...fixed].join("\r\n");
+}
+
+/**
+ * werift's offers leave out the simulcast lines (`a=rid`, `a=simulcast`) of an m-line on which
+ * it receives a publisher's layers, and a browser answering such an offer stops sending
+ * simulcast (Firefox sends one stream, Chromium its first layer only). Puts them back into
+ * `offer` as sent to the endpoint, as the endpoint's own description (`remote`) has them,
+ * `send` made `recv`. (werift keeps its own offer: it refuses a changed local description, and
+ * takes the layers from the endpoint's answer.)
+ */
+export function keepSimulcast(offer, remote) {
+  const sections = (sdp) => sdp.split(/\r\n(?=m=)/);
+  const mid = (section) => section.match(/\r\na=mid:(\S+)/)?.[1];
+  const published = new Map(sections(remote).slice(1).map((section) => [mid(section), section]));
+  const [head, ...media] = sections(offer);
+  const kept = media.map((section) => {
+    const lines = (published.get(mid(section)) ?? "")
+      .split("\r\n")
+      .filter((line) => /^a=(rid:\S+ |simulcast:)send\b/.test(line))
+      .map((line) => line.replace(/\bsend\b/, "recv"));
+    if (!lines.length || /\r\na=simulcast:/.test(section)) return section;
+    const last = section.endsWith("\r\n");
+    return [last ? section.slice(0, -2) : section, ...lines].join("\r\n") + (last ? "\r\n" : "");
+  });
+  return [head, ...kept].join("\r\n");
 }
 
 /**
@@ -158,12 +187,20 @@ export class Publication {
     this.packets = 0;
     this.keyframeRequests = 0;
     this.lastSsrc = new Map();
+    /** When each layer's last packet came (Date.now()), and how many came, by rid. */
+    this.lastPacketAt = new Map();
+    this.packetsByRid = new Map();
     this.firstPacket = new Promise((resolve) => (this.gotFirstPacket = resolve));
     this.stops = [...this.layers].map(
       ([rid, track]) =>
         track.onReceiveRtp.subscribe((rtp) => {
+          // Firefox names a layer's rid only in its first packets, and werift sends the rest,
+          // by SSRC, to a track of its own made from the offer's a=ssrc lines: to this one now.
+          if (rid) receiver.trackBySSRC[rtp.header.ssrc] = track;
           this.packets++;
           this.lastSsrc.set(rid, rtp.header.ssrc);
+          this.lastPacketAt.set(rid, Date.now());
+          this.packetsByRid.set(rid, (this.packetsByRid.get(rid) ?? 0) + 1);
           this.gotFirstPacket();
         }).unSubscribe,
     );
@@ -175,9 +212,17 @@ export class Publication {
     return [...this.layers.keys()].filter(Boolean);
   }
 
-  /** The layer to send for a preferred rid: that one if it exists, else the first offered. */
-  layer(preferredRid) {
-    return this.layers.has(preferredRid) ? preferredRid : [...this.layers.keys()][0];
+  /**
+   * The layer to send for a subscription's `simulcast` object: the preferred rid if it exists,
+   * else the first layer offered; and with `ridNotAvailable: "asciibetical"`, when that one is
+   * not being sent, the first in a-z order that is.
+   */
+  layer({ preferredRid, ridNotAvailable } = {}) {
+    const offered = [...this.layers.keys()];
+    const preferred = this.layers.has(preferredRid) ? preferredRid : offered[0];
+    const sending = (rid) => Date.now() - (this.lastPacketAt.get(rid) ?? -Infinity) < LAYER_GONE_MS;
+    if (ridNotAvailable !== "asciibetical" || sending(preferred)) return preferred;
+    return offered.filter(sending).sort()[0] ?? preferred;
   }
 
   requestKeyframe(rid) {
@@ -220,21 +265,24 @@ export function startsKeyframe({ payload }) {
  * The subscriber's keyframe requests come through its session (onKeyframeRequest).
  */
 export class Subscription {
-  constructor(publication, transceiver, preferredRid) {
+  /** @param {object} [simulcast] the track's `simulcast` object ({ preferredRid, ridNotAvailable, … }) */
+  constructor(publication, transceiver, simulcast) {
     this.transceiver = transceiver;
     this.packets = 0;
-    this.attach(publication, preferredRid);
+    this.attach(publication, simulcast);
   }
 
   /**
-   * Forwards `publication`'s layer nearest `preferredRid` from its next keyframe on (the
-   * frames before it could not be decoded), asking for one until it comes.
+   * Forwards `publication`'s layer for `simulcast` (Publication.layer) from its next keyframe
+   * on (the frames before it could not be decoded), asking for one until it comes; and another
+   * layer as soon as that one is the layer to send.
    */
-  attach(publication, preferredRid) {
+  attach(publication, simulcast) {
     this.detach();
     const sender = this.transceiver.sender;
     this.publication = publication;
-    this.rid = publication.layer(preferredRid);
+    this.rid = publication.layer(simulcast);
+    this.layerCheck = setInterval(() => publication.layer(simulcast) !== this.rid && this.attach(publication, simulcast), LAYER_CHECK_MS);
     publication.subscriptions.add(this);
     // The sequence numbers and timestamps of a new source continue the old ones.
     sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
@@ -267,6 +315,7 @@ export class Subscription {
   }
 
   detach() {
+    clearInterval(this.layerCheck);
     this.stopRtp?.();
     this.stopRtp = undefined;
     this.publication?.subscriptions.delete(this);

@@ -20,6 +20,7 @@ import {
   Subscription,
   acceptBundleOnly,
   alignWithSession,
+  keepSimulcast,
   newPeerConnection,
   onKeyframeRequest,
 } from "./forward.mjs";
@@ -211,7 +212,7 @@ export function createSfu({ appId, secret }) {
         sessionId,
         trackName,
         simulcast,
-        media: new Subscription(publication, transceiver, simulcast?.preferredRid),
+        media: new Subscription(publication, transceiver, simulcast),
       };
       self.tracks.push(record);
       added.push([record, transceiver, asked]);
@@ -223,7 +224,7 @@ export function createSfu({ appId, secret }) {
     return {
       requiresImmediateRenegotiation: true,
       tracks: results,
-      sessionDescription: { type: "offer", sdp: pc.localDescription.sdp },
+      sessionDescription: { type: "offer", sdp: keepSimulcast(pc.localDescription.sdp, pc.remoteDescription?.sdp ?? "") },
     };
   }
 
@@ -278,7 +279,7 @@ export function createSfu({ appId, secret }) {
         const wrongKind = `mid ${mid} carries ${record.media.transceiver.kind}, not ${publication.kind}`;
         return trackError(asked, "update_track_error", wrongKind);
       }
-      record.media.attach(publication, simulcast?.preferredRid);
+      record.media.attach(publication, simulcast);
       Object.assign(record, { sessionId, trackName, simulcast });
       return asked;
     });
@@ -318,7 +319,12 @@ export function createSfu({ appId, secret }) {
         tracks: s.tracks.map((t) => ({
           ...apiTrack(t),
           ...(t.location === "local"
-            ? { packetsReceived: t.media.packets, keyframeRequests: t.media.keyframeRequests, rids: t.media.rids }
+            ? {
+                packetsReceived: t.media.packets,
+                keyframeRequests: t.media.keyframeRequests,
+                rids: t.media.rids,
+                packetsByRid: Object.fromEntries(t.media.packetsByRid),
+              }
             : { packetsSent: t.media.packets, rid: t.media.rid }),
         })),
       })),
@@ -421,6 +427,10 @@ async function readJson(request) {
 export async function serve({ host = "127.0.0.1", port = 0, appId, secret }) {
   const sfu = createSfu({ appId, secret });
   const server = createServer((request, response) => void sfu.handle(request, response));
+  // Node closes a keep-alive connection after 5 s idle, and a client that sends its next
+  // request on it at that moment loses it (workerd: "Network connection lost"): leave closing
+  // idle connections to the client.
+  server.keepAliveTimeout = 0;
   await new Promise((resolve) => server.listen(port, host, resolve));
   const url = `http://${host}:${server.address().port}/v1`;
   return {

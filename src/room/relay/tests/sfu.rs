@@ -109,7 +109,7 @@ fn result(mid: &str, session: Option<&str>, name: &str, error: Option<&str>) -> 
         session_id: session.map(Into::into),
         track_name: Some(name.into()),
         error: error.map(Into::into),
-        inactive: false,
+        ..TrackResult::default()
     }
 }
 
@@ -312,6 +312,29 @@ fn sfu_calls_are_refused_clearly() {
         refused(&me, &subscribe("c", "camera"), &sfu_room),
         (3, "no_track".into())
     );
+    // A layer change names cameras as a subscription does, with the same refusals.
+    let layer = |id: &str| {
+        format!(
+            r#"{{"type":"sfu","req":4,"call":"layer","tracks":[{{"id":"{id}","kind":"camera","layer":"low"}}]}}"#
+        )
+    };
+    assert_eq!(
+        refused(&no_session, &layer("b"), &sfu_room),
+        (4, "no_session".into())
+    );
+    assert_eq!(
+        refused(&me, &layer("nobody"), &sfu_room),
+        (4, "unknown_peer".into())
+    );
+    assert_eq!(
+        refused(&me, &layer("a"), &sfu_room),
+        (4, "unknown_peer".into())
+    );
+    assert_eq!(refused(&me, &layer("c"), &sfu_room), (4, "no_track".into()));
+    assert_eq!(
+        refused(&me, &layer("b"), &in_room(&others, MediaMode::Mesh)),
+        (4, "not_sfu".into())
+    );
     let again = r#"{"type":"sfu","req":2,"call":"publish","offer":"v=0","tracks":[{"mid":"5","kind":"mic"}]}"#;
     assert_eq!(
         refused(&me, again, &sfu_room),
@@ -356,6 +379,15 @@ fn malformed_sfu_calls_are_bad_messages() {
         json!({"type":"sfu","req":1,"call":"publish","offer":"v=0","tracks":[{"mid":"x".repeat(33),"kind":"mic"}]}),
         json!({"type":"sfu","req":1,"call":"subscribe","tracks":[{"id":"b"}]}),
         json!({"type":"sfu","req":1,"call":"subscribe","tracks":[{"id":"b","kind":"camera"},{"id":"b","kind":"camera"}]}),
+        // Only cameras have layers, and only these two.
+        json!({"type":"sfu","req":1,"call":"subscribe","tracks":[{"id":"b","kind":"mic","layer":"low"}]}),
+        json!({"type":"sfu","req":1,"call":"subscribe","tracks":[{"id":"b","kind":"camera","layer":"medium"}]}),
+        json!({"type":"sfu","req":1,"call":"layer","tracks":[]}),
+        json!({"type":"sfu","req":1,"call":"layer","tracks":[{"id":"b","kind":"camera"}]}),
+        json!({"type":"sfu","req":1,"call":"layer","tracks":[{"id":"b","kind":"screen","layer":"low"}]}),
+        json!({"type":"sfu","req":1,"call":"layer","tracks":[{"id":"b","kind":"camera","layer":"l"}]}),
+        json!({"type":"sfu","req":1,"call":"layer","tracks":[{"id":"b","kind":"camera","layer":"low"},{"id":"b","kind":"camera","layer":"high"}]}),
+        json!({"type":"sfu","req":1,"call":"layer","tracks":(0..65).map(|i| json!({"id":format!("p{i}"),"kind":"camera","layer":"low"})).collect::<Vec<_>>()}),
         json!({"type":"sfu","req":1,"call":"renegotiate"}),
         json!({"type":"sfu","req":1,"call":"renegotiate","answer":""}),
         json!({"type":"sfu","req":1,"call":"close","mids":[]}),
@@ -592,6 +624,153 @@ fn a_subscription_names_only_members_never_sessions() {
 }
 
 #[test]
+fn a_subscription_may_name_the_layer_of_a_camera() {
+    let me = on_sfu("a", "ann", &[]);
+    let others = [on_sfu("b", "bob", &[Mic, Camera])];
+    let room = in_room(&others, MediaMode::Sfu);
+    let text = r#"{"type":"sfu","req":3,"call":"subscribe","tracks":[{"id":"b","kind":"camera","layer":"low"},{"id":"b","kind":"mic"}]}"#;
+    let outcome = act(&me, text, &room);
+    let (call, _) = the_call(&outcome);
+    assert_eq!(
+        serde_json::from_str::<Value>(&call.body().unwrap()).unwrap(),
+        json!({"tracks":[
+            {"location":"remote","sessionId":"session-b","trackName":"camera",
+             "simulcast":{"preferredRid":"l","priorityOrdering":"asciibetical","ridNotAvailable":"asciibetical"}},
+            {"location":"remote","sessionId":"session-b","trackName":"mic"}]})
+    );
+}
+
+/// A track in a session's state, as `GET` of a session lists it.
+fn listed(mid: &str, location: &str, owner: Option<&str>, name: &str, status: &str) -> TrackResult {
+    TrackResult {
+        location: Some(location.into()),
+        status: Some(status.into()),
+        ..result(mid, owner, name, None)
+    }
+}
+
+#[test]
+fn a_layer_change_reads_the_session_then_updates_the_mid_receiving_each_camera() {
+    let me = on_sfu("a", "ann", &[Camera]);
+    let others = [
+        on_sfu("b", "bob", &[Mic, Camera]),
+        on_sfu("c", "cy", &[Camera]),
+    ];
+    let room = in_room(&others, MediaMode::Sfu);
+    let text = r#"{"type":"sfu","req":9,"call":"layer","tracks":[{"id":"b","kind":"camera","layer":"high"},{"id":"c","kind":"camera","layer":"low"}]}"#;
+    let outcome = act(&me, text, &room);
+    assert!(outcome.sends.is_empty());
+    // First the caller's own session, and nobody else's, is read.
+    let (read, asked) = the_call(&outcome);
+    assert_eq!(
+        *read,
+        ApiCall::GetSession {
+            session: "session-a".into()
+        }
+    );
+    assert_eq!(read.path(), "sessions/session-a");
+    let state = ApiAnswer {
+        tracks: vec![
+            listed("0", "local", None, "camera", "active"),
+            // Bob's camera was received on mid 3 once, closed, and is received on 7 now.
+            listed("3", "remote", Some("session-b"), "camera", "inactive"),
+            listed("4", "remote", Some("session-b"), "mic", "active"),
+            listed("5", "remote", Some("session-c"), "camera", "active"),
+            listed("7", "remote", Some("session-b"), "camera", "active"),
+        ],
+        ..ApiAnswer::default()
+    };
+    let found = answered(Some(&me), read, asked, Ok(state));
+    assert_eq!((found.member.as_ref(), found.sends.len()), (None, 0));
+    assert!(found.cleanup.is_empty());
+    let (update, asked) = found.next.expect("the update comes next");
+    assert_eq!(update.path(), "sessions/session-a/tracks/update");
+    assert_eq!(update.method(), worker::Method::Put);
+    let rid = |rid: &str| json!({"preferredRid":rid,"priorityOrdering":"asciibetical","ridNotAvailable":"asciibetical"});
+    assert_eq!(
+        serde_json::from_str::<Value>(&update.body().unwrap()).unwrap(),
+        json!({"tracks":[
+            {"location":"remote","mid":"7","sessionId":"session-b","trackName":"camera","simulcast":rid("h")},
+            {"location":"remote","mid":"5","sessionId":"session-c","trackName":"camera","simulcast":rid("l")}]})
+    );
+    assert_eq!((asked.member.as_str(), asked.req), ("a", 9));
+
+    // Each camera's own result is checked: the SFU took Bob's and refused Cy's.
+    let results = ApiAnswer {
+        tracks: vec![
+            result(
+                "5",
+                Some("session-c"),
+                "camera",
+                Some("update_track_error: no"),
+            ),
+            result("7", Some("session-b"), "camera", None),
+        ],
+        ..ApiAnswer::default()
+    };
+    let done = answered(Some(&me), &update, &asked, Ok(results));
+    assert_eq!(done.next, None);
+    assert_eq!(
+        answer_frames(&done),
+        [(
+            Target::Sender,
+            json!({"type":"sfu","req":9,"renegotiate":false,"tracks":[
+                {"mid":"7","id":"b","kind":"camera"},
+                {"mid":"5","id":"c","kind":"camera","error":"update_track_error: no"}]})
+        )]
+    );
+    assert!(!done.sends[0].frame.contains("session-"));
+    // A result the SFU left out is an error too.
+    let silent = answered(Some(&me), &update, &asked, Ok(ApiAnswer::default()));
+    let frame = &answer_frames(&silent)[0].1;
+    assert!(frame["tracks"][0]["error"].is_string(), "{frame}");
+}
+
+#[test]
+fn a_layer_change_of_a_camera_not_received_is_refused_without_an_update() {
+    let me = on_sfu("a", "ann", &[]);
+    let others = [on_sfu("b", "bob", &[Camera])];
+    let room = in_room(&others, MediaMode::Sfu);
+    let text = r#"{"type":"sfu","req":2,"call":"layer","tracks":[{"id":"b","kind":"camera","layer":"low"}]}"#;
+    let outcome = act(&me, text, &room);
+    let (read, asked) = the_call(&outcome);
+    // Only a closed copy of Bob's camera, and his microphone.
+    let state = ApiAnswer {
+        tracks: vec![
+            listed("3", "remote", Some("session-b"), "camera", "inactive"),
+            listed("4", "remote", Some("session-b"), "mic", "active"),
+        ],
+        ..ApiAnswer::default()
+    };
+    let refused = answered(Some(&me), read, asked, Ok(state));
+    assert_eq!(refused.next, None);
+    let sends = answer_frames(&refused);
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].1["req"], 2);
+    assert_eq!(sends[0].1["error"]["code"], "no_track");
+
+    // The session was replaced while it was read: nothing is updated, and nothing is closed
+    // (reading a session makes no track).
+    let mut now = me.clone();
+    now.sfu = Some(SfuSession {
+        id: "newer".into(),
+        published: vec![],
+    });
+    let listing = ApiAnswer {
+        tracks: vec![listed("5", "remote", Some("session-b"), "camera", "active")],
+        ..ApiAnswer::default()
+    };
+    let replaced = answered(Some(&now), read, asked, Ok(listing.clone()));
+    assert_eq!((&replaced.next, replaced.cleanup.len()), (&None, 0));
+    assert_eq!(answer_frames(&replaced)[0].1["error"]["code"], "no_session");
+    let gone = answered(None, read, asked, Ok(listing));
+    assert_eq!(
+        (gone.next, gone.cleanup.len(), gone.sends.len()),
+        (None, 0, 0)
+    );
+}
+
+#[test]
 fn a_close_unpublishes_at_once_and_forces_only_without_an_offer() {
     let me = on_sfu("a", "ann", &[Mic, Camera]);
     let room = in_room(&[], MediaMode::Sfu);
@@ -757,10 +936,10 @@ fn a_departure_retires_the_members_session_publishing_or_not() {
 }
 
 /// A track of a session's state, as `GET …/sessions/{id}` lists it.
-fn listed(mid: Option<&str>, inactive: bool) -> TrackResult {
+fn state_track(mid: Option<&str>, inactive: bool) -> TrackResult {
     TrackResult {
         mid: mid.map(Into::into),
-        inactive,
+        status: Some(if inactive { "inactive" } else { "active" }.into()),
         ..TrackResult::default()
     }
 }
@@ -778,12 +957,12 @@ fn a_retired_session_is_looked_up_then_everything_active_on_it_is_closed() {
     // track without a mid, nor a mid twice).
     let state = ApiAnswer {
         tracks: vec![
-            listed(Some("0"), false),
-            listed(Some("1"), true),
-            listed(Some("2"), false),
-            listed(None, false),
-            listed(Some("7"), false),
-            listed(Some("7"), false),
+            state_track(Some("0"), false),
+            state_track(Some("1"), true),
+            state_track(Some("2"), false),
+            state_track(None, false),
+            state_track(Some("7"), false),
+            state_track(Some("7"), false),
         ],
         ..ApiAnswer::default()
     };
@@ -793,14 +972,14 @@ fn a_retired_session_is_looked_up_then_everything_active_on_it_is_closed() {
     );
     // Nothing active: no call.
     let closed = ApiAnswer {
-        tracks: vec![listed(Some("0"), true)],
+        tracks: vec![state_track(Some("0"), true)],
         ..ApiAnswer::default()
     };
     assert_eq!(old.closing(Ok(closed)), []);
     // A room of 32: 3 published and 31 × 3 subscribed, in calls of at most 64.
     let many = ApiAnswer {
         tracks: (0..96)
-            .map(|i| listed(Some(&i.to_string()), false))
+            .map(|i| state_track(Some(&i.to_string()), false))
             .collect(),
         ..ApiAnswer::default()
     };
