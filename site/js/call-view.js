@@ -201,8 +201,13 @@ export class CallView {
       grid.screen(peer.id)?.setNick(peer.nick);
       if (!peer.screen) grid.removeScreen(peer.id);
     });
-    on("track", ({ peer, stream, screen }) => {
-      if (!screen) return grid.camera(peer.id)?.setStream(stream);
+    on("track", ({ peer, stream, screen, shown }) => {
+      if (!screen) {
+        // The call learns when the tile has a frame of it on screen, if it asks (`shown`).
+        const tile = grid.camera(peer.id);
+        if (!tile) return shown?.();
+        return tile.setStream(stream).then((onScreen) => onScreen && shown?.());
+      }
       const tile = grid.screen(peer.id) ?? grid.addScreen(peer.id, peer.nick);
       tile.setStream(stream);
       stream.addEventListener("removetrack", () => {

@@ -11,7 +11,8 @@
 //   "welcome" ({ me, history, limits, rejoined }: rejoined after a reconnect)   "count" ({ count })
 //   "peer" ({ peer, change: "join" | "update" | "leave", quiet }) "chat" (the chat frame)
 //   "me" ({ me }: my record changed: name, hand, host role, or a host's mute)
-//   "track" ({ peer, stream, screen })   "link" ({ peer, state }: connection state)
+//   "track" ({ peer, stream, screen, shown }: `shown`, if given, is to be called once a frame
+//     of that camera stream is on the person's tile)   "link" ({ peer, state }: connection state)
 //   "media" ({ mode }: the room moved to the SFU while I was in it, see `mode`)
 //   "status" (socket status, see socket.js and signaling.js)   "error" (an error frame)
 //   "waiting" (the room is locked: I wait at its door until a host lets me in or not)
@@ -31,10 +32,10 @@
 //
 // The move to the SFU is make-before-break: when the room says `media: "sfu"`, each person's
 // tile keeps its peer-to-peer stream until the SFU's copy of that person has decoded a frame;
-// then the tile gets the SFU's stream and that person is told (`{sfu: "playing"}` over the
-// signal relay). A peer-to-peer connection closes once both sides have said so, or, for a side
-// that never says it, once the SFU's copy plays here and SWITCH_PATIENCE_MS have passed since
-// the move. A newcomer to a room on the SFU makes no peer-to-peer connection at all. The view
+// then the tile is given the SFU's stream, and once a frame of it is on the tile (the view
+// says so, `shown`), that person is told (`{sfu: "playing"}` over the signal relay). A
+// peer-to-peer connection closes once both sides have said so, or, for a side that never says
+// it, once the SFU's copy plays here and SWITCH_PATIENCE_MS have passed since the move. A newcomer to a room on the SFU makes no peer-to-peer connection at all. The view
 // needs to know none of this: "track" and "link" events say what a tile shows, from whichever
 // connection carries it.
 //
@@ -88,9 +89,10 @@ export class Call extends EventTarget {
   webrtc = canCall;
   /**
    * Other people by id: { id, nick, muted, camera, screen, joinedAt, tracks, link, via,
-   * sfuStreams, playsMine }: `link` is the peer-to-peer connection (null without one), `via`
-   * "sfu" once their tile shows the SFU's copy, `sfuStreams` the SFU's streams of their camera
-   * and screen, `playsMine` whether they said they show my SFU copy.
+   * sfuStreams, showsSfu, playsMine }: `link` is the peer-to-peer connection (null without
+   * one), `via` "sfu" once their tile is given the SFU's copy, `sfuStreams` the SFU's streams
+   * of their camera and screen, `showsSfu` whether a frame of that copy is on their tile,
+   * `playsMine` whether they said they show my SFU copy.
    */
   peers = new Map();
   /** How the room carries media: "mesh" (a connection per person) or "sfu". */
@@ -541,7 +543,7 @@ export class Call extends EventTarget {
       peer.sfuStreams[screen ? "screen" : "camera"] = stream;
       // Shown at once, unless the peer-to-peer picture stays until this one plays.
       if (this.carrier(peer) !== sfu) return;
-      this.#emit("track", { peer, stream, screen });
+      this.#emit("track", { peer, stream, screen, ...(!screen && { shown: () => this.#sfuCopyShown(peer) }) });
       this.#showSfuState();
     });
     on("playing", ({ id, screen }) => {
@@ -564,24 +566,34 @@ export class Call extends EventTarget {
     this.#showSfuState();
   }
 
-  /**
-   * The SFU's copy of `peer` plays here: their tile shows it from now on, they are told, and
-   * the peer-to-peer connection closes if they show mine.
-   */
+  /** The SFU's copy of `peer` plays here: their tile is given it from now on. */
   #showSfuCopy(peer) {
     peer.via = "sfu";
     const { camera, screen } = peer.sfuStreams;
-    if (camera) this.#emit("track", { peer, stream: camera, screen: false });
     if (screen) this.#emit("track", { peer, stream: screen, screen: true });
     this.#showSfuState();
+    if (camera) this.#emit("track", { peer, stream: camera, screen: false, shown: () => this.#sfuCopyShown(peer) });
+    else this.#sfuCopyShown(peer);
+  }
+
+  /**
+   * A frame of the SFU's copy of `peer` is on their tile: they are told, and the peer-to-peer
+   * connection closes if they show mine.
+   */
+  #sfuCopyShown(peer) {
+    if (peer.showsSfu || peer.via !== "sfu" || this.peers.get(peer.id) !== peer) return;
+    peer.showsSfu = true;
     this.socket.send({ type: "signal", to: peer.id, data: { sfu: "playing" } });
     this.#retireLink(peer);
   }
 
-  /** Closes the peer-to-peer connection with `peer` once neither side shows what it carries. */
+  /**
+   * Closes the peer-to-peer connection with `peer` once neither side shows what it carries (or
+   * once the patience for a side that never says so is over).
+   */
   #retireLink(peer) {
     const link = peer.link;
-    if (!link || peer.via !== "sfu" || !(peer.playsMine || this.#patienceOver)) return;
+    if (!link || peer.via !== "sfu" || !((peer.showsSfu && peer.playsMine) || this.#patienceOver)) return;
     peer.link = null; // before closing: its last events are no news for the tile
     link.close();
   }
@@ -645,12 +657,12 @@ export class Call extends EventTarget {
       send: (data) => this.socket.send({ type: "signal", to: peer.id, data }),
     });
     // Once the tile shows the SFU's copy, what this connection carries is no news for it.
-    const shown = () => peer.link === link && peer.via !== "sfu";
+    const feedsTile = () => peer.link === link && peer.via !== "sfu";
     link.addEventListener("track", ({ detail }) => {
-      if (shown()) this.#emit("track", { peer, ...detail });
+      if (feedsTile()) this.#emit("track", { peer, ...detail });
     });
     link.addEventListener("state", ({ detail }) => {
-      if (shown()) this.#emit("link", { peer, state: detail.state });
+      if (feedsTile()) this.#emit("link", { peer, state: detail.state });
     });
     peer.link = link;
     this.#emit("link", { peer, state: link.state });
@@ -664,7 +676,7 @@ export class Call extends EventTarget {
 
 /** A person's record from the room, with what the call keeps beside it. */
 function newPeer(info) {
-  return { ...info, link: null, via: null, sfuStreams: {}, playsMine: false };
+  return { ...info, link: null, via: null, sfuStreams: {}, showsSfu: false, playsMine: false };
 }
 
 /**

@@ -17,6 +17,11 @@ const RATIO = 16 / 9;
 
 /** How long a reaction floats over its sender's tile. */
 const REACTION_MS = 3000;
+/**
+ * How long a tile keeps showing the picture it has while a new stream's first frame is on its
+ * way: longer, and what it keeps may be a picture that has stopped.
+ */
+const SWAP_WAIT_MS = 3000;
 
 const CONNECTION_TEXT = {
   new: "common.connecting",
@@ -32,16 +37,23 @@ class Tile {
   note = "";
   /** The state of the connection to this person (CONNECTION_TEXT), if any. */
   connection = null;
+  /** The stream last given to the tile (setStream), shown or about to be. */
+  #stream = null;
+  /** The <video> that plays that stream beneath the shown one until it has a frame on screen. */
+  #incoming = null;
+  /** Whether a frame of that stream is on screen: a promise of true, or of false if another came first. */
+  #presented = Promise.resolve(false);
+  /** Settles #presented with false when another stream comes first. */
+  #superseded = () => {};
+  #muted = false;
+  #sinkId = null;
 
   /** @param {{ peer: string, nick: string, screen: boolean }} options */
   constructor({ peer, nick, screen }) {
     const local = peer === ME;
     this.local = local;
     this.screen = screen;
-    // My own tiles (camera and screen) offer no picture-in-picture: Firefox would put a
-    // "Pop out this video" button on my face.
-    this.video = el("video", { autoplay: true, playsinline: true, muted: local, disablepictureinpicture: local });
-    this.video.muted = local; // the attribute alone does not mute a video added by script
+    this.video = this.#newVideo();
     this.initial = el("span");
     this.name = el("span", { class: "name" });
     // The tag is outside the name so that a long name's ellipsis never hides it.
@@ -97,19 +109,83 @@ class Tile {
     this.setNick(this.nick);
   }
 
+  /**
+   * Shows `stream` on the tile. A picture already on the tile stays until the new stream has a
+   * frame on screen: the new stream plays in a second <video> beneath it, which takes its place
+   * once it presented a frame (or after SWAP_WAIT_MS). So a change of source, such as the move
+   * to the SFU, shows no avatar and no black box in between. Without a picture to keep, the
+   * avatar shows until the first frame.
+   *
+   * Resolves true once a frame of `stream` is on the tile (at once for a stream without
+   * video), or false if another stream was given first.
+   */
   setStream(stream) {
-    if (this.video.srcObject !== stream) {
-      this.video.srcObject = stream;
-      // Until the first frame, show the avatar rather than a black box.
-      this.el.dataset.frames = "waiting";
-      this.video.onresize = this.video.onloadeddata = () => {
-        if (this.video.videoWidth > 0) this.el.dataset.frames = "shown";
-      };
-    }
-    this.video.play().catch(() => {
+    if (stream === this.#stream) return this.#presented;
+    this.#stream = stream;
+    this.#superseded();
+    this.#incoming?.remove();
+    const video = (this.#incoming = this.#newVideo());
+    video.dataset.incoming = "";
+    video.srcObject = stream;
+    video.onresize = video.onloadeddata = () => {
+      if (video === this.video && video.videoWidth > 0) this.el.dataset.frames = "shown";
+    };
+    this.video.after(video);
+    video.play().catch(() => {
       // Autoplay refused (no click on the page yet): the next click anywhere starts it.
-      document.addEventListener("click", () => this.video.play().catch(() => {}), { once: true });
+      document.addEventListener("click", () => video.play().catch(() => {}), { once: true });
     });
+    const hasVideo = stream.getVideoTracks().length > 0;
+    const keep = hasVideo && this.video.srcObject !== null && this.el.dataset.frames === "shown";
+    if (!keep) this.#takeIncoming(video);
+    this.#presented = new Promise((resolve) => {
+      this.#superseded = () => resolve(false);
+      if (!hasVideo) return resolve(true);
+      const timer = keep && setTimeout(() => this.#takeIncoming(video), SWAP_WAIT_MS);
+      whenPresented(video, () => {
+        clearTimeout(timer);
+        if (this.#stream !== stream) return;
+        this.#takeIncoming(video);
+        this.el.dataset.frames = "shown";
+        resolve(true);
+      });
+    });
+    return this.#presented;
+  }
+
+  /** Stops showing any stream. */
+  clear() {
+    this.#superseded();
+    this.#incoming?.remove();
+    this.#incoming = null;
+    this.#stream = null;
+    this.video.srcObject = null;
+  }
+
+  /** `video`, if it still waits beneath the shown one, takes its place. */
+  #takeIncoming(video) {
+    if (this.#incoming !== video) return;
+    this.#incoming = null;
+    delete video.dataset.incoming;
+    // Its sound, kept off while the other played the same person's, now plays (unless muted).
+    video.muted = this.local || this.#muted;
+    const old = this.video;
+    this.video = video;
+    old.srcObject = null;
+    old.remove();
+    // Until the first frame, show the avatar rather than a black box.
+    if (video.videoWidth === 0) this.el.dataset.frames = "waiting";
+  }
+
+  /** A <video> for the tile, muted until it is the one shown. */
+  #newVideo() {
+    const { local } = this;
+    // My own tiles (camera and screen) offer no picture-in-picture: Firefox would put a
+    // "Pop out this video" button on my face.
+    const video = el("video", { autoplay: true, playsinline: true, muted: true, disablepictureinpicture: local });
+    video.muted = true; // the attribute alone does not mute a video added by script
+    if (this.#sinkId && video.setSinkId) video.setSinkId(this.#sinkId).catch(() => {});
+    return video;
   }
 
   /**
@@ -119,6 +195,7 @@ class Tile {
   setMuted(muted) {
     this.mutedIcon.toggleAttribute("hidden", !muted); // an <svg> has no .hidden property
     this.el.toggleAttribute("data-muted", muted);
+    this.#muted = muted;
     if (!this.local) this.video.muted = muted;
   }
 
@@ -166,8 +243,19 @@ class Tile {
   }
 
   setSink(deviceId) {
-    if (!this.local && this.video.setSinkId) this.video.setSinkId(deviceId).catch(() => {});
+    if (this.local) return;
+    this.#sinkId = deviceId;
+    for (const video of [this.video, this.#incoming]) video?.setSinkId?.(deviceId).catch(() => {});
   }
+}
+
+/**
+ * Calls `then` once `video` has a frame on screen, or, in a browser that cannot tell
+ * (no requestVideoFrameCallback), once it has loaded one.
+ */
+function whenPresented(video, then) {
+  if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(() => then());
+  else video.addEventListener("loadeddata", () => then(), { once: true });
 }
 
 export class Grid {
@@ -175,7 +263,7 @@ export class Grid {
   #tiles = new Map();
   /** The animation frame that lays the tiles out, once asked for. */
   #layoutFrame = 0;
-  /** Watches the videos of other people's camera tiles, each known by its peer id. */
+  /** Watches other people's camera tiles, each known by its peer id. */
   #cameraSizes;
   #cameraOf = new WeakMap();
 
@@ -245,8 +333,8 @@ export class Grid {
     this.#forget(this.#tiles.get(key));
     this.#tiles.set(key, tile);
     if (!tile.local && !tile.screen) {
-      this.#cameraOf.set(tile.video, tile.id);
-      this.#cameraSizes.observe(tile.video);
+      this.#cameraOf.set(tile.el, tile.id);
+      this.#cameraSizes.observe(tile.el);
     }
     // Screens first (they lead the spotlight), then cameras in arrival order, mine first.
     if (tile.screen) this.container.prepend(tile.el);
@@ -258,7 +346,7 @@ export class Grid {
   #remove(key) {
     const tile = this.#tiles.get(key);
     if (!tile) return;
-    tile.video.srcObject = null;
+    tile.clear();
     this.#forget(tile);
     this.#tiles.delete(key);
     this.#layoutSoon();
@@ -267,7 +355,7 @@ export class Grid {
   /** Takes a tile off the page (if any), and stops watching its size. */
   #forget(tile) {
     tile?.el.remove();
-    if (tile) this.#cameraSizes.unobserve(tile.video);
+    if (tile) this.#cameraSizes.unobserve(tile.el);
   }
 
   /**

@@ -1,10 +1,10 @@
 // Rooms that grow: six people join one room through the UI, one after another, with the real
 // worker in SFU mode pointed at the stand-in SFU (tests/support/sfu/). The first four are a
 // mesh, and the SFU has no session; the fifth moves everyone to the SFU, make-before-break (on
-// every page, each tile's peer-to-peer connection stops only once the tile has the SFU's copy,
-// which then presents frames), and no remote video stops for long; the sixth, on the SFU from the start, sees everyone play soon
-// after its Join click, and one browser's upstream at six on the SFU is less than at four in
-// the mesh. Then, on the SFU: a camera switch, a dropped socket (a new session,
+// every page, each tile's peer-to-peer connection stops only once a frame of the SFU's copy
+// is on the tile), and no remote video stops for long; the sixth, on the SFU from the start,
+// sees everyone play soon after its Join click, and one browser's upstream at six on the SFU
+// is less than at four in the mesh. Then, on the SFU: a camera switch, a dropped socket (a new session,
 // published and subscribed anew), a screen share, and a browser that closes (gone for the
 // others, its tracks closed on the SFU).
 //
@@ -23,14 +23,16 @@ const ROOM = "grows";
 // Issue 15's goals are that no remote video stands still for more than 1.5 s during the switch,
 // and that a joiner of a room on the SFU sees everyone play within 2 s of Join. Each run prints
 // its figures against them. What is asserted is a bound that a break exceeds (a tile left on a
-// closed link, a subscription that never plays) and that a run of six browsers with the
-// stand-in SFU on two cores does not: there the worst tile of the switch stood still 1.06 to
-// 1.49 s, and the sixth joiner took 2.6 to 2.9 s, most of it waiting on the stand-in's answers
-// (a Node WebRTC stack on the same cores; the service answers in tens of milliseconds).
+// closed link, a subscription that never plays, a wait on a timeout) and that a run of six
+// browsers with the stand-in SFU on two cores does not. Measured on 1 Dec 2026: the worst tile
+// of the switch stood still 1.3 to 2.1 s; the sixth joiner took 2.7 to 7.0 s (the slowest in
+// a run of the whole suite), most of it the page's own steps with an eighth of two cores each:
+// its socket opened 0.4 to 1.6 s after the click, and applying the SFU's offer and answering
+// it took 0.5 to 2 s, while the stand-in spent under 30 ms on each of its calls.
 const SWITCH_FREEZE_GOAL_MS = 1500;
 const SWITCH_FREEZE_BOUND_MS = 2500;
 const SFU_JOIN_GOAL_MS = 2000;
-const SFU_JOIN_BOUND_MS = 5000;
+const SFU_JOIN_BOUND_MS = 8000;
 const againstGoal = (ms, goal) => `${ms} ms (goal ${goal} ms: ${ms <= goal ? "met" : "not met"})`;
 /** How long upstream is measured for. */
 const BITRATE_WINDOW_MS = 5000;
@@ -78,12 +80,16 @@ const measured = {};
  * when the Join button was clicked (`joinClickedAt`: the click event, not the driver's call,
  * which first waits for the button to be stable, two animation frames of a busy page).
  *
+ * A tile plays a new stream in a second <video> beneath the one shown (`data-incoming`) until
+ * it has a frame on screen; the watch follows the video shown, whichever element that is.
+ *
  * And a watch of the move to the SFU (`window.switchWatch`, by peer id), for what each camera
  * tile shows against the peer-to-peer connection that carried it (`window.room.carriers`):
- * when the tile was given the SFU's stream of that person (`sfuShownAt`, from the `srcObject`
- * setter) and presented its first frame of it (`sfuFirstFrameAt`, requestVideoFrameCallback),
- * and when that connection stopped (`p2pDownAt`: this page closed it, the time of its `close()`,
- * or its state left new/connecting/connected, as when the other side closed it).
+ * when the tile came to show a video of the SFU's stream of that person (`sfuShownAt`), when a
+ * frame of it was first on screen there (`sfuFirstFrameAt`: that, or the video's first
+ * presented frame if later), and when that connection stopped (`p2pDownAt`: this page closed
+ * it, the time of its `close()`, or its state left new/connecting/connected, as when the
+ * other side closed it).
  */
 const setUpPage = ({ microphone }) => {
   // Not on Firefox's first blank document, which has no media devices.
@@ -99,7 +105,7 @@ const setUpPage = ({ microphone }) => {
     };
   }
   addEventListener("click", ({ target }) => target.closest?.("#join") && (window.joinClickedAt = Date.now()), true);
-  // When this page closed each connection, and when each <video> was given its stream.
+  // When this page closed each connection.
   if (window.RTCPeerConnection) {
     const close = RTCPeerConnection.prototype.close;
     RTCPeerConnection.prototype.close = function () {
@@ -107,14 +113,6 @@ const setUpPage = ({ microphone }) => {
       return close.call(this);
     };
   }
-  const srcObject = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, "srcObject");
-  Object.defineProperty(HTMLMediaElement.prototype, "srcObject", {
-    ...srcObject,
-    set(stream) {
-      this.srcObjectSetAt = Date.now();
-      srcObject.set.call(this, stream);
-    },
-  });
   const switches = (window.switchWatch = new Map());
   const switchOf = (id) => {
     if (!switches.has(id)) switches.set(id, { p2p: null, p2pDownAt: null, sfuShownAt: null, sfuFirstFrameAt: null });
@@ -156,32 +154,85 @@ const setUpPage = ({ microphone }) => {
     }
   };
   const tiles = (window.frameWatch = new Map());
+  const keyOf = (tile) => (tile.dataset.kind === "screen" ? `${tile.dataset.peer}:screen` : tile.dataset.peer);
+  // The SFU's streams of each person seen so far (the SFU may rebuild a person's stream, as
+  // when their sound comes after their picture: any of them is the SFU's copy).
+  const sfuCopies = new WeakSet();
+  const isSfuCopy = (key, video) => {
+    const sfuCamera = key.endsWith(":screen") ? null : window.room?.carriers(key).sfuCamera;
+    if (sfuCamera) sfuCopies.add(sfuCamera);
+    return sfuCopies.has(video.srcObject);
+  };
+  /** The watch of the tile that shows `video` (null while it plays beneath the one shown). */
+  const shownIn = (video) => {
+    const tile = video.closest(".tile[data-peer]");
+    if (!tile || video.hasAttribute("data-incoming")) return null;
+    const key = keyOf(tile);
+    if (!tiles.has(key)) tiles.set(key, { video, frames: 0, firstFrameAt: null, seen: 0, advancedAt: null, longest: 0, stillSince: null, stream: null, swappedAt: null });
+    const entry = tiles.get(key);
+    entry.video = video;
+    return { key, entry };
+  };
+  /** `video` is shown and has presented a frame: if it plays the SFU's copy, that frame is on screen. */
+  const sfuFrameShown = (key, video) => {
+    if (video.shownAt && video.firstPresentedAt && isSfuCopy(key, video)) {
+      switchOf(key).sfuShownAt ??= video.shownAt;
+      switchOf(key).sfuFirstFrameAt ??= Math.max(video.shownAt, video.firstPresentedAt);
+    }
+  };
+  // When each video first presented a frame, as any requestVideoFrameCallback of it (the
+  // page's own too) learns: a callback of the watch's own, though asked for as the video is
+  // added, is at times called one frame after the page's, for a video beneath another.
+  const presentedCallback = window.HTMLVideoElement?.prototype.requestVideoFrameCallback;
+  if (presentedCallback) {
+    HTMLVideoElement.prototype.requestVideoFrameCallback = function (callback) {
+      return presentedCallback.call(this, (...args) => {
+        this.firstPresentedAt ??= Date.now();
+        callback(...args);
+      });
+    };
+  }
+  // Every video's presented frames, counted from the moment it is added (before it can present
+  // one), for its tile while it is the one shown.
+  const watchFrames = (video) => {
+    const count = () => {
+      const shown = shownIn(video);
+      if (shown) {
+        shown.entry.frames++;
+        shown.entry.firstFrameAt ??= Date.now();
+        sfuFrameShown(shown.key, video);
+      }
+      if (video.isConnected) video.requestVideoFrameCallback(count);
+    };
+    video.requestVideoFrameCallback(count);
+  };
+  // And when each video became the one shown (added without `data-incoming`, or lost it): one
+  // that presented a frame beneath the one shown has it on screen from then on.
+  const videosIn = (node) => (node.localName === "video" ? [node] : [...(node.querySelectorAll?.("video") ?? [])]);
+  new MutationObserver((records) => {
+    const now = Date.now();
+    for (const { target, addedNodes } of records) {
+      for (const node of addedNodes) videosIn(node).forEach(watchFrames);
+      for (const video of [target, ...addedNodes].flatMap(videosIn)) {
+        if (video.shownAt || !video.isConnected || video.hasAttribute("data-incoming")) continue;
+        video.shownAt = now;
+        const shown = shownIn(video);
+        if (shown && isSfuCopy(shown.key, video)) switchOf(shown.key).sfuShownAt ??= now;
+        if (shown) sfuFrameShown(shown.key, video);
+      }
+    }
+  }).observe(document, { subtree: true, childList: true, attributeFilter: ["data-incoming"] });
   setInterval(() => {
     const now = Date.now();
-    for (const video of document.querySelectorAll(".tile[data-peer] video")) {
-      const tile = video.closest(".tile");
-      const key = tile.dataset.kind === "screen" ? `${tile.dataset.peer}:screen` : tile.dataset.peer;
-      if (tiles.get(key)?.video === video) continue;
-      const entry = { video, frames: 0, firstFrameAt: null, seen: 0, advancedAt: null, longest: 0, stillSince: null, stream: null, swappedAt: null };
-      tiles.set(key, entry);
-      const count = () => {
-        entry.frames++;
-        entry.firstFrameAt ??= Date.now();
-        const sfuCamera = tile.dataset.kind === "screen" ? null : window.room?.carriers(key).sfuCamera;
-        if (sfuCamera && video.srcObject === sfuCamera) switchOf(key).sfuFirstFrameAt ??= Date.now();
-        video.requestVideoFrameCallback(count);
-      };
-      video.requestVideoFrameCallback(count);
-    }
-    for (const video of document.querySelectorAll(".tile[data-peer]:not([data-kind=screen]) video")) {
+    for (const video of document.querySelectorAll(".tile[data-peer] video:not([data-incoming])")) shownIn(video);
+    for (const video of document.querySelectorAll(".tile[data-peer]:not([data-kind=screen]) video:not([data-incoming])")) {
       const watch = switchOf(video.closest(".tile").dataset.peer);
-      const { p2p, sfuCamera } = window.room?.carriers(video.closest(".tile").dataset.peer) ?? {};
+      const { p2p } = window.room?.carriers(video.closest(".tile").dataset.peer) ?? {};
       // A new connection (one side started over) is the one to watch from now on.
       if (p2p && p2p !== watch.p2p) Object.assign(watch, { p2p, p2pDownAt: null });
       if (watch.p2p && watch.p2pDownAt === null && !["new", "connecting", "connected"].includes(watch.p2p.connectionState)) {
         watch.p2pDownAt = watch.p2p.closedAt ?? now;
       }
-      if (sfuCamera && video.srcObject === sfuCamera) watch.sfuShownAt ??= video.srcObjectSetAt ?? now;
     }
     for (const entry of tiles.values()) {
       if (entry.video.srcObject !== entry.stream) {
@@ -347,8 +398,7 @@ test("the fifth joiner moves everyone to the SFU, and no remote video stands sti
   t.diagnostic(`SFU API calls for the switch of 5 people: ${measured.switchCalls}`);
   // Make before break, as each person sees it: every tile of the others came to show the SFU's
   // copy and present frames of it, and the peer-to-peer connection that carried the tile's
-  // picture stopped only once the tile had the SFU's copy instead (by then nothing on the page
-  // shows what the connection carries).
+  // picture stopped only once a frame of the SFU's copy was on the tile.
   const seen = new Map();
   for (const person of mesh) {
     const ids = mesh.filter((p) => p !== person).map((p) => p.id);
@@ -363,7 +413,6 @@ test("the fifth joiner moves everyone to the SFU, and no remote video stands sti
   }
   const order = [];
   const broken = [];
-  let before = { count: 0, ms: 0 };
   for (const person of mesh) {
     for (const other of mesh.filter((p) => p !== person)) {
       const { sfuShownAt, sfuFirstFrameAt, p2pDownAt, p2pState } = seen.get(person)[other.id];
@@ -373,20 +422,13 @@ test("the fifth joiner moves everyone to the SFU, and no remote video stands sti
       if (sfuShownAt === null) broken.push(`${pair}: the tile never showed the SFU's copy`);
       else if (sfuFirstFrameAt === null) broken.push(`${pair}: the tile never presented a frame of the SFU's copy`);
       if (p2pDownAt === null) broken.push(`${pair}: the peer-to-peer connection never stopped (${p2pState})`);
-      else if (sfuShownAt === null || p2pDownAt < sfuShownAt) {
-        const when = sfuShownAt === null ? "" : ` ${sfuShownAt - p2pDownAt} ms`;
-        broken.push(`${pair}: the peer-to-peer connection stopped (${p2pState})${when} before the tile had the SFU's copy`);
-      }
-      if (p2pDownAt !== null && sfuFirstFrameAt !== null && p2pDownAt < sfuFirstFrameAt) {
-        before = { count: before.count + 1, ms: Math.max(before.ms, sfuFirstFrameAt - p2pDownAt) };
+      else if (sfuFirstFrameAt === null || p2pDownAt < sfuFirstFrameAt) {
+        const when = sfuFirstFrameAt === null ? "" : ` ${sfuFirstFrameAt - p2pDownAt} ms`;
+        broken.push(`${pair}: the peer-to-peer connection stopped (${p2pState})${when} before a frame of the SFU's copy was on the tile`);
       }
     }
   }
   t.diagnostic(`the switch per tile, ms after the fifth's click: ${order.join("; ")}`);
-  t.diagnostic(
-    `tiles whose peer-to-peer connection stopped after the SFU's copy was on the tile but before its first frame was presented: ` +
-      `${before.count} of ${order.length} (at most ${before.ms} ms before)`,
-  );
   assert.deepEqual(broken, [], "make before break");
   assert.ok(worst.ms <= SWITCH_FREEZE_BOUND_MS, `${worst.viewer}'s video of ${worst.of} stood still for ${worst.ms} ms`);
   await everyoneOnSfu();

@@ -144,7 +144,8 @@ export async function joinRoom(page, nick, room) {
 export async function playing(page, gapMs = 400) {
   const sample = () =>
     page.evaluate(() =>
-      [...document.querySelectorAll(".tile[data-peer] video")].map((video) => {
+      // The video shown (a tile may play a new stream beneath it until it has a frame).
+      [...document.querySelectorAll(".tile[data-peer] video:not([data-incoming])")].map((video) => {
         const tile = video.closest(".tile");
         const key = tile.dataset.kind === "screen" ? `${tile.dataset.peer}:screen` : tile.dataset.peer;
         // Frames presented, counted by requestVideoFrameCallback from the first sample on
