@@ -11,8 +11,15 @@
 //
 //   node bench/call-setup.mjs [runs]                    (default 12; needs the built worker)
 //   node bench/call-setup.mjs [runs] --against main      (A/B: this tree's client and main's)
+//   node bench/call-setup.mjs [runs] --sfu               (a room on the SFU, see below)
 // writes test-results/call-setup.json, prints the table, and replaces the "Call set-up"
 // section of docs/benchmarks.md (BENCH_OUT=- only prints).
+//
+// With --sfu the worker is configured for the SFU, pointed at the tests' stand-in SFU, with
+// MESH_MAX=1: Bob's join moves the room to the SFU, and Cy joins a room already on it. That is
+// the sixth joiner of tests/browser/sfu.test.mjs with two browsers beside it rather than five,
+// so that its figure is the path's and not two cores shared by six browsers. It writes
+// test-results/call-setup-sfu.json and its own section of docs/benchmarks.md.
 import { execFileSync } from "node:child_process";
 import { writeFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
@@ -20,12 +27,15 @@ import { parseArgs } from "node:util";
 import os from "node:os";
 import path from "node:path";
 import { startWorker, ROOT } from "../tests/support/worker.mjs";
+import { startSfu } from "../tests/support/sfu/index.mjs";
+import { realtimeVars } from "../tests/support/sfu-member.mjs";
 import { launchBrowser } from "../tests/support/browser.mjs";
 import { LOCAL_ICE, RESULTS, openLobby } from "../tests/support/ui.mjs";
 import { sleep } from "../tests/support/wait.mjs";
-import { callSetupSection } from "./lib/report.mjs";
+import { SFU_SETUP_BEGIN, SFU_SETUP_END, callSetupSection } from "./lib/report.mjs";
 
 export const RESULT_FILE = path.join(RESULTS, "call-setup.json");
+const SFU_RESULT_FILE = path.join(RESULTS, "call-setup-sfu.json");
 const DEFAULT_RUNS = 12;
 /** One run's bound: a set-up that takes this long is recorded as failed, not waited for. */
 const RUN_LIMIT_MS = 20_000;
@@ -46,6 +56,8 @@ function instrument() {
   };
 
   const kindOf = (data) => data?.description?.type ?? (data?.candidate ? "candidate" : "other");
+  // Each `sfu` call by its request number, to name its answer.
+  const sfuCalls = new Map();
   const NativeSocket = window.WebSocket;
   window.WebSocket = class extends NativeSocket {
     constructor(url, protocols) {
@@ -63,6 +75,7 @@ function instrument() {
         }
         if (frame.type === "signal") mark(`recv-${kindOf(frame.data)}`, frame.from);
         else if (frame.type === "welcome" || frame.type === "peer_joined") mark(frame.type);
+        else if (frame.type === "sfu") mark(`sfu-${sfuCalls.get(frame.req)}-answered`);
       });
     }
     send(text) {
@@ -70,6 +83,10 @@ function instrument() {
         const frame = JSON.parse(text);
         if (frame.type === "signal") mark(`send-${kindOf(frame.data)}`, frame.to);
         else if (frame.type === "join") mark("join-sent");
+        else if (frame.type === "sfu") {
+          sfuCalls.set(frame.req, frame.call);
+          mark(`sfu-${frame.call}`);
+        }
       } catch {
         // "ping"
       }
@@ -140,6 +157,23 @@ export const STEPS = [
   ["gathering-complete", "first gathering complete"],
 ];
 
+/** The steps of Cy's set-up in a room on the SFU: one connection, to the SFU, through the room. */
+export const SFU_STEPS = [
+  ["gum-done", "getUserMedia resolved (started when the page loaded)"],
+  ["room-ws-open", "room socket open"],
+  ["welcome", "welcome"],
+  ["sfu-session-answered", "SFU session made"],
+  ["sfu-publish", "publish sent (the subscribe right behind it)"],
+  ["sfu-publish-answered", "publish answered"],
+  ["sfu-subscribe-answered", "subscribe answered (the SFU's offer)"],
+  ["sfu-renegotiate", "answer to the SFU's offer sent"],
+  ["ice-connected", "ICE connected"],
+  ["pc-connected", "connected (DTLS done)"],
+  ["sfu-renegotiate-answered", "renegotiate answered"],
+  ["track", "first remote track"],
+  ["frame", "first remote frame shown"],
+];
+
 /**
  * Opens the lobby, types a name and the room and clicks Join (ui.mjs's `joinRoom` without its
  * wait for the call page, which polls the page on every animation frame: load on the page
@@ -159,8 +193,8 @@ function waitFrames(page, n) {
   });
 }
 
-/** One three-person set-up in a fresh room; resolves with Cy's steps (ms after the click). */
-async function oneRun(browser, url, room) {
+/** One three-person set-up in a fresh room; resolves with Cy's `steps` (ms after the click). */
+async function oneRun(browser, url, room, steps) {
   const pages = [];
   const open = async () => {
     const page = await openLobby(browser, url + "/", { init: instrument });
@@ -179,18 +213,18 @@ async function oneRun(browser, url, room) {
     const [cyTrace, adaTrace, bobTrace] = await Promise.all([cy, ada, bob].map(readTrace));
     const click = cyTrace.find(([name]) => name === "click")[1];
     const first = (trace, name, after = click) => trace.find(([n, t]) => n === name && t >= after)?.[1];
-    const steps = {};
-    for (const [name] of STEPS) {
+    const times = {};
+    for (const [name] of steps) {
       const peerStep = name.startsWith("peer-") ? name.slice(5) : null;
       const at = peerStep
         ? Math.min(...[adaTrace, bobTrace].map((trace) => first(trace, peerStep) ?? Infinity))
         : first(cyTrace, name, name === "gum-done" ? -Infinity : click);
-      steps[name] = Number.isFinite(at) ? Math.round(at - click) : null;
+      times[name] = Number.isFinite(at) ? Math.round(at - click) : null;
     }
     // The frames from Ada and from Bob: the second tells whether one connection held up the other.
     const frames = cyTrace.filter(([n]) => n === "frame").map(([, t]) => Math.round(t - click));
     const relative = (trace) => trace.map(([n, t, d]) => [n, Math.round(t - click), d]);
-    return { ms: steps.frame, steps, frames, traces: { cy: relative(cyTrace), ada: relative(adaTrace), bob: relative(bobTrace) } };
+    return { ms: times.frame, steps: times, frames, traces: { cy: relative(cyTrace), ada: relative(adaTrace), bob: relative(bobTrace) } };
   } finally {
     await Promise.all(pages.map((page) => page.context().close()));
   }
@@ -204,14 +238,14 @@ function distribution(values) {
   return { n: sorted.length, p50: at(0.5), p90: at(0.9), max: sorted.at(-1) };
 }
 
-/** The distribution of the total and of each step over `results` (failed runs left out). */
-function summarise(results) {
+/** The distribution of the total and of each of `steps` over `results` (failed runs left out). */
+function summarise(results, steps) {
   const ok = results.filter((r) => !r.error);
   return {
     runs: results.length,
     failed: results.length - ok.length,
     ...distribution(ok.map((r) => r.ms)),
-    steps: STEPS.map(([step, label]) => ({ step, label, ...distribution(ok.map((r) => r.steps[step])) })),
+    steps: steps.map(([step, label]) => ({ step, label, ...distribution(ok.map((r) => r.steps[step])) })),
     all: results,
   };
 }
@@ -222,7 +256,7 @@ function summarise(results) {
  * load hits both alike: the A/B of a client change. Resolves with the distribution of the
  * total and of each step, every run's figures, and the machine's load.
  */
-export async function measureCallSetup({ runs = DEFAULT_RUNS, against = null, log = () => {} } = {}) {
+export async function measureCallSetup({ runs = DEFAULT_RUNS, against = null, sfu = false, log = () => {} } = {}) {
   const variants = [{ name: "this tree", site: undefined }];
   let scratch = null;
   if (against) {
@@ -231,9 +265,12 @@ export async function measureCallSetup({ runs = DEFAULT_RUNS, against = null, lo
     execFileSync("tar", ["-x", "-C", scratch], { input: archive });
     variants.push({ name: against, site: path.join(scratch, "site") });
   }
+  const steps = sfu ? SFU_STEPS : STEPS;
+  const standIn = sfu ? await startSfu() : null;
+  const vars = sfu ? { ...LOCAL_ICE, ...realtimeVars(standIn), MESH_MAX: "1" } : LOCAL_ICE;
   const browser = await launchBrowser();
   for (const variant of variants) {
-    variant.worker = await startWorker({ vars: LOCAL_ICE, liftLimits: true, site: variant.site });
+    variant.worker = await startWorker({ vars, liftLimits: true, site: variant.site });
     variant.results = [];
   }
   const loadBefore = os.loadavg();
@@ -242,7 +279,7 @@ export async function measureCallSetup({ runs = DEFAULT_RUNS, against = null, lo
       for (const variant of i % 2 ? [...variants].reverse() : variants) {
         const label = `${variant.name}, run ${i + 1}/${runs}`;
         try {
-          const run = await oneRun(browser, variant.worker.url, `setup-${process.pid}-${i}`);
+          const run = await oneRun(browser, variant.worker.url, `setup-${process.pid}-${i}`, steps);
           run.load = os.loadavg()[0];
           variant.results.push(run);
           log(`${label}: ${run.ms} ms (frames at ${run.frames.join(", ")} ms), load average ${run.load.toFixed(1)}`);
@@ -256,11 +293,13 @@ export async function measureCallSetup({ runs = DEFAULT_RUNS, against = null, lo
   } finally {
     await browser.close();
     for (const variant of variants) await variant.worker?.stop();
+    await standIn?.stop();
     if (scratch) await rm(scratch, { recursive: true, force: true });
   }
-  const [mine, baseline] = variants.map((variant) => summarise(variant.results));
+  const [mine, baseline] = variants.map((variant) => summarise(variant.results, steps));
   return {
     date: new Date().toISOString(),
+    sfu,
     cores: os.cpus().length,
     load: { before: loadBefore, after: os.loadavg() },
     ...mine,
@@ -269,24 +308,39 @@ export async function measureCallSetup({ runs = DEFAULT_RUNS, against = null, lo
 }
 
 async function main() {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { against: { type: "string" } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { against: { type: "string" }, sfu: { type: "boolean", default: false } },
+  });
   const runs = Number(positionals[0] ?? DEFAULT_RUNS);
   const log = (line) => process.stderr.write(`[call-setup] ${line}\n`);
-  const result = await measureCallSetup({ runs, against: values.against, log });
+  const result = await measureCallSetup({ runs, against: values.against, sfu: values.sfu, log });
   await mkdir(RESULTS, { recursive: true });
-  await writeFile(RESULT_FILE, JSON.stringify(result, null, 2));
+  await writeFile(values.sfu ? SFU_RESULT_FILE : RESULT_FILE, JSON.stringify(result, null, 2));
   const section = callSetupSection(result);
   process.stdout.write(section.join("\n") + "\n");
   if (process.env.BENCH_OUT === "-") return;
   const file = path.join(ROOT, "docs/benchmarks.md");
-  await writeFile(file, replaceSection(await readFile(file, "utf8"), section));
+  const doc = await readFile(file, "utf8");
+  await writeFile(file, values.sfu ? replaceMarked(doc, section) : replaceSection(doc, section));
+}
+
+/** `markdown` with the part between the SFU set-up's markers replaced by `section`. */
+function replaceMarked(markdown, section) {
+  const block = `${SFU_SETUP_BEGIN}\n${section.join("\n")}\n${SFU_SETUP_END}`;
+  const start = markdown.indexOf(SFU_SETUP_BEGIN);
+  const end = markdown.indexOf(SFU_SETUP_END);
+  if (start < 0 || end < start) return `${markdown.trimEnd()}\n\n${block}\n`;
+  return markdown.slice(0, start) + block + markdown.slice(end + SFU_SETUP_END.length);
 }
 
 /** `markdown` with its "## Call set-up" section replaced by `section` (appended if absent). */
 function replaceSection(markdown, section) {
   const start = markdown.indexOf("\n## Call set-up\n");
   if (start < 0) return markdown.trimEnd() + "\n\n" + section.join("\n") + "\n";
-  const next = markdown.indexOf("\n## ", start + 1);
+  // It ends at the next section, or at the SFU set-up's marked part that may follow it.
+  const ends = [markdown.indexOf("\n## ", start + 1), markdown.indexOf(`\n${SFU_SETUP_BEGIN}`, start + 1)].filter((i) => i >= 0);
+  const next = ends.length ? Math.min(...ends) : -1;
   return markdown.slice(0, start + 1) + section.join("\n") + "\n" + (next < 0 ? "" : markdown.slice(next));
 }
 

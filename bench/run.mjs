@@ -16,7 +16,7 @@ import { roomMiniflare, roomWranglerDev, jsDurableObject, floorDurableObject, so
 import { within } from "../tests/support/wait.mjs";
 import { manyRooms, standard, burst, knee, joinStorm, wakeUp, coldStart, summary } from "./lib/workloads.mjs";
 import { machine, memoryMiB } from "./lib/proc.mjs";
-import { report, lobbyRunOf } from "./lib/report.mjs";
+import { LOBBY_BEGIN, LOBBY_END, SFU_SETUP_BEGIN, SFU_SETUP_END, keptRun, report } from "./lib/report.mjs";
 import { sfuRoom } from "./lib/sfu.mjs";
 
 const TARGETS = [
@@ -197,7 +197,11 @@ const run = {
 mkdirSync(path.join(ROOT, "test-results"), { recursive: true });
 writeFileSync(path.join(ROOT, "test-results/bench.json"), JSON.stringify(run, null, 2));
 const out = process.env.BENCH_OUT ?? path.join(ROOT, "docs/benchmarks.md");
-const markdown = report(run, existsSync(out) ? lobbyRunOf(readFileSync(out, "utf8")) : undefined);
+const previous = existsSync(out) ? readFileSync(out, "utf8") : "";
+const markdown = report(run, {
+  previousLobbyRun: keptRun(previous, LOBBY_BEGIN, LOBBY_END),
+  previousSfuSetupRun: keptRun(previous, SFU_SETUP_BEGIN, SFU_SETUP_END),
+});
 if (out !== "-") writeFileSync(out, markdown);
 process.stdout.write(markdown.slice(markdown.indexOf("## Latest run")));
 log(`done in ${run.seconds.toFixed(0)} s${out !== "-" ? `, written to ${path.relative(ROOT, out)}` : ""}`);

@@ -81,7 +81,7 @@ function rows(run) {
   ];
 }
 
-export function report(run, previousLobbyRun) {
+export function report(run, { previousLobbyRun, previousSfuSetupRun } = {}) {
   const targets = run.targets;
   const has = (key) => targets.some((t) => t.key === key && !t.error);
   const compare = has("room") ? ["floor", "jsdo", "socketio"].filter(has) : [];
@@ -133,6 +133,8 @@ export function report(run, previousLobbyRun) {
     "",
     "First, `bench/call-setup.mjs` times the set-up of a call in Chromium (see Call set-up below;",
     "alone: `node bench/call-setup.mjs`, and `--against main` for a same-load A/B of a client change).",
+    "`node bench/call-setup.mjs --sfu` times it in a room on the SFU, with the stand-in SFU (not part",
+    "of `scripts/bench.sh`, which stays under ten minutes; its last figures are kept in this file).",
     "",
     "What runs (`bench/`):",
     "",
@@ -208,6 +210,8 @@ export function report(run, previousLobbyRun) {
     ...headline(run, compare),
     ...generatorNote(run),
     ...callSetupSection(run.callSetup),
+    "",
+    previousSfuSetupRun ?? `${SFU_SETUP_BEGIN}\n## Call set-up on the SFU\n\n(not run yet: \`node bench/call-setup.mjs --sfu\`)\n${SFU_SETUP_END}`,
     ...FINDINGS,
     ...LOBBY,
     previousLobbyRun ?? `${LOBBY_BEGIN}\n(not run yet: \`node bench/lobby.mjs\`)\n${LOBBY_END}`,
@@ -220,11 +224,15 @@ export function report(run, previousLobbyRun) {
 export const LOBBY_BEGIN = "<!-- lobby run: written by bench/lobby.mjs -->";
 export const LOBBY_END = "<!-- end of lobby run -->";
 
-/** The lobby run's part of an existing docs/benchmarks.md, markers included, if it has one. */
-export function lobbyRunOf(doc) {
-  const start = doc.indexOf(LOBBY_BEGIN);
-  const end = doc.indexOf(LOBBY_END);
-  return start >= 0 && end > start ? doc.slice(start, end + LOBBY_END.length) : undefined;
+// So are the figures of call set-up on the SFU (bench/call-setup.mjs --sfu).
+export const SFU_SETUP_BEGIN = "<!-- call set-up on the SFU: written by bench/call-setup.mjs --sfu -->";
+export const SFU_SETUP_END = "<!-- end of call set-up on the SFU -->";
+
+/** The part of an existing docs/benchmarks.md between `begin` and `end`, markers included, if any. */
+export function keptRun(doc, begin, end) {
+  const start = doc.indexOf(begin);
+  const stop = doc.indexOf(end);
+  return start >= 0 && stop > start ? doc.slice(start, stop + end.length) : undefined;
 }
 
 const LOBBY = `
@@ -410,7 +418,8 @@ function safe(fn) {
  * comparison run, the same for the other revision's client).
  */
 export function callSetupSection(result) {
-  const lines = ["## Call set-up", ""];
+  const sfu = result?.sfu === true;
+  const lines = [sfu ? "## Call set-up on the SFU" : "## Call set-up", ""];
   if (!result?.n) {
     lines.push("Not measured in this run: `node bench/call-setup.mjs` measures it.", "");
     return lines;
@@ -422,7 +431,7 @@ export function callSetupSection(result) {
     `${result.date.slice(0, 16).replace("T", " ")} UTC, ${result.cores} cores; load average (1, 5, 15 min) ${load("before")} at the start, ` +
       `${load("after")} at the end.`,
     "",
-    `**Third joiner, Join click to the first remote frame: ${total(result)}.**`,
+    `**Third joiner${sfu ? " of a room on the SFU (the stand-in)" : ""}, Join click to the first remote frame: ${total(result)}.**`,
     ...(base ? ["", `With the client of \`${base.revision}\`, alternating run by run: ${total(base)}.`] : []),
     "",
     `| step (Cy's, unless it says Ada or Bob) | p50 (ms after the click) | p90 | max |${base ? ` p50, \`${base.revision}\` | p90 |` : ""}`,
@@ -436,9 +445,18 @@ export function callSetupSection(result) {
   const runs = (r) => r.all.map((run) => (run.error ? "failed" : `${run.ms} (${run.load?.toFixed(1) ?? "?"})`)).join(", ");
   lines.push("", `Every run, ms (the 1-minute load average after it): ${runs(result)}.`);
   if (base) lines.push("", `With \`${base.revision}\`'s client: ${runs(base)}.`);
-  lines.push("", ...CALL_SETUP_FINDINGS);
+  lines.push("", ...(sfu ? SFU_SETUP_NOTES : CALL_SETUP_FINDINGS));
   return lines;
 }
+
+// How bench/call-setup.mjs --sfu measures.
+const SFU_SETUP_NOTES = `As the call set-up above, with the worker configured for the SFU and pointed at the tests'
+stand-in SFU (a Node WebRTC stack on the same two cores, at niceness -10), and \`MESH_MAX=1\`:
+Bob's join moves the room to the SFU, and Cy joins a room already on it: one connection, to
+the SFU, made through the room's \`sfu\` calls. This is tests/browser/sfu.test.mjs's sixth
+joiner with two browsers beside it rather than five, so that the figure is the path's rather
+than that of two cores shared by six browsers (there: 2.7 to 7.0 s on 1 Dec 2026). Issue 15's
+goal for it is 2 s.`.split("\n");
 
 // What the traces of bench/call-setup.mjs showed, and what was changed in the client.
 const CALL_SETUP_FINDINGS = `### How it is measured, and what the tail was
