@@ -35,9 +35,10 @@
 // then the tile is given the SFU's stream, and once a frame of it is on the tile (the view
 // says so, `shown`), that person is told (`{sfu: "playing"}` over the signal relay). A
 // peer-to-peer connection closes once both sides have said so, or, for a side that never says
-// it, once the SFU's copy plays here and SWITCH_PATIENCE_MS have passed since the move. A newcomer to a room on the SFU makes no peer-to-peer connection at all. The view
-// needs to know none of this: "track" and "link" events say what a tile shows, from whichever
-// connection carries it.
+// it, once the SFU's copy plays here and SWITCH_PATIENCE_MS have passed since the move. A
+// newcomer to a room on the SFU makes no peer-to-peer connection at all. The view needs to
+// know none of this: "track" and "link" events say what a tile shows, from whichever
+// connection carries it, and `shown` asks only to be told when a tile has a frame on screen.
 //
 // ICE servers come from the room: the welcome carries them (TURN credentials are only for
 // members, and short-lived), and while the call lasts the room is asked for fresh ones a
