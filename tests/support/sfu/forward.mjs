@@ -19,7 +19,10 @@ import {
 
 /** How often a subscription waiting for a keyframe asks again (a request or its answer can be lost). */
 const KEYFRAME_RETRY_MS = 500;
-/** A simulcast layer with no packet for this long is not being sent (Chromium sends one layer of a small camera). */
+/**
+ * A simulcast layer whose last packet is this much older than the newest of another layer is
+ * not being sent (Chromium sends one layer of a small camera).
+ */
 const LAYER_GONE_MS = 1000;
 /** How often a subscription checks that the layer it forwards is still the one to send. */
 const LAYER_CHECK_MS = 250;
@@ -215,13 +218,17 @@ export class Publication {
   /**
    * The layer to send for a subscription's `simulcast` object: the preferred rid if it exists,
    * else the first layer offered; and with `ridNotAvailable: "asciibetical"`, when that one is
-   * not being sent, the first in a-z order that is.
+   * not being sent, the first in a-z order that is. A layer is being sent if its last packet
+   * came within LAYER_GONE_MS of the newest of any layer: a stall of the stand-in's own event
+   * loop, which holds up every layer alike, does not make one look gone.
    */
   layer({ preferredRid, ridNotAvailable } = {}) {
     const offered = [...this.layers.keys()];
     const preferred = this.layers.has(preferredRid) ? preferredRid : offered[0];
-    const sending = (rid) => Date.now() - (this.lastPacketAt.get(rid) ?? -Infinity) < LAYER_GONE_MS;
-    if (ridNotAvailable !== "asciibetical" || sending(preferred)) return preferred;
+    if (ridNotAvailable !== "asciibetical") return preferred;
+    const newest = Math.max(...this.lastPacketAt.values());
+    const sending = (rid) => newest - (this.lastPacketAt.get(rid) ?? -Infinity) < LAYER_GONE_MS;
+    if (sending(preferred)) return preferred;
     return offered.filter(sending).sort()[0] ?? preferred;
   }
 
