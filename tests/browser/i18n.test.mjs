@@ -35,7 +35,9 @@ test("in Korean: the lobby, joining, the chat and a full room; then English in t
   assert.equal(await page.textContent("#join"), "참여");
   assert.equal(await page.textContent("#rooms-title"), "공개 방");
   assert.equal(await page.textContent("#lobby-status"), "실시간");
-  assert.equal(await page.getAttribute("#preview-mic", "aria-label"), "마이크 끄기");
+  // "Turn the microphone off" once the page's camera and microphone have started: the page asks
+  // for them as it loads, and until they come the button offers to turn it on.
+  await page.locator('#preview-mic[aria-label="마이크 끄기"]').waitFor({ timeout: 10_000 });
   assert.equal(await page.getByRole("combobox", { name: "언어" }).first().inputValue(), "ko");
 
   // A full room: the room says no, the lobby says why, in Korean.
