@@ -32,7 +32,7 @@ import { realtimeVars } from "../tests/support/sfu-member.mjs";
 import { launchBrowser } from "../tests/support/browser.mjs";
 import { LOCAL_ICE, RESULTS, openLobby } from "../tests/support/ui.mjs";
 import { sleep } from "../tests/support/wait.mjs";
-import { SFU_SETUP_BEGIN, SFU_SETUP_END, callSetupSection } from "./lib/report.mjs";
+import { SFU_SETUP_BEGIN, SFU_SETUP_END, callSetupSection, replaceKept } from "./lib/report.mjs";
 
 export const RESULT_FILE = path.join(RESULTS, "call-setup.json");
 const SFU_RESULT_FILE = path.join(RESULTS, "call-setup-sfu.json");
@@ -322,16 +322,8 @@ async function main() {
   if (process.env.BENCH_OUT === "-") return;
   const file = path.join(ROOT, "docs/benchmarks.md");
   const doc = await readFile(file, "utf8");
-  await writeFile(file, values.sfu ? replaceMarked(doc, section) : replaceSection(doc, section));
-}
-
-/** `markdown` with the part between the SFU set-up's markers replaced by `section`. */
-function replaceMarked(markdown, section) {
-  const block = `${SFU_SETUP_BEGIN}\n${section.join("\n")}\n${SFU_SETUP_END}`;
-  const start = markdown.indexOf(SFU_SETUP_BEGIN);
-  const end = markdown.indexOf(SFU_SETUP_END);
-  if (start < 0 || end < start) return `${markdown.trimEnd()}\n\n${block}\n`;
-  return markdown.slice(0, start) + block + markdown.slice(end + SFU_SETUP_END.length);
+  const text = section.join("\n") + "\n";
+  await writeFile(file, values.sfu ? replaceKept(doc, SFU_SETUP_BEGIN, SFU_SETUP_END, text) : replaceSection(doc, section));
 }
 
 /** `markdown` with its "## Call set-up" section replaced by `section` (appended if absent). */

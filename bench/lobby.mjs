@@ -13,7 +13,7 @@ import { ROOT } from "../tests/support/worker.mjs";
 import { within } from "../tests/support/wait.mjs";
 import { lobby, lobbyTarget } from "./lib/lobby.mjs";
 import { machine } from "./lib/proc.mjs";
-import { LOBBY_BEGIN, LOBBY_END } from "./lib/report.mjs";
+import { LOBBY_BEGIN, LOBBY_END, replaceKept } from "./lib/report.mjs";
 
 const log = (message) => process.stderr.write(`[bench lobby] ${message}\n`);
 const layouts = (process.env.BENCH_LOBBY_LAYOUTS ?? "1x1,4x4").split(",").map((layout) => {
@@ -51,11 +51,7 @@ const markdown = lobbyTable(run);
 process.stdout.write(markdown);
 const out = process.env.BENCH_OUT ?? path.join(ROOT, "docs/benchmarks.md");
 if (out !== "-") {
-  const doc = readFileSync(out, "utf8");
-  const start = doc.indexOf(LOBBY_BEGIN);
-  const end = doc.indexOf(LOBBY_END);
-  const block = `${LOBBY_BEGIN}\n${markdown}${LOBBY_END}`;
-  writeFileSync(out, start >= 0 && end > start ? doc.slice(0, start) + block + doc.slice(end + LOBBY_END.length) : `${doc.trimEnd()}\n\n${block}\n`);
+  writeFileSync(out, replaceKept(readFileSync(out, "utf8"), LOBBY_BEGIN, LOBBY_END, markdown));
   log(`written to ${path.relative(ROOT, out)}`);
 }
 

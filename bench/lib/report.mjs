@@ -235,6 +235,13 @@ export function keptRun(doc, begin, end) {
   return start >= 0 && stop > start ? doc.slice(start, stop + end.length) : undefined;
 }
 
+/** `doc` with the part between `begin` and `end` replaced by `text` (appended, marked, if absent). */
+export function replaceKept(doc, begin, end, text) {
+  const block = `${begin}\n${text}${end}`;
+  const kept = keptRun(doc, begin, end);
+  return kept ? doc.replace(kept, () => block) : `${doc.trimEnd()}\n\n${block}\n`;
+}
+
 const LOBBY = `
 ## The lobby
 
