@@ -269,7 +269,7 @@ async fn look_up(env: &Env, name: &RoomName) -> Result<Response> {
 
 async fn kick_peer(env: &Env, name: &RoomName, kick: &Kick) -> Result<Response> {
     match room::kick(env, name.as_str(), &kick.id).await? {
-        Kicked::Removed => http::json(200, &serde_json::json!({ "ok": true })),
+        Kicked::Removed => http::ok(),
         Kicked::UnknownPeer => http::error(404, "unknown_peer", "no such peer in this room"),
     }
 }

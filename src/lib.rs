@@ -54,7 +54,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         .is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
     match route(req.method().as_ref(), &req.path(), is_upgrade) {
         Ok(Route::Health) => {
-            http::json(200, &serde_json::json!({ "ok": true, "version": VERSION }))
+            http::json(200, &Health { ok: true, version: VERSION })
         }
         Ok(Route::RoomSocket(_) | Route::LobbySocket) if !same_site_or_allowed(&req, &env)? => {
             http::error(
@@ -92,6 +92,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         ),
         Err(RouteError::BadRoomName(why)) => http::error(400, "bad_room_name", &why.message()),
     }
+}
+
+/// What `/api/health` answers.
+#[derive(serde::Serialize)]
+struct Health {
+    ok: bool,
+    version: &'static str,
 }
 
 /// The upgrade's `Origin` against the site's own origin and `ALLOWED_ORIGINS`.

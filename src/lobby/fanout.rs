@@ -110,8 +110,12 @@ impl DurableObject for LobbyFanout {
                 )
             }
             (Method::Get, "/stats") => {
+                #[derive(Serialize)]
+                struct Stats {
+                    sockets: usize,
+                }
                 let sockets = self.state.get_websockets().len();
-                http::json(200, &serde_json::json!({ "sockets": sockets }))
+                http::json(200, &Stats { sockets })
             }
             _ => http::error(404, "not_found", "no such lobby fan-out endpoint"),
         }

@@ -25,7 +25,7 @@ mod topology;
 use std::cell::RefCell;
 
 use futures::future::join_all;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use worker::*;
 
 use alarm::KnownAlarm;
@@ -43,6 +43,12 @@ const ROOMS_CACHE_SECONDS: u32 = 2;
 // The shards' own endpoints, reachable only through the LOBBY binding.
 const REPORT_URL: &str = "https://lobby/report";
 const ALL_URL: &str = "https://lobby/all";
+
+/// What a shard answers at `ALL_URL`: every room it knows.
+#[derive(Serialize, Deserialize)]
+struct All {
+    rooms: Vec<Report>,
+}
 
 /// Tells the room's shard how many are in a room now (0: the room is empty). The caller logs
 /// an error and goes on: the shard's periodic check repairs a lost report.
@@ -91,10 +97,6 @@ pub async fn connect(env: &Env, req: Request) -> Result<Response> {
 /// Every room any shard knows, private ones too, largest first: for the operator. Every shard
 /// is asked; one that cannot answer fails the whole listing rather than hide its rooms.
 pub async fn all_rooms(env: &Env) -> Result<Vec<Report>> {
-    #[derive(Deserialize)]
-    struct All {
-        rooms: Vec<Report>,
-    }
     let shards = env.durable_object("LOBBY")?;
     let asks = layout(env).shard_names().map(|name| {
         let shard = shards.get_by_name(&name);

@@ -24,7 +24,7 @@ use super::list::{
     PUBLIC_LIST_MAX,
 };
 use super::topology::shard_name;
-use super::{alarm_by, hub, now_ms, scheduled_at};
+use super::{alarm_by, hub, now_ms, scheduled_at, All};
 use crate::{http, room};
 
 /// Changes within this window after the first one go to the hub as one list.
@@ -123,7 +123,7 @@ impl DurableObject for Lobby {
                         locked: e.locked,
                     })
                     .collect();
-                http::json(200, &serde_json::json!({ "rooms": rooms }))
+                http::json(200, &All { rooms })
             }
             _ => http::error(404, "not_found", "no such lobby endpoint"),
         }

@@ -543,7 +543,7 @@ impl Room {
         };
         self.close(&socket.ws, close::REMOVED, Departure::Final)
             .await;
-        http::json(200, &serde_json::json!({ "ok": true }))
+        http::ok()
     }
 }
 
