@@ -118,9 +118,15 @@ async function picturesBecome(person, wide, what) {
 /** The widths each page receives while its window is large, by person: the high layer. */
 const high = {};
 
-/** Packets of each camera layer the stand-in received, by publisher: { l, h }. */
+/**
+ * Packets of each camera layer the stand-in received, by publication still active: { l, h }.
+ * A page may have published its camera before (a session replaced under load): the stand-in
+ * keeps those records, inactive, as the API does.
+ */
 async function layersArrived() {
-  const cameras = (await sfu.sessions()).flatMap((s) => s.tracks).filter((t) => t.location === "local" && t.trackName === "camera");
+  const cameras = (await sfu.sessions())
+    .flatMap((s) => s.tracks)
+    .filter((t) => t.location === "local" && t.trackName === "camera" && t.status === "active");
   return cameras.map((camera) => camera.packetsByRid);
 }
 
