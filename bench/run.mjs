@@ -8,7 +8,6 @@
 // quick A/B of one change; "lobby" runs bench/lobby.mjs instead), BENCH_OUT=<file> (default
 // docs/benchmarks.md; "-" prints only).
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
-import { gzipSync } from "node:zlib";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { ROOT } from "../tests/support/worker.mjs";
@@ -16,6 +15,7 @@ import { roomMiniflare, roomWranglerDev, jsDurableObject, floorDurableObject, so
 import { within } from "../tests/support/wait.mjs";
 import { manyRooms, standard, burst, knee, joinStorm, wakeUp, coldStart, summary } from "./lib/workloads.mjs";
 import { machine, memoryMiB } from "./lib/proc.mjs";
+import { wasmSize } from "./lib/wasm-size.mjs";
 import { LOBBY_BEGIN, LOBBY_END, SFU_SETUP_BEGIN, SFU_SETUP_END, keptRun, report } from "./lib/report.mjs";
 import { sfuRoom } from "./lib/sfu.mjs";
 
@@ -187,7 +187,7 @@ const run = {
   date: new Date().toISOString(),
   machine: machine(),
   revision: execFileSync("git", ["-C", ROOT, "rev-parse", "--short=12", "HEAD"]).toString().trim(),
-  wasm: { raw: wasm.length, gzip: gzipSync(wasm, { level: 9 }).length },
+  wasm: wasmSize(wasm),
   callSetup: existsSync(callSetupPath) ? withoutTraces(JSON.parse(readFileSync(callSetupPath, "utf8"))) : null,
   seconds: (performance.now() - T0) / 1000,
   targets: targets.map(({ key, label, error }) => ({ key, label, error })),

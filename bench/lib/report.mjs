@@ -205,7 +205,8 @@ export function report(run, { previousLobbyRun, previousSfuSetupRun } = {}) {
     "",
     ...table,
     "",
-    `Worker size: \`build/index_bg.wasm\` ${kib(run.wasm.raw)} raw, ${kib(run.wasm.gzip)} gzip (-9).`,
+    `Worker size: \`build/index_bg.wasm\` ${kib(run.wasm.raw)} raw, ${kib(run.wasm.gzip)} gzip (-9)` +
+      (run.wasm.code ? `; its code ${kib(run.wasm.code.raw)} raw, ${kib(run.wasm.code.gzip)} gzip, its data ${kib(run.wasm.data.raw)} raw, ${kib(run.wasm.data.gzip)} gzip (see "The worker's size" below).` : "."),
     "",
     ...headline(run, compare),
     ...generatorNote(run),
