@@ -357,6 +357,84 @@ CPU per delivery in µs. Each change's commit message says more.
   median about 0.9 over the last dozen).
 - Through \`wrangler dev\`, every frame also crosses wrangler's proxy worker (a second workerd),
   which costs CPU and memory on top of the same Room; Miniflare is the like-for-like comparison.
+
+## What a join costs
+
+The join storm's latency is a queue: a room is one thread, so 100 joins arriving together
+wait for each other, and the p50 is about half of all their CPU. Profiled (\`node
+bench/profile.mjs room joinStorm\`, and \`jsdo\`; samples every 100 µs, two runs each, 1 Dec
+2026), Room's isolate was busy 548 and 649 ms for the 100 joins, the JavaScript baseline's
+254 and 313 ms: about 2.1 times the work, and the join storm's p50 was 2.1 to 3.3 times
+the baseline's in the runs of that day. Where Room's goes (inclusive, of the samples):
+
+- Sending: 22 to 26 % (the baseline: 36 %, of fewer samples). Each join sends a \`welcome\`
+  listing everyone and a \`peer_joined\` to each of the others, 5,050 frames in all; each
+  crosses from wasm into wasm-bindgen's glue, which decodes the frame's UTF-8 before the
+  native \`send\`. About 1.3 times the baseline's cost for the same frames.
+- Everything else is spread thin over the per-event path of a Rust Durable Object: the
+  Worker's front door (workers-rs turns each request into its own \`Request\`, reading the
+  request's \`cf\` object at once: 3 to 4 %; the origin check 1.4 %), forwarding the upgrade to
+  the room (5 to 6 %), the rate limit per network (4.6 to 5.6 %: in Miniflare a call into
+  another object that writes to SQLite; at Cloudflare a count kept at the edge), the nickname
+  rules (about 2 %, of which 1.6 to 1.8 % is comparing the joiner's name with every member's as a UTS #39
+  skeleton), building the \`welcome\` (2 %), and the async glue around every call
+  (\`future_to_promise\`, microtasks, a \`Proxy\` per Durable Object call), none of it over a
+  few per cent by itself.
+- Without the rate-limiting bindings (an experiment: the bench with \`[[ratelimits]]\` left
+  out), Room's p50 was 401 and 379 ms against 445 and 581 ms with them, in alternating runs;
+  the baseline's 164 to 196 ms.
+
+So no one step stands between Room's join and the baseline's: the difference is the fixed
+cost of each call between JavaScript and Rust through workers-rs (a crossing, a promise, a
+microtask), which a JavaScript Durable Object does not pay, times the calls a join makes. The
+changes that did pay (one lobby report in flight, name and privacy read once per wake-up, no
+alarm asked for again) are listed above under "Joins"; handing the fan-out one JavaScript
+string instead of decoding per socket was tried for chat and saved about 1 %. What is left
+would take a thinner binding than workers-rs, not a faster step.
+
+## The worker's size
+
+What a cold isolate compiles is \`build/index_bg.wasm\`. By crate, from the linker's map
+(\`node bench/wasm-breakdown.mjs\`, 1 Dec 2026, after the cuts below; before wasm-bindgen and
+wasm-opt, which take a few per cent off the code):
+
+| code, KiB | | data, KiB | |
+| --- | ---: | --- | ---: |
+| \`core\` (generic code, one copy per type: drops, formatting, sorting, collections) | 252 | \`unicode-security\` (UTS #39 confusables, identifier types) | 113 |
+| Room's rooms (\`room::room\`: the Durable Object, relay, SFU calls) | 138 | \`unicode-normalization\` (NFC, NFD) | 110 |
+| \`js-sys\` (futures: a promise, closures and a task per async entry point) | 135 | \`unicode-properties\` (general category) | 41 |
+| Room's wire types (\`room::protocol\`: serde's code for every frame) | 90 | \`unicode-script\` | 36 |
+| Room's lobby, operator API, Realtime calls, front door | 105 | \`unicode-segmentation\` (graphemes) | 21 |
+| \`serde_json\`, \`serde\` | 69 | Room's own strings (messages, names) | 24 |
+| \`url\`, \`idna\` | 59 | \`core\`, \`zmij\` (float printing), the rest | 70 |
+| \`alloc\`, \`worker\`, \`futures\`, \`web-sys\`, the rest | 220 | | |
+| **all code** | **1068** | **all data** | **415** |
+
+What was cut: the \`idna\` crate's Unicode tables (107 KB of data and 25 KB of code, for
+non-ASCII hostnames, which never reach a Worker: the runtime gives it URLs in punycode), by
+its documented stub back end (Cargo.toml pins \`idna_adapter\` 1.0); and
+\`serde_json::Value\` from the HTTP answers. Together 1462 → 1343 KiB raw, 591 → 537 KiB gzip.
+The signal's \`data\` is relayed as the text it came as (\`RawValue\`), and release builds
+strip function names (\`strip = true\`).
+
+What stands between that and 200 KB gzip:
+- The data alone is 194 KiB gzipped, and 320 KiB of its 415 are the Unicode tables behind
+  the nickname rules (docs/security.md: no lookalike names, no invisible characters, no
+  mixed scripts). The runtime has some of them in JavaScript (\`String.prototype.normalize\`,
+  \`Intl.Segmenter\`, \`\\p{…}\` in regular expressions) but not UTS #39's confusables, and
+  taking them from there would leave the native tests testing other code than production's.
+- The code is 335 KiB gzipped. \`opt-level = "z"\` and \`wasm-opt -Oz\` (measured once:
+  1343 → 1167 KiB raw, 537 → 472 KiB gzip, the code 281 KiB gzipped) cost CPU on every
+  frame (\`"s"\` already cost about 9 % per delivery, above), so they were not taken. Most of
+  the code is the price of each feature's types and entry points in Rust (serde's code per
+  frame type, a future per Durable Object method), not one thing to drop.
+- Moving the lobby and the operator API into a Worker of their own (a Durable Object can be
+  bound from another script) would take about 75 KiB of code out, about 30 KiB gzipped. So
+  200 KB would need the nickname rules' tables gone and the code under half: a different
+  binding than workers-rs and serde's generated code, not a setting. Not attempted.
+- The cold start did not move measurably with 10 % less wasm (the first join after workerd
+  starts: 68 ms in the run before the cut, 81 ms in the first run after it, where the baselines' first
+  joins were slower too: 9.9 → 10.7 and 10.2 → 12.6 ms).
 `.split("\n");
 
 function headline(run, compare) {
