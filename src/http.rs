@@ -2,8 +2,8 @@
 //! fitting status, so clients and tests never parse prose. Errors are never cached, and all
 //! carry the same headers: a 404 of a disabled operator API looks like any other 404.
 //!
-//! Bodies are typed structs rather than `serde_json::json!` trees: a tree drags
-//! `serde_json::Value` and its number formatting into the wasm for a few fixed shapes.
+//! Bodies are typed structs rather than `serde_json::json!` trees, which would bring
+//! `serde_json::Value`'s code into the wasm for a few fixed shapes.
 use serde::Serialize;
 use worker::{Response, Result};
 
@@ -26,7 +26,11 @@ pub fn error(status: u16, code: &str, message: &str) -> Result<Response> {
         error: &'a str,
         message: &'a str,
     }
-    let mut response = json(status, &Refusal { error: code, message })?;
+    let body = Refusal {
+        error: code,
+        message,
+    };
+    let mut response = json(status, &body)?;
     response.headers_mut().set("Cache-Control", "no-store")?;
     Ok(response)
 }

@@ -53,9 +53,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         .get("Upgrade")?
         .is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
     match route(req.method().as_ref(), &req.path(), is_upgrade) {
-        Ok(Route::Health) => {
-            http::json(200, &Health { ok: true, version: VERSION })
-        }
+        Ok(Route::Health) => http::json(
+            200,
+            &Health {
+                ok: true,
+                version: VERSION,
+            },
+        ),
         Ok(Route::RoomSocket(_) | Route::LobbySocket) if !same_site_or_allowed(&req, &env)? => {
             http::error(
                 403,
