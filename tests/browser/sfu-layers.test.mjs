@@ -137,8 +137,12 @@ test("three on the SFU: each camera is sent in two layers, and a large tile rece
   // grows (slowly through the stand-in, which gives little feedback for it).
   let arrived;
   const both = async () => (arrived = await layersArrived()).length === 3 && arrived.every((camera) => camera.l > 0 && camera.h > 0);
-  await until(both, { ms: 40_000, what: "both layers of every camera at the SFU" }).catch((error) => {
-    error.message += `: ${JSON.stringify(arrived)}`;
+  await until(both, { ms: 40_000, what: "both layers of every camera at the SFU" }).catch(async (error) => {
+    // Every camera record, closed ones too, by session: tells a page that published twice.
+    const cameras = (await sfu.sessions()).flatMap(({ sessionId, tracks }) =>
+      tracks.filter((t) => t.location === "local" && t.trackName === "camera").map(({ status, packetsByRid }) => ({ sessionId, status, packetsByRid })),
+    );
+    error.message += `: ${JSON.stringify(arrived)}; every camera record: ${JSON.stringify(cameras)}`;
     throw error;
   });
   // Firefox's stats list one outbound stream for its camera, whatever it sends.
