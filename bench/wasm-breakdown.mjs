@@ -5,19 +5,18 @@
 //
 //   source scripts/tools.sh && node bench/wasm-breakdown.mjs
 //
-// Its own cargo target directory (the link flag changes every crate's fingerprint): the first
-// run builds everything once, a few minutes. Sizes are the linker's, before wasm-bindgen and
+// Its own cargo target directory beside tools.sh's (the link flag changes every crate's
+// fingerprint): the first run builds everything once, a few minutes. Sizes are the linker's, before wasm-bindgen and
 // wasm-opt, which shave a few per cent off the code; the data goes through them unchanged.
 // The crate of a function is the one its symbol's path starts in: a generic function of `core`
 // or `serde` that the linker kept once per type it is used with counts for that crate.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import path from "node:path";
 import { ROOT } from "../tests/support/worker.mjs";
 
-const cache = process.env.ROOM_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache"), "room-tools");
-const target = path.join(cache, "target-wasm-breakdown");
+if (!process.env.CARGO_TARGET_DIR) throw new Error("source scripts/tools.sh first (it sets CARGO_TARGET_DIR)");
+const target = `${process.env.CARGO_TARGET_DIR}-wasm-breakdown`;
 const map = path.join(target, "room.map");
 execFileSync(
   "cargo",

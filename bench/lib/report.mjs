@@ -432,7 +432,7 @@ What stands between that and 200 KB gzip:
   bound from another script) would take about 75 KiB of code out, about 30 KiB gzipped. So
   200 KB would need the nickname rules' tables gone and the code under half: a different
   binding than workers-rs and serde's generated code, not a setting. Not attempted.
-- The cold start did not move measurably with 10 % less wasm (the first join after workerd
+- The cold start did not move measurably with 8 % less wasm (the first join after workerd
   starts: 68 ms in the run before the cut, 81 ms in the first run after it, where the baselines' first
   joins were slower too: 9.9 → 10.7 and 10.2 → 12.6 ms).
 `.split("\n");

@@ -118,16 +118,20 @@ async function picturesBecome(person, wide, what) {
 /** The widths each page receives while its window is large, by person: the high layer. */
 const high = {};
 
+/** Every camera publication the stand-in has a record of: { sessionId, status, packetsByRid }. */
+async function cameraRecords() {
+  return (await sfu.sessions()).flatMap(({ sessionId, tracks }) =>
+    tracks.filter((t) => t.location === "local" && t.trackName === "camera").map(({ status, packetsByRid }) => ({ sessionId, status, packetsByRid })),
+  );
+}
+
 /**
  * Packets of each camera layer the stand-in received, by publication still active: { l, h }.
  * A page may have published its camera before (a session replaced under load): the stand-in
  * keeps those records, inactive, as the API does.
  */
 async function layersArrived() {
-  const cameras = (await sfu.sessions())
-    .flatMap((s) => s.tracks)
-    .filter((t) => t.location === "local" && t.trackName === "camera" && t.status === "active");
-  return cameras.map((camera) => camera.packetsByRid);
+  return (await cameraRecords()).filter((camera) => camera.status === "active").map((camera) => camera.packetsByRid);
 }
 
 test("three on the SFU: each camera is sent in two layers, and a large tile receives the high one", async (t) => {
@@ -138,11 +142,8 @@ test("three on the SFU: each camera is sent in two layers, and a large tile rece
   let arrived;
   const both = async () => (arrived = await layersArrived()).length === 3 && arrived.every((camera) => camera.l > 0 && camera.h > 0);
   await until(both, { ms: 40_000, what: "both layers of every camera at the SFU" }).catch(async (error) => {
-    // Every camera record, closed ones too, by session: tells a page that published twice.
-    const cameras = (await sfu.sessions()).flatMap(({ sessionId, tracks }) =>
-      tracks.filter((t) => t.location === "local" && t.trackName === "camera").map(({ status, packetsByRid }) => ({ sessionId, status, packetsByRid })),
-    );
-    error.message += `: ${JSON.stringify(arrived)}; every camera record: ${JSON.stringify(cameras)}`;
+    // Closed ones too, by session: tells a page that published twice.
+    error.message += `: ${JSON.stringify(arrived)}; every camera record: ${JSON.stringify(await cameraRecords())}`;
     throw error;
   });
   // Firefox's stats list one outbound stream for its camera, whatever it sends.
