@@ -3,7 +3,8 @@
 // People panel, the Settings dialog (devices) and the operator page, in Korean and in English:
 // no violation of impact "serious" or "critical" may remain; lighter ones are printed as
 // diagnostics. Then a whole visit by keyboard alone: join, mute, share the screen, chat,
-// leave, with the toggles saying their state.
+// leave, with the toggles saying their state. And a call's buttons all on screen at window
+// widths from 320 px to 1280 (reflow), in both languages.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -165,3 +166,32 @@ test("a visit by keyboard alone: join, mute, chat, leave; the toggles say their 
   await ann.client.close();
   await page.context().close();
 });
+
+// WCAG's reflow criterion (1.4.10): no function lost from a window 320 px wide up. The call's
+// row of buttons once overflowed on both sides between 600 and 900 px (a tablet held upright):
+// Mute and Leave were off screen, where no scrolling reached them.
+for (const locale of ["ko-KR", "en-US"]) {
+  test(`every call button is on screen, whole, from 320 px wide to 1280 (${locale})`, async () => {
+    const page = await openLobby(browser, worker.url + "/", { locale });
+    await page.fill("#nick", "Wide");
+    await page.fill("#room-name", `reflow-${locale}`);
+    await page.click("#join");
+    await page.waitForFunction(() => window.room.state === "in-call");
+    const offScreen = [];
+    for (const width of [320, 390, 600, 601, 640, 768, 900, 941, 1024, 1280]) {
+      await page.setViewportSize({ width, height: 700 });
+      const outside = await page.evaluate(() =>
+        [...document.querySelectorAll(".controls button")]
+          .filter((button) => button.checkVisibility())
+          .filter((button) => {
+            const { left, right, top, bottom } = button.getBoundingClientRect();
+            return left < 0 || right > innerWidth || top < 0 || bottom > innerHeight;
+          })
+          .map((button) => button.id),
+      );
+      if (outside.length) offScreen.push(`${width} px: ${outside.join(", ")}`);
+    }
+    assert.deepEqual(offScreen, []);
+    await page.context().close();
+  });
+}
