@@ -9,7 +9,11 @@
 // others, its tracks closed on the SFU).
 //
 // The third person is Firefox, through the switch and on the SFU; the others are Chromium.
-// Cameras send 320×180 at 10 frames a second: six pages share two cores with the SFU.
+// Cameras send 320×180 at 10 frames a second, and each page is a 640×360 window: six pages
+// share two cores with the SFU. Headless browsers composite in software, on the CPU a real
+// browser leaves to its GPU: at 1280×720 that took about twice as much (measured in a mesh of
+// three: Chromium's compositor 22 % of a core against 10 %, Firefox's 17 % against 11 %), and
+// the saturated cores froze videos for up to 2.5 s during the switch.
 //
 // The tests build on each other, in file order: each needs the call as the one before left it.
 import { after, before, test } from "node:test";
@@ -24,11 +28,14 @@ const ROOM = "grows";
 // and that a joiner of a room on the SFU sees everyone play within 2 s of Join. Each run prints
 // its figures against them. What is asserted is a bound that a break exceeds (a tile left on a
 // closed link, a subscription that never plays, a wait on a timeout) and that a run of six
-// browsers with the stand-in SFU on two cores does not. Measured on 1 Dec 2026: the worst tile
-// of the switch stood still 1.3 to 2.1 s; the sixth joiner took 2.7 to 7.0 s (the slowest in
-// a run of the whole suite), most of it the page's own steps with an eighth of two cores each:
-// its socket opened 0.4 to 1.6 s after the click, and applying the SFU's offer and answering
-// it took 0.5 to 2 s, while the stand-in spent under 30 ms on each of its calls.
+// browsers with the stand-in SFU on two cores does not. Measured on 1 Dec 2026, this file alone:
+// the worst tile of the switch stood still 0.9 to 1.4 s in seven runs (1.2 to 2.5 s with
+// 1280×720 windows); the sixth joiner took 1.9 to 7.0 s, most of it the page's own steps
+// with an eighth of two cores each: its socket opened 0.3 to 0.9 s after the click, the Room
+// object sent its welcome 1 ms after the join came and the page handled it up to 1.5 s later,
+// and applying the SFU's offer and answering it took 0.5 to 2 s, while the stand-in spent
+// under 30 ms on each of its calls. With two browsers beside it rather than five, the same
+// join takes 1 s (`node bench/call-setup.mjs --sfu`).
 const SWITCH_FREEZE_GOAL_MS = 1500;
 const SWITCH_FREEZE_BOUND_MS = 2500;
 const SFU_JOIN_GOAL_MS = 2000;
@@ -253,7 +260,7 @@ const setUpPage = ({ microphone }) => {
 /** Opens `person`'s lobby and joins the room through the UI; resolves with the click's time. */
 async function join(person) {
   const init = `(${setUpPage})(${JSON.stringify({ microphone: Boolean(person.microphone) })})`;
-  person.page = await openLobby(person.engine(), worker.url + "/", { init });
+  person.page = await openLobby(person.engine(), worker.url + "/", { init, viewport: { width: 640, height: 360 } });
   if (process.env.SFU_DEBUG) person.page.on("console", (m) => /warn|error/.test(m.type()) && console.log(`[${person.nick}] ${m.text()}`));
   await joinRoom(person.page, person.nick, ROOM);
   person.id = await myId(person.page);
