@@ -69,13 +69,22 @@ export function exposeTestHook(currentCall) {
       const sent = [...(await pc.getStats()).values()].filter((s) => s.type === "outbound-rtp" && s.kind === "video" && s.frameWidth);
       return sent.map((s) => `${s.rid ?? "-"} ${s.frameWidth}x${s.frameHeight}`).sort();
     },
-    /** RTP payload bytes sent so far over every connection of the call (outbound-rtp bytesSent). */
-    async bytesSent() {
-      let total = 0;
+    /**
+     * Every RTP stream this page sends, over every connection of the call (each copy in a
+     * mesh, each simulcast layer on the SFU), from its outbound-rtp stats: { id, kind, rid,
+     * bytesSent (payload bytes so far), frameWidth, frameHeight, framesPerSecond,
+     * qualityLimitationReason } (the video fields absent for audio or before a frame).
+     */
+    async sending() {
+      const streams = [];
       for (const pc of connections(currentCall())) {
-        for (const s of (await pc.getStats()).values()) if (s.type === "outbound-rtp") total += s.bytesSent;
+        for (const s of (await pc.getStats()).values()) {
+          if (s.type !== "outbound-rtp") continue;
+          const { id, kind, rid, bytesSent, frameWidth, frameHeight, framesPerSecond, qualityLimitationReason } = s;
+          streams.push({ id, kind, rid, bytesSent, frameWidth, frameHeight, framesPerSecond, qualityLimitationReason });
+        }
       }
-      return total;
+      return streams;
     },
     /**
      * Each other person: the candidate types (host, srflx, relay) of the pair in use, and every

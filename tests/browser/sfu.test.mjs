@@ -347,10 +347,20 @@ function switchOrder(page, ids) {
 
 /** One page's upstream, in kbit/s: RTP bytes sent over every connection in BITRATE_WINDOW_MS. */
 async function upstreamKbps(page) {
-  const bytes = () => page.evaluate(() => window.room.bytesSent());
+  const bytes = async () => (await page.evaluate(() => window.room.sending())).reduce((sum, stream) => sum + stream.bytesSent, 0);
   const before = await bytes();
   await sleep(BITRATE_WINDOW_MS);
   return Math.round(((await bytes()) - before) * 8 / BITRATE_WINDOW_MS);
+}
+
+/** A call to the stand-in by method and path, without its session id ("PUT sessions/:id/renegotiate"). */
+const callName = ({ method, path }) => `${method} ${path.replace(/^.*\/sessions\/(new|[^/]+)/, (_, id) => (id === "new" ? "sessions/new" : "sessions/:id"))}`;
+
+/** How many of `calls` (the stand-in's record of them) there are of each name. */
+function countByName(calls) {
+  const counts = {};
+  for (const call of calls) counts[callName(call)] = (counts[callName(call)] ?? 0) + 1;
+  return counts;
 }
 
 /** The stand-in's sessions that publish, with their published tracks' status by name. */
@@ -397,12 +407,13 @@ test("the fifth joiner moves everyone to the SFU, and no remote video stands sti
   }
   t.diagnostic(`each tile's longest stillness, ms after the fifth's click: ${every.join("; ")}`);
   measured.switchFreeze = worst;
-  measured.switchCalls = (await sfu.calls()).length - callsBefore;
+  const switchCalls = (await sfu.calls()).slice(callsBefore);
+  measured.switchCalls = switchCalls.length;
   t.diagnostic(
     `longest a remote video stood still during the switch: ${againstGoal(worst.ms, SWITCH_FREEZE_GOAL_MS)} (${worst.viewer} watching ${worst.of}, ` +
       `still from ${worst.stillFrom} ms after the fifth's click; that tile got the SFU's stream at ${worst.swappedAt} ms)`,
   );
-  t.diagnostic(`SFU API calls for the switch of 5 people: ${measured.switchCalls}`);
+  t.diagnostic(`SFU API calls for the switch of 5 people: ${measured.switchCalls} ${JSON.stringify(countByName(switchCalls))}`);
   // Make before break, as each person sees it: every tile of the others came to show the SFU's
   // copy and present frames of it, and the peer-to-peer connection that carried the tile's
   // picture stopped only once a frame of the SFU's copy was on the tile.
@@ -467,11 +478,8 @@ test("a sixth joiner on the SFU sees everyone play soon after Join, and everyone
   for (const person of inCall) assert.equal((await peers(person.page)).length, 5);
   const calls = (await sfu.calls()).slice(callsBefore.length);
   measured.joinCalls = calls.length;
-  const byCall = {};
-  const callName = ({ method, path }) => `${method} ${path.replace(/^.*\/sessions\/(new|[^/]+)/, (_, id) => (id === "new" ? "sessions/new" : "sessions/:id"))}`;
-  for (const call of calls) byCall[callName(call)] = (byCall[callName(call)] ?? 0) + 1;
-  measured.joinCallsByPath = byCall;
-  t.diagnostic(`SFU API calls for one join into a room of 5: ${calls.length} ${JSON.stringify(byCall)}`);
+  measured.joinCallsByPath = countByName(calls);
+  t.diagnostic(`SFU API calls for one join into a room of 5: ${calls.length} ${JSON.stringify(measured.joinCallsByPath)}`);
   t.diagnostic(
     `the stand-in's calls, in order (came ms after the click, took ms): ${calls.map((call) => `${callName(call).replace(/^.*sessions\/(:id\/)?/, "")} +${call.at - clicked} ${call.ms}`).join(", ")}; ` +
       `its event loop ran late by p50 ${late.p50.toFixed(0)} / p99 ${late.p99.toFixed(0)} / max ${late.max.toFixed(0)} ms`,
