@@ -16,7 +16,7 @@ import { within } from "../tests/support/wait.mjs";
 import { manyRooms, standard, burst, knee, joinStorm, wakeUp, coldStart, summary } from "./lib/workloads.mjs";
 import { machine, memoryMiB } from "./lib/proc.mjs";
 import { wasmSize } from "./lib/wasm-size.mjs";
-import { LOBBY_BEGIN, LOBBY_END, SFU_SETUP_BEGIN, SFU_SETUP_END, keptRun, report } from "./lib/report.mjs";
+import { LOBBY_BEGIN, LOBBY_END, SFU_SETUP_BEGIN, SFU_SETUP_END, UPSTREAM_BEGIN, UPSTREAM_END, keptRun, report } from "./lib/report.mjs";
 import { sfuRoom } from "./lib/sfu.mjs";
 
 const TARGETS = [
@@ -201,6 +201,7 @@ const previous = existsSync(out) ? readFileSync(out, "utf8") : "";
 const markdown = report(run, {
   previousLobbyRun: keptRun(previous, LOBBY_BEGIN, LOBBY_END),
   previousSfuSetupRun: keptRun(previous, SFU_SETUP_BEGIN, SFU_SETUP_END),
+  previousUpstreamRun: keptRun(previous, UPSTREAM_BEGIN, UPSTREAM_END),
 });
 if (out !== "-") writeFileSync(out, markdown);
 process.stdout.write(markdown.slice(markdown.indexOf("## Latest run")));

@@ -81,7 +81,7 @@ function rows(run) {
   ];
 }
 
-export function report(run, { previousLobbyRun, previousSfuSetupRun } = {}) {
+export function report(run, { previousLobbyRun, previousSfuSetupRun, previousUpstreamRun } = {}) {
   const targets = run.targets;
   const has = (key) => targets.some((t) => t.key === key && !t.error);
   const compare = has("room") ? ["floor", "jsdo", "socketio"].filter(has) : [];
@@ -133,8 +133,10 @@ export function report(run, { previousLobbyRun, previousSfuSetupRun } = {}) {
     "",
     "First, `bench/call-setup.mjs` times the set-up of a call in Chromium (see Call set-up below;",
     "alone: `node bench/call-setup.mjs`, and `--against main` for a same-load A/B of a client change).",
-    "`node bench/call-setup.mjs --sfu` times it in a room on the SFU, with the stand-in SFU (not part",
-    "of `scripts/bench.sh`, which stays under ten minutes; its last figures are kept in this file).",
+    "`node bench/call-setup.mjs --sfu` times it in a room on the SFU, with the stand-in SFU, and",
+    "`node bench/upstream.mjs` measures one browser's upstream in a call of six, mesh against SFU",
+    "(neither is part of `scripts/bench.sh`, which stays under ten minutes; their last figures are",
+    "kept in this file).",
     "",
     "What runs (`bench/`):",
     "",
@@ -213,6 +215,8 @@ export function report(run, { previousLobbyRun, previousSfuSetupRun } = {}) {
     ...callSetupSection(run.callSetup),
     "",
     previousSfuSetupRun ?? `${SFU_SETUP_BEGIN}\n## Call set-up on the SFU\n\n(not run yet: \`node bench/call-setup.mjs --sfu\`)\n${SFU_SETUP_END}`,
+    "",
+    previousUpstreamRun ?? `${UPSTREAM_BEGIN}\n## Upstream at six\n\n(not run yet: \`node bench/upstream.mjs\`)\n${UPSTREAM_END}`,
     ...FINDINGS,
     ...LOBBY,
     previousLobbyRun ?? `${LOBBY_BEGIN}\n(not run yet: \`node bench/lobby.mjs\`)\n${LOBBY_END}`,
@@ -228,6 +232,10 @@ export const LOBBY_END = "<!-- end of lobby run -->";
 // So are the figures of call set-up on the SFU (bench/call-setup.mjs --sfu).
 export const SFU_SETUP_BEGIN = "<!-- call set-up on the SFU: written by bench/call-setup.mjs --sfu -->";
 export const SFU_SETUP_END = "<!-- end of call set-up on the SFU -->";
+
+// And one browser's upstream in a call of six, mesh against SFU (bench/upstream.mjs).
+export const UPSTREAM_BEGIN = "<!-- upstream at six: written by bench/upstream.mjs -->";
+export const UPSTREAM_END = "<!-- end of upstream at six -->";
 
 /** The part of an existing docs/benchmarks.md between `begin` and `end`, markers included, if any. */
 export function keptRun(doc, begin, end) {
@@ -541,7 +549,7 @@ stand-in SFU (a Node WebRTC stack on the same two cores, at niceness -10), and \
 Bob's join moves the room to the SFU, and Cy joins a room already on it: one connection, to
 the SFU, made through the room's \`sfu\` calls. This is tests/browser/sfu.test.mjs's sixth
 joiner with two browsers beside it rather than five, so that the figure is the path's rather
-than that of two cores shared by six browsers (there: 2.7 to 7.0 s on 1 Dec 2026). Issue 15's
+than that of two cores shared by six browsers (there: 1.9 to 7.0 s on 1 Dec 2026). Issue 15's
 goal for it is 2 s.`.split("\n");
 
 // What the traces of bench/call-setup.mjs showed, and what was changed in the client.
@@ -606,3 +614,35 @@ workerd (about 70 ms at low load); the relay and the others' answer (they handle
 tracks, tiles and all, before the browser makes the answer); ICE, DTLS and the first decoded
 frame. Above a load average of about 10 every one of these is several times longer.
 `.split("\n");
+
+/** The "Upstream at six" section (markdown) from bench/upstream.mjs's result. */
+export function upstreamSection(result) {
+  const [mesh, sfu] = ["mesh", "sfu"].map((mode) => result.runs.find((run) => run.mode === mode));
+  const video = (run) => run.streams.filter((stream) => stream.kind === "video");
+  const row = (run) => {
+    const streams = video(run)
+      .map((s) => `${s.rid ?? "copy"} ${s.frameWidth ?? "?"}×${s.frameHeight ?? "?"} at ${s.framesPerSecond ?? "?"} fps, ${s.kbps ?? "?"} kbit/s (limited by ${s.qualityLimitationReason ?? "?"})`)
+      .join("; ");
+    return `| ${run.mode === "sfu" ? "SFU (the stand-in)" : "mesh"} | ${run.upstreamKbps} | ${video(run).length} | ${streams} |`;
+  };
+  return `## Upstream at six
+
+${result.date.slice(0, 16).replace("T", " ")} UTC, \`node bench/upstream.mjs\`: one Chromium page's upstream in a call
+of ${result.people}, camera only, its RTP payload over ${result.windowMs / 1000} s once everyone plays everyone. That page
+keeps the client's own camera settings (640×360 at up to 24 frames a second); the others send
+320×180 at 10, so that two cores carry the call. **Mesh ${mesh.upstreamKbps} kbit/s, SFU ${sfu.upstreamKbps} kbit/s.**
+
+| media | upstream (kbit/s) | video streams sent | each stream at the end |
+| --- | ---: | ---: | --- |
+${row(mesh)}
+${row(sfu)}
+
+In a mesh a browser encodes and sends its camera once per other person, each copy with its
+own rate; on the SFU once, in two simulcast layers, and the SFU forwards a layer to each.
+"Limited by" is the encoder's own \`qualityLimitationReason\` (\`cpu\`: this machine's two cores,
+not the network, held it back). Chromium's fake camera (a shape moving on a flat background)
+compresses far better than a face in a room: the figures compare the two ways of carrying a
+call; they do not size a home uplink. tests/browser/sfu.test.mjs checks, every run, that a
+page on the SFU at six sends less than in a mesh of four.
+`;
+}
