@@ -32,7 +32,7 @@ const ROOM = "grows";
 // the worst tile of the switch stood still 0.9 to 1.4 s in seven runs (1.2 to 2.5 s with
 // 1280×720 windows), but 1.6 to 2.9 s in five runs while the shared host ran other work (load
 // averages of 17 to 27); the sixth joiner took 1.9 to 7.0 s, most of it the page's own steps
-// with an eighth of two cores each: its socket opened 0.3 to 0.9 s after the click, the Room
+// with an eighth of two cores each: its socket opened 0.3 to 1.3 s after the click, the Room
 // object sent its welcome 1 ms after the join came and the page handled it up to 1.5 s later,
 // and applying the SFU's offer and answering it took 0.5 to 2 s, while the stand-in spent
 // under 30 ms on each of its calls. With two browsers beside it rather than five, the same
