@@ -58,7 +58,9 @@ async function measure(mode) {
       await waitPlaying(page, people.filter((other) => other.id !== id).map((other) => other.id), 60_000);
     }
     const [{ page: measured }] = people;
+    // A figure for the wrong carrier would be worse than none.
     const media = await measured.evaluate(() => window.room.media);
+    if (media !== mode) throw new Error(`the call is on ${media}, not ${mode}`);
     await sleep(SETTLE_MS);
     const before = await measured.evaluate(() => window.room.sending());
     await sleep(WINDOW_MS);
@@ -67,7 +69,6 @@ async function measure(mode) {
     const kbps = (bytes) => Math.round((bytes * 8) / WINDOW_MS);
     return {
       mode,
-      media,
       upstreamKbps: kbps(total(after) - total(before)),
       // Each stream as it is at the end of the window, with its rate over the window (none
       // for a stream that began within it).
