@@ -67,11 +67,32 @@ export function memoryMiB(pids) {
   return { rss: rss / 1024, peak: peak / 1024 };
 }
 
-/** CPU seconds the whole machine has been busy (all cores, from /proc/stat). */
-export function machineBusySeconds() {
+/** The whole machine's CPU ticks so far (all cores, from /proc/stat): busy, stolen, and in all. */
+function machineTicks() {
   const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks;
-  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+  return { busy: user + nice + system + irq + softirq + steal, steal, all: user + nice + system + idle + iowait + irq + softirq + steal };
+}
+
+/** CPU seconds the whole machine has been busy (all cores, from /proc/stat). */
+export function machineBusySeconds() {
+  return machineTicks().busy / CLK_TCK;
+}
+
+/**
+ * Starts watching the whole machine's CPU; the function returned says what share of all cores
+ * was busy since, and what share the hypervisor gave to other machines (steal), in per cent.
+ * This tells a run slowed by its own work (busy near 100, steal near 0) from one slowed by a
+ * neighbour on the same host (steal high). The load average cannot: on Linux it counts every
+ * runnable thread, and six browsers alone keep 20 to 40 of them runnable.
+ */
+export function watchMachineCpu() {
+  const start = machineTicks();
+  return () => {
+    const now = machineTicks();
+    const all = now.all - start.all || 1;
+    return { busy: Math.round((100 * (now.busy - start.busy)) / all), steal: Math.round((100 * (now.steal - start.steal)) / all) };
+  };
 }
 
 export function machine() {

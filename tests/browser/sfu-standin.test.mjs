@@ -144,7 +144,7 @@ async function subscribe(subscriber, publisher, simulcast) {
 /**
  * Fails unless `subscription`'s video shows at least 5 more frames within 10 s. A video that
  * stopped shows none; 5 s was too short once, for the low subscriber moved to the high layer,
- * while the shared host ran other work (load average near 27; the test passes alone in 8-12 s).
+ * in a run of the whole suite with both cores saturated (the test passes alone in 8-12 s).
  */
 async function advancing(subscription, name) {
   const start = await subscription.frames();
