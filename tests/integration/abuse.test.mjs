@@ -256,11 +256,10 @@ test("7: a room stores nothing before a join and nothing once it is forgotten (b
       ms: 20_000,
       what: "every room's storage to be empty",
     });
-    const alarms = await until(() => {
-      const count = alarmsLeft(dir);
-      return count !== null && { count };
-    }, { what: "the alarm table to be readable" });
-    assert.equal(alarms.count, 0, "no alarm left behind");
+    // A room forgets itself in its alarm's handler, and workerd removes the alarm that fired
+    // only once the handler has returned: the tables can be empty a moment before the alarm
+    // is gone. An alarm that stays (set again, or for later) fails this.
+    await until(() => alarmsLeft(dir) === 0, { ms: 5000, what: "no alarm left behind" });
   } finally {
     await own.stop();
     await rm(dir, { recursive: true, force: true });
