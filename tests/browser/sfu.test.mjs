@@ -33,12 +33,12 @@ const ROOM = "grows";
 // Measured on 1 and 2 Dec 2026, this file alone: the worst tile of the switch stood still 0.9
 // to 2.9 s (1.2 to 2.5 s with 1280×720 windows), and the sixth joiner took 1.9 to 7.0 s. Both
 // are what two cores give six browsers: both cores are 100 % busy during each, and the host
-// takes none of them (steal 0 %; the load average, near 20 by then, is this file's own
-// runnable threads). Traced on 2 Dec, the sixth's page did 0.56 s of work on its main thread
-// during its join, which took 9.5 s on the clock waiting for a core; the Room object sent its
-// welcome 1 ms after the join came, and the stand-in spends under 30 ms on each call. With two
-// browsers beside it rather than five, the same join takes 1 s (`node bench/call-setup.mjs
-// --sfu`).
+// takes next to none of them (steal 0 to 1 %; the load average, near 20 by then, is this
+// file's own runnable threads). Traced on 2 Dec, the sixth's page did 0.56 s of work on its
+// main thread during its join, which took 9.5 s on the clock waiting for a core; the Room
+// object sent its welcome 1 ms after the join came, and the stand-in spends under 30 ms on
+// each call. With two browsers beside it rather than five, the same join takes 1 s
+// (`node bench/call-setup.mjs --sfu`).
 const SWITCH_FREEZE_GOAL_MS = 1500;
 const SWITCH_FREEZE_BOUND_MS = 4000;
 const SFU_JOIN_GOAL_MS = 2000;
