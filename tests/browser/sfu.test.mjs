@@ -25,24 +25,26 @@ import { LOCAL_ICE, browserSuite, joinRoom, myId, openLobby, peers, screenshot, 
 import { sleep, until } from "../support/wait.mjs";
 
 const ROOM = "grows";
-// Issue 15's goals are that no remote video stands still for more than 1.5 s during the switch,
-// and that a joiner of a room on the SFU sees everyone play within 2 s of Join. Each run prints
-// its figures against them, with the machine's CPU meanwhile. What is asserted is a bound that a
-// break exceeds (a tile left on a closed link, a subscription that never plays, a wait on a
-// timeout) and that a run of six browsers with the stand-in SFU on two cores does not.
-// Measured on 1 and 2 Dec 2026, this file alone: the worst tile of the switch stood still 0.9
-// to 2.9 s (1.2 to 2.5 s with 1280×720 windows), and the sixth joiner took 1.9 to 7.0 s. Both
-// are what two cores give six browsers: both cores are 100 % busy during each, and the host
-// takes next to none of them (steal 0 to 1 %; the load average, near 20 by then, is this
-// file's own runnable threads). Traced on 2 Dec, the sixth's page did 0.56 s of work on its
-// main thread during its join, which took 9.5 s on the clock waiting for a core; the Room
-// object sent its welcome 1 ms after the join came, and the stand-in spends under 30 ms on
-// each call. With two browsers beside it rather than five, the same join takes 1 s
-// (`node bench/call-setup.mjs --sfu`).
+// Issue 15's goals are that no remote video stands still for more than 1.5 s during the switch, and
+// that a joiner of a room on the SFU sees everyone play within 2 s of Join. Each run prints its
+// figures against them, with the machine's CPU meanwhile. What is asserted is a bound that six
+// browsers with the stand-in SFU on two cores stay under: the switch's, for a picture that stops
+// for seconds on the way (a peer-to-peer sender stopped before the SFU's copy is shown); the
+// join's, for a join that waits on a timeout (the client's 15 s for an SFU answer, a session made
+// anew after a failed connection). A tile left on a closed link, or a subscription that never
+// plays, fails other checks first. Measured on 1 and 2 Dec 2026: the worst tile of the switch stood
+// still 0.9 to 2.9 s in runs of this file alone, 1.8 to 3.1 s in CI's runs of the whole suite; the
+// sixth joiner took 1.9 to 7.0 s alone, 3.4 to 7.7 s in CI. Both are what two cores give six
+// browsers: both cores are 100 % busy during each, and the host takes next to none of them (steal 0
+// to 1 %; the load average, near 20 by then, is this file's own runnable threads). Traced on 2 Dec,
+// the sixth's page did 0.56 s of work on its main thread during its join, which took 9.5 s on the
+// clock waiting for a core; the Room object sent its welcome 1 ms after the join came, and the
+// stand-in spends under 30 ms on each call. With two browsers beside it rather than five, the same
+// join takes 1 s (`node bench/call-setup.mjs --sfu`).
 const SWITCH_FREEZE_GOAL_MS = 1500;
-const SWITCH_FREEZE_BOUND_MS = 4000;
+const SWITCH_FREEZE_BOUND_MS = 6000;
 const SFU_JOIN_GOAL_MS = 2000;
-const SFU_JOIN_BOUND_MS = 8000;
+const SFU_JOIN_BOUND_MS = 12_000;
 const againstGoal = (ms, goal) => `${ms} ms (goal ${goal} ms: ${ms <= goal ? "met" : "not met"})`;
 /** The machine's CPU over a measurement (`watchMachineCpu`), said beside its figure. */
 const cpuSaid = ({ busy, steal }, when) => `the machine's two cores ${when}: ${busy} % busy, ${steal} % stolen by the host`;
